@@ -1,0 +1,144 @@
+"""One stack resolved for one env: variables from defaults + tfvars, locals, and resource instances.
+
+This is the reader's view that alarms, capacities and (later) the local target's tables and streams are read
+from: `ResolvedStack(stack, "prod").instances("aws_kinesis_stream")` gives each stream instance (a `for_each`
+expanded to its keys) whose arguments evaluate to what prod would get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from loadgen.tf.expressions import UNKNOWN, ExpressionError, Scope, evaluate_value
+from loadgen.tf.hcl_reader import Block, Stack, check_env, is_block_list
+
+
+def variable_values(stack: Stack, env: str) -> dict[str, Any]:
+    """Every declared variable's value for the env: its tfvars value, else its default, else UNKNOWN."""
+    tfvars = check_env(stack, env)
+    empty = Scope(variables={})
+    values: dict[str, Any] = {}
+    for name, block in stack.variables.items():
+        if name in tfvars.values:
+            values[name] = evaluate_value(tfvars.values[name], empty)
+        elif "default" in block.body:
+            values[name] = evaluate_value(block.body["default"], empty)
+        else:
+            values[name] = UNKNOWN
+    return values
+
+
+@dataclass
+class ResourceInstance:
+    """One instance of a resource block: the block plus its `each.key`/`each.value` (or count index)."""
+
+    block: Block
+    key: Any
+    scope: Scope
+
+    @property
+    def address(self) -> str:
+        if self.key is None:
+            return self.block.address
+        return f'{self.block.address}["{self.key}"]' if isinstance(self.key, str) else f"{self.block.address}[{self.key}]"
+
+    def value(self, raw: Any) -> Any:
+        """Evaluate a piece of this instance's body (an argument or nested block body)."""
+        try:
+            return evaluate_value(raw, self.scope)
+        except (ExpressionError, TypeError, KeyError, IndexError, ValueError, ZeroDivisionError):
+            return UNKNOWN
+
+    def attribute(self, name: str) -> Any:
+        raw = self.block.body.get(name, UNKNOWN)
+        if raw is UNKNOWN:
+            return UNKNOWN
+        if is_block_list(raw, name):
+            return [self.value(body) for body in raw]
+        return self.value(raw)
+
+    def blocks(self, name: str) -> list[dict]:
+        """Evaluated bodies of the nested blocks `name` (static ones; dynamic blocks are expanded too)."""
+        found = [self.value(body) for body in self.block.body.get(name, []) if isinstance(body, dict)]
+        for dynamic in self.block.body.get("dynamic", []):
+            spec = dynamic.get(f'"{name}"')
+            if not spec:
+                continue
+            items = self.value(spec.get("for_each"))
+            if not isinstance(items, (dict, list)):
+                continue
+            pairs = items.items() if isinstance(items, dict) else enumerate(items)
+            content = spec.get("content", [{}])[0]
+            for key, item in pairs:
+                iterator = {"key": key, "value": item}
+                found.append(_evaluate_with_iterator(content, self.scope, name, iterator))
+        return found
+
+
+def _evaluate_with_iterator(content: dict, scope: Scope, name: str, iterator: dict) -> Any:
+    """A dynamic block's content sees its iterator as `<name>.key` / `<name>.value`."""
+    inner = Scope(scope.variables, scope.locals_source, scope.resolve_resource, scope.each)
+    original = inner.resolve_resource
+
+    def resolve(type_: str, attr: str) -> Any:
+        if type_ == name:
+            return iterator.get(attr, UNKNOWN)
+        return original(type_, attr)
+
+    inner.resolve_resource = resolve
+    try:
+        return evaluate_value(content, inner)
+    except (ExpressionError, TypeError, KeyError, IndexError, ValueError, ZeroDivisionError):
+        return UNKNOWN
+
+
+class ResolvedStack:
+    """A stack as one env sees it."""
+
+    def __init__(self, stack: Stack, env: str):
+        self.stack = stack
+        self.env = env
+        self.variables = variable_values(stack, env)
+        self._blocks = {(b.kind, b.labels[:2]): b for b in stack.blocks if b.kind in ("resource", "data")}
+        self.scope = Scope(self.variables, stack.locals, self._resolve_resource)
+        self._expanded: dict[str, Any] = {}
+
+    def _resolve_resource(self, type_: str, name: str) -> Any:
+        block = self._blocks.get(("resource", (type_, name)))
+        if block is None:
+            return UNKNOWN
+        instances = self.instances_of(block)
+        if "for_each" in block.body:
+            return {inst.key: inst for inst in instances} if instances is not None else UNKNOWN
+        if "count" in block.body:
+            return list(instances) if instances is not None else UNKNOWN
+        return instances[0] if instances else UNKNOWN
+
+    def instances_of(self, block: Block) -> list[ResourceInstance] | None:
+        if block.address in self._expanded:
+            return self._expanded[block.address]
+        self._expanded[block.address] = None  # guards against a reference cycle
+        instances: list[ResourceInstance] | None
+        if "for_each" in block.body:
+            items = ResourceInstance(block, None, self.scope).value(block.body["for_each"])
+            if isinstance(items, dict):
+                instances = [ResourceInstance(block, k, self.scope.with_each(k, v)) for k, v in items.items()]
+            elif isinstance(items, list) and all(isinstance(i, str) for i in items):
+                instances = [ResourceInstance(block, k, self.scope.with_each(k, k)) for k in items]
+            else:
+                instances = None
+        elif "count" in block.body:
+            count = ResourceInstance(block, None, self.scope).value(block.body["count"])
+            instances = [ResourceInstance(block, i, self.scope) for i in range(count)] if isinstance(count, int) else None
+        else:
+            instances = [ResourceInstance(block, None, self.scope)]
+        self._expanded[block.address] = instances
+        return instances
+
+    def instances(self, resource_type: str) -> Iterator[ResourceInstance]:
+        """Every instance of every resource of this type; a for_each that cannot be resolved yields one
+        instance with key None so its arguments are still reported."""
+        for block in self.stack.resources(resource_type):
+            expanded = self.instances_of(block)
+            yield from expanded if expanded is not None else [ResourceInstance(block, None, self.scope)]

@@ -1,0 +1,201 @@
+"""The one HCL parser of loadgen: reads a stack's .tf files and .tfvars into blocks with file and line.
+
+Everything else in loadgen that needs Terraform asks this module (STYLE: nothing else parses HCL). It wraps
+python-hcl2 and adds what it does not give: the line each block and tfvars key starts on, and a single
+LoadgenError line for malformed HCL or a missing file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import hcl2
+from hcl2.utils import SerializationOptions
+from lark.exceptions import LarkError
+
+from loadgen.errors import LoadgenError
+
+_OPTIONS = SerializationOptions(with_comments=False)
+BLOCK_MARK = "__is_block__"
+ENVS = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One top-level block: a resource, data source, variable, output, module or the locals of a file."""
+
+    kind: str
+    """`resource`, `data`, `variable`, `output`, `locals`, `module`, `terraform` or `provider`."""
+    labels: tuple[str, ...]
+    """The block's labels, unquoted: ("aws_sqs_queue", "orders") for a resource, ("env",) for a variable."""
+    body: dict
+    """python-hcl2's body: quoted strings are literals, `${...}` strings are expressions, lists of dicts marked
+    `__is_block__` are nested blocks."""
+    file: Path
+    line: int
+
+    @property
+    def address(self) -> str:
+        """Terraform address: `aws_sqs_queue.orders`, `data.aws_region.current`, `var.env`."""
+        prefix = {"data": "data.", "variable": "var.", "module": "module.", "output": "output."}.get(self.kind, "")
+        return prefix + ".".join(self.labels)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class TfvarsFile:
+    """An env's tfvars: values as python-hcl2 gives them, and the line each key is set on."""
+
+    env: str
+    path: Path
+    values: dict[str, Any]
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A stack folder: its blocks from every .tf file and its tfvars per env."""
+
+    name: str
+    path: Path
+    blocks: tuple[Block, ...]
+    tfvars: dict[str, TfvarsFile]
+
+    def of_kind(self, kind: str) -> Iterator[Block]:
+        return (b for b in self.blocks if b.kind == kind)
+
+    def resources(self, resource_type: str | None = None) -> Iterator[Block]:
+        return (b for b in self.of_kind("resource") if resource_type in (None, b.labels[0]))
+
+    @property
+    def variables(self) -> dict[str, Block]:
+        return {b.labels[0]: b for b in self.of_kind("variable")}
+
+    @property
+    def locals(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for block in self.of_kind("locals"):
+            merged.update(block.body)
+        return merged
+
+    def local_lines(self) -> dict[str, tuple[Path, int]]:
+        found: dict[str, tuple[Path, int]] = {}
+        for block in self.of_kind("locals"):
+            text = block.file.read_text()
+            for name in block.body:
+                found[name] = (block.file, _line_of(text, rf"^\s*{re.escape(name)}\s*=", block.line))
+        return found
+
+
+def unquote(label: str) -> str:
+    return label[1:-1] if len(label) >= 2 and label[0] == label[-1] == '"' else label
+
+
+def is_block_list(value: Any, key: str = "") -> bool:
+    """Nested blocks are lists of marked dicts; a `dynamic` block's dicts are keyed by its label instead."""
+    if not (isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
+        return False
+    return key == "dynamic" or all(v.get(BLOCK_MARK) for v in value)
+
+
+def attributes(body: dict) -> Iterator[tuple[str, Any]]:
+    """The arguments of a block body (not its nested blocks)."""
+    for key, value in body.items():
+        if key != BLOCK_MARK and not is_block_list(value, key):
+            yield key, value
+
+
+def nested_blocks(body: dict) -> Iterator[tuple[str, dict]]:
+    """(type, body) of every nested block; `dynamic "x"` blocks come back as ("dynamic", {"\"x\"": ...})."""
+    for key, value in body.items():
+        if is_block_list(value, key):
+            for item in value:
+                yield key, item
+
+
+def parse_file(path: Path) -> dict:
+    """Parse one HCL file; malformed HCL or a missing file becomes one LoadgenError line."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise LoadgenError(f"{path}: file not found; check the stack folder and env name") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoadgenError(f"{path}: cannot be read ({exc}); fix the file's permissions or encoding") from None
+    try:
+        return hcl2.loads(text, serialization_options=_OPTIONS)
+    except LarkError as exc:
+        line = getattr(exc, "line", -1)
+        where = f"{path}:{line}" if isinstance(line, int) and line > 0 else f"{path}"
+        summary = str(exc).strip().splitlines()[0][:160]
+        raise LoadgenError(f"{where}: malformed HCL ({summary}); fix the syntax") from None
+    except Exception as exc:  # python-hcl2 raises plain exceptions for some malformed input
+        raise LoadgenError(f"{path}: malformed HCL ({type(exc).__name__}: {exc}); fix the syntax") from None
+
+
+def _line_of(text: str, pattern: str, default: int = 1) -> int:
+    match = re.search(pattern, text, flags=re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else default
+
+
+def _blocks_of_file(path: Path) -> Iterator[Block]:
+    parsed = parse_file(path)
+    text = path.read_text()
+    for kind, entries in parsed.items():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if kind in ("locals", "terraform"):
+                yield Block(kind, (), entry, path, _line_of(text, rf"^{kind}\s*\{{"))
+                continue
+            yield from _labelled(kind, entry, (), path, text)
+
+
+def _labelled(kind: str, node: dict, labels: tuple[str, ...], path: Path, text: str) -> Iterator[Block]:
+    """Blocks with labels nest one dict level per label in python-hcl2's output."""
+    if node.get(BLOCK_MARK):
+        pattern = rf"^{kind}" + "".join(rf'\s+"{re.escape(label)}"' for label in labels) + r"\s*\{"
+        yield Block(kind, labels, node, path, _line_of(text, pattern))
+        return
+    for label, inner in node.items():
+        yield from _labelled(kind, inner, labels + (unquote(label),), path, text)
+
+
+def load_tfvars(path: Path, env: str) -> TfvarsFile:
+    values = parse_file(path)
+    text = path.read_text()
+    lines = {key: _line_of(text, rf"^\s*{re.escape(key)}\s*=") for key in values}
+    return TfvarsFile(env=env, path=path, values=values, lines=lines)
+
+
+def stack_names(terraform_dir: Path) -> list[str]:
+    """Every folder of terraform/ that holds a stack (a tap_stack.tf or a main.tf)."""
+    if not terraform_dir.is_dir():
+        raise LoadgenError(f"{terraform_dir}: terraform folder not found; pass --terraform-dir DIR")
+    return sorted(
+        p.name for p in terraform_dir.iterdir()
+        if p.is_dir() and ((p / "tap_stack.tf").exists() or (p / "main.tf").exists())
+    )
+
+
+def load_stack(terraform_dir: Path, name: str) -> Stack:
+    """Parse every .tf file of a stack folder and its dev/staging/prod tfvars."""
+    known = stack_names(terraform_dir)
+    if name not in known:
+        raise LoadgenError(f"{terraform_dir}: unknown stack '{name}'; known stacks: {', '.join(known) or 'none'}")
+    path = terraform_dir / name
+    blocks = tuple(b for tf in sorted(path.glob("*.tf")) for b in _blocks_of_file(tf))
+    tfvars = {env: load_tfvars(path / f"{env}.tfvars", env) for env in ENVS if (path / f"{env}.tfvars").exists()}
+    return Stack(name=name, path=path, blocks=blocks, tfvars=tfvars)
+
+
+def check_env(stack: Stack, env: str) -> TfvarsFile:
+    if env not in stack.tfvars:
+        raise LoadgenError(
+            f"{stack.path / (env + '.tfvars')}: unknown env '{env}' for stack {stack.name}; "
+            f"known envs: {', '.join(stack.tfvars) or 'none'}"
+        )
+    return stack.tfvars[env]

@@ -1,0 +1,212 @@
+"""`loadgen tf check`: the rules every stack keeps so that dev, staging and prod differ only in capacities.
+
+Parity is checked where it can break: the tfvars (same keys everywhere; values that differ only for keys whose
+names say they are capacities, rates, thresholds, retentions or sizes, and never for a variable that feeds a
+`count` or `for_each`), the variables (declared, and set where they have no default) and the alarms (a numeric
+threshold in every env). Optionally (`--schema`) every resource is checked against the AWS provider schema.
+"""
+
+from __future__ import annotations
+
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from loadgen.tf.alarm_thresholds import alarms
+from loadgen.tf.env_model import ResolvedStack
+from loadgen.tf.expressions import UNKNOWN, Scope, evaluate_value, references
+from loadgen.tf.hcl_reader import ENVS, Stack
+
+CAPACITY_TOKENS = (
+    "memory", "timeout", "concurrency", "concurrent", "capacity", "rcu", "wcu", "shard", "throttle", "rate",
+    "burst", "limit", "quota", "threshold", "retention", "size", "days", "hours", "seconds", "minutes", "ttl",
+    "node_type", "instance_class", "num_cache_clusters", "replicas", "node_groups", "min_", "max_", "interval",
+    "batch", "parallelization", "buffer", "cidr",
+)
+ENV_KEYS = ("env", "environment")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule: where (file, line), which key, and why."""
+
+    stack: str
+    file: str
+    line: int | None
+    key: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def is_capacity_key(key: str) -> bool:
+    """True if the variable's name says it is a capacity, rate, threshold, retention or size."""
+    return key in ENV_KEYS or any(token in key.lower() for token in CAPACITY_TOKENS)
+
+
+def _shape(resolved: ResolvedStack, block) -> Any:
+    """How many instances a block has in an env: its for_each keys, its count, or UNKNOWN."""
+    instances = resolved.instances_of(block)
+    if instances is None:
+        return UNKNOWN
+    return sorted(str(i.key) for i in instances) if "for_each" in block.body else len(instances)
+
+
+def _transitive_variables(stack: Stack, value: Any) -> set[str]:
+    local_refs = {name: references(v) for name, v in stack.locals.items()}
+    pending, seen, found = list(references(value)), set(), set()
+    while pending:
+        ref = pending.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        root, name = ref.split(".", 1)
+        if root == "var":
+            found.add(name)
+        else:
+            pending.extend(local_refs.get(name, ()))
+    return found
+
+
+def topology_variables(stack: Stack, differing: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Differing variables that change how many instances a block has (count/for_each), mapped to why."""
+    resolved = {env: ResolvedStack(stack, env) for env in stack.tfvars}
+    shaped: dict[str, str] = {}
+    for block in stack.blocks:
+        if block.kind not in ("resource", "data") or not ({"count", "for_each"} & set(block.body)):
+            continue
+        meta = block.body.get("for_each", block.body.get("count"))
+        suspects = sorted(_transitive_variables(stack, meta) & set(differing))
+        if not suspects:
+            continue
+        shapes = {env: _shape(r, block) for env, r in resolved.items()}
+        if any(v is UNKNOWN for v in shapes.values()) or len({repr(v) for v in shapes.values()}) > 1:
+            described = ", ".join(f"{env}: {'?' if v is UNKNOWN else v}" for env, v in shapes.items())
+            for name in suspects:
+                shaped.setdefault(name, f"{block.address} ({described})")
+    return shaped
+
+
+def _undeclared_references(stack: Stack) -> Iterator[Finding]:
+    declared = set(stack.variables)
+    local_lines = stack.local_lines()
+    for block in stack.blocks:
+        if block.kind == "locals":
+            for name, value in block.body.items():
+                for ref in sorted(references(value)):
+                    if ref.startswith("var.") and ref[4:] not in declared:
+                        file, line = local_lines.get(name, (block.file, block.line))
+                        yield Finding(stack.name, str(file), line, ref, "undeclared_variable",
+                                      f"used by local.{name} but not declared; add a variable block")
+            continue
+        for ref in sorted(references(block.body)):
+            if ref.startswith("var.") and ref[4:] not in declared:
+                yield Finding(stack.name, str(block.file), block.line, ref, "undeclared_variable",
+                              f"used by {block.address} but not declared; add a variable block")
+            if ref.startswith("local.") and ref[6:] not in stack.locals:
+                yield Finding(stack.name, str(block.file), block.line, ref, "undeclared_local",
+                              f"used by {block.address} but no locals block defines it")
+
+
+def _tfvars_keys(stack: Stack) -> Iterator[Finding]:
+    if sorted(stack.tfvars) != sorted(ENVS):
+        missing = [env for env in ENVS if env not in stack.tfvars]
+        yield Finding(stack.name, str(stack.path), None, ",".join(missing), "missing_tfvars",
+                      f"no {', '.join(e + '.tfvars' for e in missing)}; every stack has dev, staging and prod")
+    all_keys = set().union(*(t.values for t in stack.tfvars.values())) if stack.tfvars else set()
+    for env, tfvars in stack.tfvars.items():
+        for key in sorted(all_keys - set(tfvars.values)):
+            others = [e for e, t in stack.tfvars.items() if key in t.values]
+            yield Finding(stack.name, str(tfvars.path), None, key, "tfvars_keys",
+                          f"set in {', '.join(others)} but not in {env}; every env sets the same keys")
+        for key in sorted(set(tfvars.values) - set(stack.variables)):
+            yield Finding(stack.name, str(tfvars.path), tfvars.lines.get(key), key, "undeclared_variable",
+                          "set in tfvars but no variable declares it")
+    for name, block in stack.variables.items():
+        if "default" in block.body:
+            continue
+        for env, tfvars in stack.tfvars.items():
+            if name not in tfvars.values:
+                yield Finding(stack.name, str(tfvars.path), None, name, "unset_variable",
+                              f"has no default and {env}.tfvars does not set it")
+
+
+def _describe(values: dict[str, Any]) -> str:
+    return ", ".join(f"{env}={str(value)[:40]}" for env, value in values.items())
+
+
+def _value_differences(stack: Stack) -> Iterator[Finding]:
+    empty = Scope(variables={})
+    common = set.intersection(*(set(t.values) for t in stack.tfvars.values())) if stack.tfvars else set()
+    differing = {}
+    for key in sorted(common):
+        values = {env: evaluate_value(t.values[key], empty) for env, t in stack.tfvars.items()}
+        if len({repr(v) for v in values.values()}) > 1:
+            differing[key] = values
+    shaped = topology_variables(stack, differing)
+    for key, values in differing.items():
+        env, tfvars = next((e, t) for e, t in reversed(stack.tfvars.items()))
+        where = (str(tfvars.path), tfvars.lines.get(key))
+        lengths = {len(v) for v in values.values() if isinstance(v, (list, dict))}
+        if key in shaped:
+            reason = f"differs between envs ({_describe(values)}) and changes the instances of {shaped[key]}"
+        elif len(lengths) > 1:
+            reason = f"differs in length between envs ({_describe(values)}); resource counts must be identical"
+        elif not is_capacity_key(key):
+            reason = (f"differs between envs ({_describe(values)}) but is not a capacity/rate/threshold/"
+                      "retention/size key; topology must be identical")
+        else:
+            continue
+        yield Finding(stack.name, where[0], where[1], key, "topology_diff", reason)
+
+
+def _alarm_thresholds(stack: Stack) -> Iterator[Finding]:
+    for env in stack.tfvars:
+        for alarm in alarms(ResolvedStack(stack, env)):
+            if not alarm.threshold_is_number and "threshold_metric_id" not in _alarm_body(stack, alarm.address):
+                yield Finding(stack.name, alarm.file, alarm.line, alarm.address, "alarm_threshold",
+                              f"threshold does not resolve to a number in {env} "
+                              f"(got {alarm.threshold!r}); use a var set in {env}.tfvars")
+
+
+def _alarm_body(stack: Stack, address: str) -> dict:
+    base = address.split("[", 1)[0]
+    return next((b.body for b in stack.resources() if b.address == base), {})
+
+
+def check_stack(stack: Stack) -> list[Finding]:
+    """Every parity and reader rule for one stack."""
+    findings = list(_undeclared_references(stack))
+    findings += _tfvars_keys(stack)
+    findings += _value_differences(stack)
+    findings += _alarm_thresholds(stack)
+    return findings
+
+
+def schema_findings(stack: Stack, schema: dict) -> list[Finding]:
+    from loadgen.tf.provider_schema import check_blocks
+
+    return [Finding(stack.name, f.file, f.line, f.address, "schema", f.message)
+            for f in check_blocks(stack.blocks, schema)]
+
+
+def relative(findings: Iterable[Finding], root: Path) -> list[Finding]:
+    """Findings with paths relative to `root` where possible (reports never carry this machine's paths)."""
+    out = []
+    for f in findings:
+        try:
+            file = str(Path(f.file).resolve().relative_to(root.resolve()))
+        except ValueError:
+            file = f.file
+        out.append(Finding(f.stack, file, f.line, f.key, f.rule, f.message))
+    return out
+
+
+
