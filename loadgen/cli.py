@@ -13,9 +13,13 @@ from typing import Any, Callable
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from loadgen.errors import LoadgenError
+from loadgen.generate_bench import run_generate_bench
+from loadgen.profile_report import profile_report
+from loadgen.profiles import DOMAINS, domain_stack, load_profile
 from loadgen.tf import hcl_reader
 from loadgen.tf.alarm_thresholds import alarms
 from loadgen.tf.capacity import capacity
@@ -158,6 +162,72 @@ def tf_capacity(terraform_dir: Path | None, stack: str, env: str, as_json: bool)
         for address, values in entries.items():
             table.add_row(address, *[str(values.get(c)) for c in columns])
         console.print(table)
+
+
+@main.group()
+def profile() -> None:
+    """Load profiles per stack and env (profiles/<stack>/<env>.toml)."""
+
+
+@profile.command("show")
+@terraform_dir_option
+@stack_option
+@env_option
+@json_option
+@user_errors
+def profile_show(terraform_dir: Path | None, stack: str, env: str, as_json: bool) -> None:
+    """The profile with its mean and peak rates per Kinesis stream and API route, against the env's shards."""
+    report = profile_report(load_profile(stack, env),
+                            hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack))
+    if as_json:
+        _emit_json(report)
+        return
+    table = Table(title=f"profile: {stack} / {env} ({report['domain']}, seed {report['seed']})")
+    columns = ("name", "kind", "mean_rps", "peak_rps", "mean_record_bytes", "shards", "peak_rps_per_shard",
+               "peak_shard_records_utilization", "peak_shard_bytes_utilization")
+    for column in columns:
+        table.add_column(column.replace("_", " "))
+    for row in report["rates"]:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    Console().print(table)
+    click.echo(f"fleet: {report['fleet']}")
+    click.echo("stages: " + ", ".join(f"{s['duration_s']:g}s at {s['rate_fraction']:g}x peak" for s in report["stages"]))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+    return "" if value is None else str(value)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print figures (speed is measured here, never asserted in tests)."""
+
+
+@bench.command("generate")
+@click.option("--domain", required=True, type=click.Choice(sorted(DOMAINS)), help="Domain model to run.")
+@env_option
+@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(min=1, max=86400),
+              help="Simulated seconds to generate.")
+@json_option
+@user_errors
+def bench_generate(domain: str, env: str, seconds: float, as_json: bool) -> None:
+    """Generate and serialize N simulated seconds on one core as fast as possible; compare with peak demand."""
+    chosen = load_profile(domain_stack(domain), env)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[records]:,} records"),
+                  TimeElapsedColumn(), disable=as_json, transient=True) as progress:
+        task = progress.add_task(f"generate {domain}/{env}", total=seconds, records=0)
+        result = run_generate_bench(chosen, seconds,
+                                    progress=lambda done, n: progress.update(task, completed=done, records=n))
+    if as_json:
+        _emit_json(result.to_json())
+        return
+    click.echo(f"{domain}/{env}: {result.records:,} records in {result.wall_s:.2f}s "
+               f"({seconds:g} simulated s; model set up in {result.setup_s:.2f}s)")
+    click.echo(f"  records/s {result.records_per_s:,.0f}   bytes/s {result.bytes_per_s:,.0f}   "
+               f"peak demand {result.peak_demand_rps:,.1f} rec/s   ratio {result.ratio:,.1f}x   "
+               f"peak RSS {result.peak_rss_mb:.0f} MB")
 
 
 if __name__ == "__main__":

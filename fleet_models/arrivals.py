@@ -1,0 +1,70 @@
+"""Non-homogeneous Poisson arrivals with daily and weekly shape (lunch/dinner peaks, office hours, weekends).
+
+A `RateShape` maps simulated time to a multiplier whose mean over a week is 1, so `mean_rate x shape(t)` is the
+instantaneous rate and `mean_rate x shape.peak` the busiest moment. Arrivals in a slice are Poisson with the
+slice's integrated rate and uniform times within it, which is exact for a rate that is constant over the
+slice (slices are seconds, shapes change over hours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DAY_S = 86400.0
+WEEK_S = 7 * DAY_S
+
+
+@dataclass(frozen=True)
+class Peak:
+    """A Gaussian bump in the daily curve: centre hour, width (hours) and height relative to the base."""
+
+    hour: float
+    width_h: float
+    height: float
+
+
+@dataclass(frozen=True)
+class RateShape:
+    """Daily curve (base + peaks) times a weekday factor (Monday first), normalised to a weekly mean of 1."""
+
+    base: float = 1.0
+    peaks: tuple[Peak, ...] = ()
+    weekday_factors: tuple[float, ...] = (1.0,) * 7
+    start_hour_of_week: float = 0.0
+    """Where t = 0 falls in the week, in hours since Monday 00:00 (local time of the metro)."""
+    _norm: float = field(init=False, default=1.0)
+
+    def __post_init__(self) -> None:
+        grid = np.arange(0, WEEK_S, 300.0)
+        object.__setattr__(self, "_norm", float(np.mean(self._raw(grid))))
+
+    def _raw(self, week_s: np.ndarray) -> np.ndarray:
+        hour = (week_s % DAY_S) / 3600.0
+        day = (week_s // DAY_S).astype(int) % 7
+        curve = np.full_like(hour, self.base, dtype=float)
+        for p in self.peaks:
+            distance = np.minimum(np.abs(hour - p.hour), 24 - np.abs(hour - p.hour))
+            curve = curve + p.height * np.exp(-0.5 * (distance / p.width_h) ** 2)
+        return curve * np.asarray(self.weekday_factors)[day]
+
+    def __call__(self, t: np.ndarray | float) -> np.ndarray:
+        week_s = (np.asarray(t, dtype=float) + self.start_hour_of_week * 3600.0) % WEEK_S
+        return self._raw(np.atleast_1d(week_s)) / self._norm
+
+    @property
+    def peak(self) -> float:
+        """The largest multiplier over the week."""
+        return float(np.max(self._raw(np.arange(0, WEEK_S, 60.0))) / self._norm)
+
+
+FLAT = RateShape()
+
+
+def poisson_arrivals(rng: np.random.Generator, mean_rate: float, shape: RateShape, t0: float,
+                     t1: float) -> np.ndarray:
+    """Sorted arrival times in [t0, t1) for a rate of mean_rate x shape(t) per second."""
+    expected = mean_rate * float(shape(0.5 * (t0 + t1))[0]) * (t1 - t0)
+    count = rng.poisson(expected)
+    return np.sort(rng.uniform(t0, t1, count))

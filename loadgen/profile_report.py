@@ -1,0 +1,55 @@
+"""`loadgen profile show`: a profile's rates per stream and route, set against what the env's tfvars provision."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from loadgen.profiles import KINESIS_BYTES_PER_SHARD, KINESIS_RECORDS_PER_SHARD, Profile
+from loadgen.tf.capacity import capacity
+from loadgen.tf.env_model import ResolvedStack
+from loadgen.tf.hcl_reader import Stack
+
+_KEY = re.compile(r'\["([^"]+)"\]$')
+
+
+def _shards_by_stream(resolved: ResolvedStack) -> dict[str, Any]:
+    streams = capacity(resolved)["kinesis_streams"]
+    return {(_KEY.search(address).group(1) if _KEY.search(address) else address): s["shard_count"]
+            for address, s in streams.items()}
+
+
+def _mean_record_bytes(profile: Profile) -> dict[str, float]:
+    """Average payload size per stream or route, from one simulated second at the busiest moment."""
+    config = profile.config()
+    batches = config.build().generate(config.peak_time_s, config.peak_time_s + 1.0)
+    return {name: (b.nbytes / len(b) if len(b) else 0.0) for name, b in batches.items()}
+
+
+def profile_report(profile: Profile, stack: Stack) -> dict:
+    """Per stream/route: mean and peak rate, record size, and for Kinesis the per-shard load at peak."""
+    shards = _shards_by_stream(ResolvedStack(stack, profile.env))
+    sizes = _mean_record_bytes(profile)
+    rows = []
+    for demand in profile.demand():
+        row: dict[str, Any] = {"name": demand.name, "kind": demand.kind, "mean_rps": demand.mean_rps,
+                               "peak_rps": demand.peak_rps, "partition_key": demand.partition_key,
+                               "mean_record_bytes": round(sizes.get(demand.name, 0.0), 1)}
+        if demand.kind == "kinesis":
+            count = shards.get(demand.name)
+            row["shards"] = count
+            if isinstance(count, int) and count > 0:
+                per_shard = demand.peak_rps / count
+                row["peak_rps_per_shard"] = round(per_shard, 1)
+                row["peak_shard_records_utilization"] = round(per_shard / KINESIS_RECORDS_PER_SHARD, 3)
+                row["peak_shard_bytes_utilization"] = round(
+                    per_shard * row["mean_record_bytes"] / KINESIS_BYTES_PER_SHARD, 3)
+        rows.append(row)
+    return {
+        "stack": profile.stack, "env": profile.env, "domain": profile.domain, "seed": profile.seed,
+        "fleet": profile.fleet,
+        "stages": [{"duration_s": s.duration_s, "rate_fraction": s.rate_fraction} for s in profile.stages],
+        "rates": rows,
+        "peak_rps_total": sum(r["peak_rps"] for r in rows),
+        "mean_rps_total": sum(r["mean_rps"] for r in rows),
+    }

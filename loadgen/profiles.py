@@ -1,0 +1,108 @@
+"""Load profiles: profiles/<stack>/<env>.toml read, checked, and turned into a domain model and its rates.
+
+A profile says how much of the synthetic world an env sees (fleet size, report intervals, arrival rates, ramp
+stages). The rates per stream and route follow from it through the domain model in fleet_models/, and are set
+against what the env's tfvars provision (Kinesis shards) so a profile that cannot fit is visible before a run.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from fleet_models.demand import Demand
+from fleet_models.vehicles import VehicleFleetConfig
+from loadgen.errors import LoadgenError
+
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
+KINESIS_RECORDS_PER_SHARD = 1000
+KINESIS_BYTES_PER_SHARD = 1024 * 1024
+
+# domain name -> (stack it loads, config factory taking (seed, [fleet], [streams])); a config has
+# .demand() (cheap) and .build() (the stateful model that generates records).
+DOMAINS: dict[str, tuple[str, Callable[..., Any]]] = {
+    "vehicles": ("fleet_telematics", VehicleFleetConfig.from_profile),
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Hold `rate_fraction` of the peak rate for `duration_s` seconds."""
+
+    duration_s: float
+    rate_fraction: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One stack's load profile for one env."""
+
+    path: Path
+    stack: str
+    env: str
+    domain: str
+    seed: int
+    fleet: dict
+    streams: dict
+    stages: tuple[Stage, ...]
+
+    def config(self) -> Any:
+        """The domain model's configuration for this profile."""
+        return DOMAINS[self.domain][1](self.seed, self.fleet, self.streams)
+
+    def model(self) -> Any:
+        """A fresh domain model (its own seeded state) for this profile."""
+        return self.config().build()
+
+    def demand(self) -> list[Demand]:
+        return self.config().demand()
+
+
+def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path, where: str = "") -> Any:
+    if key not in data:
+        raise LoadgenError(f"{path}: missing {where}{key}; add it (see profiles/README.md)")
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise LoadgenError(f"{path}: {where}{key} = {value!r} is not a {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def load_profile(stack: str, env: str, profiles_dir: Path | None = None) -> Profile:
+    """Read and check profiles/<stack>/<env>.toml; every problem is one LoadgenError line."""
+    path = (profiles_dir or PROFILES_DIR) / stack / f"{env}.toml"
+    if not path.exists():
+        known = sorted(p.stem for p in path.parent.glob("*.toml")) if path.parent.is_dir() else []
+        raise LoadgenError(f"{path}: no profile for stack '{stack}' env '{env}'; known envs: {', '.join(known) or 'none'}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise LoadgenError(f"{path}: malformed TOML ({exc}); fix the syntax") from None
+    domain = _require(data, "domain", str, path)
+    if domain not in DOMAINS:
+        raise LoadgenError(f"{path}: domain = {domain!r} is unknown; known: {', '.join(sorted(DOMAINS))}")
+    if data.get("stack") != stack or data.get("env") != env:
+        raise LoadgenError(f"{path}: says stack={data.get('stack')!r} env={data.get('env')!r}; "
+                           f"it must say stack={stack!r} env={env!r}")
+    stages = tuple(
+        Stage(float(_require(s, "duration_s", (int, float), path, "[[stages]].")),
+              float(_require(s, "rate_fraction", (int, float), path, "[[stages]].")))
+        for s in data.get("stages", [])
+    )
+    profile = Profile(path=path, stack=stack, env=env, domain=domain,
+                      seed=int(_require(data, "seed", int, path)),
+                      fleet=_require(data, "fleet", dict, path), streams=data.get("streams", {}),
+                      stages=stages)
+    try:
+        profile.config()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LoadgenError(f"{path}: the {domain} model rejects this profile ({type(exc).__name__}: {exc}); "
+                           "check [fleet] and [streams.*]") from None
+    return profile
+
+
+def domain_stack(domain: str) -> str:
+    if domain not in DOMAINS:
+        raise LoadgenError(f"unknown domain '{domain}'; known: {', '.join(sorted(DOMAINS))}")
+    return DOMAINS[domain][0]
