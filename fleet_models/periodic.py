@@ -22,10 +22,11 @@ class PeriodicReporters:
         self.sorted_phases = phases[self.order]
 
     def due(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
-        """(entity indices, intended report times) for reports due in [t0, t1); t1 - t0 <= interval_s."""
+        """(entity indices, intended report times) for reports due in [t0, t1), in time order."""
         span = t1 - t0
         if span > self.interval_s:
-            raise ValueError(f"slice of {span}s is longer than the report interval {self.interval_s}s")
+            parts = [self.due(a, min(a + self.interval_s, t1)) for a in np.arange(t0, t1, self.interval_s)]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         cycle_start = np.floor(t0 / self.interval_s) * self.interval_s
         a = t0 - cycle_start
         b = a + span

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from fleet_models.demand import Demand
+from fleet_models.orders import OrdersConfig
+from fleet_models.units import UnitsConfig
 from fleet_models.vehicles import VehicleFleetConfig
 from loadgen.errors import LoadgenError
 
@@ -24,6 +26,8 @@ KINESIS_BYTES_PER_SHARD = 1024 * 1024
 # .demand() (cheap) and .build() (the stateful model that generates records).
 DOMAINS: dict[str, tuple[str, Callable[..., Any]]] = {
     "vehicles": ("fleet_telematics", VehicleFleetConfig.from_profile),
+    "units": ("property_maintenance", UnitsConfig.from_profile),
+    "orders": ("food_delivery", OrdersConfig.from_profile),
 }
 
 

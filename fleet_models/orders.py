@@ -1,0 +1,227 @@
+"""A food-delivery metro: restaurants, customers and drivers; orders with lunch and dinner peaks; driver GPS.
+
+Orders arrive as a non-homogeneous Poisson process (fleet_models.arrivals) and pick their restaurant from a
+Zipf-like popularity, so a few restaurants are hot, which is what stresses Kinesis partitioning by
+restaurant_id. Each order becomes the exact POST /orders body of terraform/food_delivery/schemas/
+order_request.json and the orders-stream record its order validator writes; its lifecycle (assigned,
+picked_up, delivered) follows with realistic delays. Every driver reports GPS at a fixed interval to the
+locations stream, partitioned by driver_id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fleet_models.arrivals import Peak, RateShape, poisson_arrivals
+from fleet_models.demand import Demand
+from fleet_models.geography import METROS, bearing_deg, distance_km, move, scatter
+from fleet_models.payloads import RecordBatch, fill, keys
+from fleet_models.periodic import PeriodicReporters
+
+# Lunch around 12:15 and dinner around 18:45, a quiet night, busier Friday to Sunday (Monday first).
+MEAL_SHAPE = RateShape(
+    base=0.25,
+    peaks=(Peak(12.25, 1.0, 2.2), Peak(18.75, 1.4, 3.4)),
+    weekday_factors=(0.85, 0.9, 0.95, 1.0, 1.2, 1.25, 1.1),
+    start_hour_of_week=0.0,
+)
+STAGES = ("assigned", "picked_up", "delivered")
+REGION_GRID = 4  # the metro is split into 4 x 4 pricing regions (surge zones)
+ITEM_POOL = 1024
+STREETS = (b"Main St", b"Oak Ave", b"Elm St", b"Commerce St", b"Ross Ave", b"Lamar St", b"Maple Ave")
+
+ORDER_BODY_TEMPLATE = (
+    b'{"client_request_id":"OR%012d","customer_id":"CU%07d","restaurant_id":"RS%05d","region":"%s",'
+    b'"items":%s,"delivery_address":{"lat":%.6f,"lon":%.6f,"line1":"%d %s"},"payment_method_id":"PM%07d",'
+    b'"tip":%.2f,"currency":"USD"}'
+)
+ORDER_RECORD_TEMPLATE = (
+    b'{"client_request_id":"OR%012d","customer_id":"CU%07d","restaurant_id":"RS%05d","region":"%s",'
+    b'"items":%s,"delivery_address":{"lat":%.6f,"lon":%.6f,"line1":"%d %s"},"payment_method_id":"PM%07d",'
+    b'"tip":%.2f,"currency":"USD","order_id":"%s","status":"placed","subtotal":%.2f,"placed_at":"%s",'
+    b'"schema_version":1}'
+)
+LOCATION_TEMPLATE = (b'{"driver_id":"DV%06d","lat":%.6f,"lon":%.6f,"speed_kph":%.1f,"heading_deg":%.1f,'
+                     b'"ts":%d}')
+EVENT_TEMPLATE = b'{"action":"sendmessage","order_id":"%s","driver_id":"DV%06d","stage":"%s","ts":%d}'
+
+
+@dataclass(frozen=True)
+class OrdersConfig:
+    """The metro's size and rates; a profile fills it per env."""
+
+    restaurants: int
+    drivers: int
+    customers: int
+    orders_per_day: float
+    seed: int = 1
+    location_interval_s: float = 4.0
+    hot_restaurant_skew: float = 1.1
+    metro: str = "dallas"
+    start_epoch_ms: int = 1_767_571_200_000  # Monday 2026-01-05 00:00 UTC, the shape's hour zero
+
+    @classmethod
+    def from_profile(cls, seed: int, fleet: dict, streams: dict) -> "OrdersConfig":
+        return cls(restaurants=int(fleet["restaurants"]), drivers=int(fleet["drivers"]),
+                   customers=int(fleet["customers"]), orders_per_day=float(fleet["orders_per_day"]),
+                   seed=seed, location_interval_s=float(streams["locations"]["interval_s"]),
+                   hot_restaurant_skew=float(fleet.get("hot_restaurant_skew", 1.1)),
+                   metro=str(fleet.get("metro", "dallas")))
+
+    @property
+    def mean_order_rate(self) -> float:
+        return self.orders_per_day / 86400.0
+
+    @property
+    def peak_time_s(self) -> float:
+        """Seconds after t = 0 of the week's busiest minute (a weekend dinner)."""
+        grid = np.arange(0, 7 * 86400.0, 60.0)
+        return float(grid[int(np.argmax(MEAL_SHAPE(grid)))])
+
+    def demand(self) -> list[Demand]:
+        order_peak = self.mean_order_rate * MEAL_SHAPE.peak
+        locations = self.drivers / self.location_interval_s
+        return [
+            Demand("POST /orders", "api", self.mean_order_rate, order_peak, None),
+            Demand("orders", "kinesis", self.mean_order_rate, order_peak, "restaurant_id"),
+            Demand("locations", "kinesis", locations, locations, "driver_id"),
+            Demand("order_events", "websocket", 3 * self.mean_order_rate, 3 * order_peak, None),
+        ]
+
+    def build(self) -> "OrdersWorld":
+        return OrdersWorld(self)
+
+
+class OrdersWorld:
+    """The metro's state; `generate(t0, t1)` emits what is due in [t0, t1) per stream and route."""
+
+    streams = ("POST /orders", "orders", "locations", "order_events")
+
+    def __init__(self, config: OrdersConfig):
+        self.config = config
+        place, arrivals, choice, motion, lifecycle, phases = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(6))
+        self.arrival_rng, self.choice_rng, self.motion_rng, self.lifecycle_rng = arrivals, choice, motion, lifecycle
+        metro = next((m for m in METROS if m.name == config.metro), METROS[0])
+        self.metro = metro
+
+        def around(n: int, spread: float):
+            return scatter(np.full(n, metro.lat), np.full(n, metro.lon), np.full(n, metro.radius_km * spread), place)
+
+        self.restaurant_lat, self.restaurant_lon = around(config.restaurants, 0.6)
+        self.customer_lat, self.customer_lon = around(config.customers, 1.0)
+        self.driver_lat, self.driver_lon = around(config.drivers, 0.8)
+        self.driver_heading = place.uniform(0, 360, config.drivers)
+        self.driver_speed = place.uniform(0, 50, config.drivers)
+        self.driver_last = np.zeros(config.drivers)
+        popularity = 1.0 / np.arange(1, config.restaurants + 1) ** config.hot_restaurant_skew
+        self.restaurant_cdf = np.cumsum(place.permutation(popularity))
+        self.restaurant_cdf /= self.restaurant_cdf[-1]
+        self.restaurant_region = self._regions(self.restaurant_lat, self.restaurant_lon)
+        self.region_names = np.array([f"{metro.name[:3]}-{i:02d}".encode() for i in range(REGION_GRID ** 2)],
+                                     dtype=object)
+        self.item_pool, self.item_subtotals = self._item_pool(place)
+        self.locations = PeriodicReporters(config.drivers, config.location_interval_s, phases)
+        self.next_order = 0
+        # Lifecycle events still to come: due time, order sequence number, driver, stage index.
+        self.pending = (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8))
+
+    def _regions(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        span = self.metro.radius_km / 111.32
+        row = np.clip(((lat - self.metro.lat + span) / (2 * span) * REGION_GRID).astype(int), 0, REGION_GRID - 1)
+        col = np.clip(((lon - self.metro.lon + span) / (2 * span) * REGION_GRID).astype(int), 0, REGION_GRID - 1)
+        return row * REGION_GRID + col
+
+    @staticmethod
+    def _item_pool(rng: np.random.Generator) -> tuple[list[bytes], np.ndarray]:
+        """A pool of basket JSON arrays (1-4 lines), reused across orders, with their subtotals."""
+        pool, subtotals = [], np.empty(ITEM_POOL)
+        for i in range(ITEM_POOL):
+            lines = rng.integers(1, 5)
+            quantity = rng.integers(1, 4, lines)
+            price = np.round(rng.uniform(3, 28, lines), 2)
+            items = ",".join(f'{{"item_id":"IT{rng.integers(0, 99999):05d}","quantity":{q},"unit_price":{p:.2f}}}'
+                             for q, p in zip(quantity.tolist(), price.tolist()))
+            pool.append(f"[{items}]".encode())
+            subtotals[i] = float(np.round(np.sum(quantity * price), 2))
+        return pool, subtotals
+
+    def _epoch_ms(self, times: np.ndarray) -> np.ndarray:
+        return self.config.start_epoch_ms + np.round(times * 1000).astype(np.int64)
+
+    def _order_ids(self, seq: np.ndarray) -> list[bytes]:
+        """Deterministic UUID-shaped order ids from the order sequence number and the seed."""
+        h = seq.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(self.config.seed)
+        return fill(b"%08x-%04x-4%03x-a%03x-%012x",
+                    (h >> np.uint64(32), (h >> np.uint64(16)) & np.uint64(0xFFFF), (h >> np.uint64(4)) & np.uint64(0xFFF),
+                     h & np.uint64(0xFFF), seq))
+
+    def _orders(self, t0: float, t1: float) -> tuple[RecordBatch, RecordBatch]:
+        rng = self.choice_rng
+        times = poisson_arrivals(self.arrival_rng, self.config.mean_order_rate, MEAL_SHAPE, t0, t1)
+        n = times.size
+        seq = np.arange(self.next_order, self.next_order + n, dtype=np.int64)
+        self.next_order += n
+        restaurant = np.searchsorted(self.restaurant_cdf, rng.random(n))
+        customer = rng.integers(0, self.config.customers, n)
+        basket = rng.integers(0, ITEM_POOL, n)
+        tip = np.round(rng.gamma(2.0, 2.0, n), 2)
+        region = self.region_names[self.restaurant_region[restaurant]]
+        items = [self.item_pool[b] for b in basket.tolist()]
+        house = rng.integers(100, 9999, n)
+        street = np.array(STREETS, dtype=object)[rng.integers(0, len(STREETS), n)]
+        common = (seq, customer, restaurant, region, items, self.customer_lat[customer], self.customer_lon[customer],
+                  house, street, customer, tip)
+        bodies = fill(ORDER_BODY_TEMPLATE, common)
+        order_ids = self._order_ids(seq)
+        stamps = np.datetime_as_string(self._epoch_ms(times).astype("datetime64[ms]"), unit="s").tolist()
+        placed = [s.encode() + b"Z" for s in stamps]
+        records = fill(ORDER_RECORD_TEMPLATE, (*common, order_ids, self.item_subtotals[basket], placed))
+        partition = keys("RS%05d", restaurant)
+        self._schedule_lifecycle(times, seq, n)
+        return (RecordBatch("POST /orders", bodies, partition, times),
+                RecordBatch("orders", records, partition, times))
+
+    def _schedule_lifecycle(self, times: np.ndarray, seq: np.ndarray, n: int) -> None:
+        rng = self.lifecycle_rng
+        assigned = times + rng.uniform(20, 120, n)
+        picked = assigned + rng.uniform(8 * 60, 25 * 60, n)
+        delivered = picked + rng.uniform(8 * 60, 30 * 60, n)
+        driver = rng.integers(0, self.config.drivers, n)
+        due, order_seq, drivers, stage = self.pending
+        self.pending = (np.concatenate([due, assigned, picked, delivered]),
+                        np.concatenate([order_seq, seq, seq, seq]),
+                        np.concatenate([drivers, driver, driver, driver]),
+                        np.concatenate([stage, np.zeros(n, np.int8), np.ones(n, np.int8), np.full(n, 2, np.int8)]))
+
+    def _events(self, t0: float, t1: float) -> RecordBatch:
+        due, order_seq, drivers, stage = self.pending
+        now = due < t1
+        self.pending = (due[~now], order_seq[~now], drivers[~now], stage[~now])
+        order = np.argsort(due[now], kind="stable")
+        times, seq, driver, st = due[now][order], order_seq[now][order], drivers[now][order], stage[now][order]
+        names = np.array([s.encode() for s in STAGES], dtype=object)[st]
+        data = fill(EVENT_TEMPLATE, (self._order_ids(seq), driver, names, self._epoch_ms(times)))
+        return RecordBatch("order_events", data, keys("DV%06d", driver), times)
+
+    def _locations(self, t0: float, t1: float) -> RecordBatch:
+        idx, times = self.locations.due(t0, t1)
+        rng = self.motion_rng
+        elapsed_h = (times - self.driver_last[idx]) / 3600.0
+        speed = np.clip(self.driver_speed[idx] + rng.normal(0, 6, idx.size), 0, 70)
+        heading = (self.driver_heading[idx] + rng.normal(0, 25, idx.size)) % 360
+        lat0, lon0 = self.driver_lat[idx], self.driver_lon[idx]
+        outside = distance_km(lat0, lon0, self.metro.lat, self.metro.lon) > self.metro.radius_km
+        heading = np.where(outside, bearing_deg(lat0, lon0, self.metro.lat, self.metro.lon), heading)
+        lat, lon = move(self.driver_lat[idx], self.driver_lon[idx], speed * elapsed_h, heading)
+        self.driver_lat[idx], self.driver_lon[idx] = lat, lon
+        self.driver_speed[idx], self.driver_heading[idx], self.driver_last[idx] = speed, heading, times
+        data = fill(LOCATION_TEMPLATE, (idx, lat, lon, speed, heading, self._epoch_ms(times)))
+        return RecordBatch("locations", data, keys("DV%06d", idx), times)
+
+    def generate(self, t0: float, t1: float) -> dict[str, RecordBatch]:
+        bodies, records = self._orders(t0, t1)
+        return {"POST /orders": bodies, "orders": records, "locations": self._locations(t0, t1),
+                "order_events": self._events(t0, t1)}

@@ -1,0 +1,163 @@
+"""120,000 rental units: properties, tenants, vendors, maintenance requests and the vendor status webhooks.
+
+Units sit in properties (apartment communities of lognormal size) spread over a few metros; vendors have one
+to three skills, a service radius, a workload cap and a rating. Tenants file maintenance requests as a
+non-homogeneous Poisson process (mornings and evenings, quieter weekends, a fixed emergency share); each
+request is the exact POST /request body of terraform/property_maintenance/schemas/maintenance_request.json.
+Vendors report progress through POST /vendor/status (in_progress, then completed) on requests filed before
+and during the run, at the steady-state rate of two updates per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fleet_models.arrivals import Peak, RateShape, poisson_arrivals
+from fleet_models.demand import Demand
+from fleet_models.geography import METROS, scatter
+from fleet_models.payloads import RecordBatch, fill
+
+CATEGORIES = ("plumbing", "electrical", "hvac", "appliance", "locksmith", "pest", "general")
+CATEGORY_SHARE = (0.32, 0.12, 0.18, 0.18, 0.05, 0.05, 0.10)
+PRIORITIES = ("emergency", "high", "standard", "low")
+DESCRIPTIONS = {
+    "plumbing": ("Kitchen sink is leaking under the cabinet", "Toilet keeps running after flushing",
+                 "Water heater is not producing hot water", "Bathroom drain is clogged and backing up"),
+    "electrical": ("Outlet in the bedroom stopped working", "Breaker trips when the microwave runs",
+                   "Ceiling light flickers constantly"),
+    "hvac": ("Air conditioning is blowing warm air", "Furnace makes a loud banging noise",
+             "Thermostat does not respond to changes"),
+    "appliance": ("Refrigerator is not keeping food cold", "Dishwasher leaves water in the bottom",
+                  "Oven does not heat to the set temperature"),
+    "locksmith": ("Front door lock is jammed and will not turn", "Lost key, need the lock rekeyed"),
+    "pest": ("Seeing cockroaches in the kitchen at night", "Mice droppings found in the pantry"),
+    "general": ("Window screen is torn in the living room", "Closet door came off its track"),
+}
+# Tenants file in the morning and the evening; vendors work office hours; both quieter at weekends.
+REQUEST_SHAPE = RateShape(base=0.35, peaks=(Peak(9.5, 1.6, 1.8), Peak(19.0, 1.6, 1.3)),
+                          weekday_factors=(1.15, 1.05, 1.0, 1.0, 1.0, 0.85, 0.8))
+VENDOR_SHAPE = RateShape(base=0.1, peaks=(Peak(10.0, 2.0, 2.0), Peak(15.0, 2.0, 1.8)),
+                         weekday_factors=(1.1, 1.1, 1.1, 1.1, 1.1, 0.8, 0.7))
+
+REQUEST_TEMPLATE = (b'{"tenant_id":"TN%07d","property_id":"PR%05d","unit_id":"UN%07d","category":"%s",'
+                    b'"priority":"%s","description":"%s","location":{"lat":%.6f,"lon":%.6f},'
+                    b'"contact":{"phone":"+1214555%04d","preferred_channel":"sms"}}')
+STATUS_TEMPLATE = b'{"request_id":"RQ%010d","vendor_id":"VN%05d","status":"%s","occurred_at":"%s"}'
+
+
+@dataclass(frozen=True)
+class UnitsConfig:
+    """The portfolio's size and rates; a profile fills it per env."""
+
+    units: int
+    vendors: int
+    requests_per_unit_per_year: float
+    seed: int = 1
+    emergency_fraction: float = 0.08
+    high_fraction: float = 0.17
+    low_fraction: float = 0.15
+    mean_units_per_property: float = 40.0
+    start_epoch_ms: int = 1_767_571_200_000  # Monday 2026-01-05 00:00 UTC, the shapes' hour zero
+
+    @classmethod
+    def from_profile(cls, seed: int, fleet: dict, streams: dict) -> "UnitsConfig":
+        return cls(units=int(fleet["units"]), vendors=int(fleet["vendors"]),
+                   requests_per_unit_per_year=float(fleet["requests_per_unit_per_year"]), seed=seed,
+                   emergency_fraction=float(fleet.get("emergency_fraction", 0.08)))
+
+    @property
+    def mean_request_rate(self) -> float:
+        return self.units * self.requests_per_unit_per_year / (365.0 * 86400.0)
+
+    @property
+    def peak_time_s(self) -> float:
+        grid = np.arange(0, 7 * 86400.0, 60.0)
+        return float(grid[int(np.argmax(REQUEST_SHAPE(grid) + 2 * VENDOR_SHAPE(grid)))])
+
+    def demand(self) -> list[Demand]:
+        rate = self.mean_request_rate
+        return [Demand("POST /request", "api", rate, rate * REQUEST_SHAPE.peak),
+                Demand("POST /vendor/status", "api", 2 * rate, 2 * rate * VENDOR_SHAPE.peak)]
+
+    def build(self) -> "Portfolio":
+        return Portfolio(self)
+
+
+class Portfolio:
+    """Units, vendors and tenants; `generate(t0, t1)` emits the API calls due in [t0, t1)."""
+
+    streams = ("POST /request", "POST /vendor/status")
+
+    def __init__(self, config: UnitsConfig):
+        self.config = config
+        place, requests, choice, status = (np.random.default_rng(s)
+                                           for s in np.random.SeedSequence(config.seed).spawn(4))
+        self.request_rng, self.choice_rng, self.status_rng = requests, choice, status
+        sizes = np.maximum(1, place.lognormal(np.log(config.mean_units_per_property), 0.9,
+                                              int(config.units / config.mean_units_per_property * 1.2)))
+        bounds = np.cumsum(sizes).astype(np.int64)
+        self.unit_property = np.searchsorted(bounds, np.arange(config.units), side="right")
+        n_properties = int(self.unit_property.max()) + 1
+        metro = place.integers(0, len(METROS), n_properties)
+        lat_c, lon_c = np.array([m.lat for m in METROS])[metro], np.array([m.lon for m in METROS])[metro]
+        radius = np.array([m.radius_km for m in METROS])[metro]
+        self.property_lat, self.property_lon = scatter(lat_c, lon_c, radius, place)
+        self.unit_lat = self.property_lat[self.unit_property]
+        self.unit_lon = self.property_lon[self.unit_property]
+        vendor_metro = place.integers(0, len(METROS), config.vendors)
+        self.vendor_lat, self.vendor_lon = scatter(
+            np.array([m.lat for m in METROS])[vendor_metro], np.array([m.lon for m in METROS])[vendor_metro],
+            np.array([m.radius_km for m in METROS])[vendor_metro], place)
+        skill_count = place.integers(1, 4, config.vendors)
+        ranked = np.argsort(place.random((config.vendors, len(CATEGORIES))) / np.asarray(CATEGORY_SHARE), axis=1)
+        self.vendor_skills = np.zeros((config.vendors, len(CATEGORIES)), dtype=bool)
+        rows = np.repeat(np.arange(config.vendors), skill_count)
+        cols = ranked[np.arange(config.vendors)[:, None], np.arange(3)[None, :]][
+            np.arange(3)[None, :] < skill_count[:, None]]
+        self.vendor_skills[rows, cols] = True
+        self.vendor_radius_km = place.uniform(10, 40, config.vendors)
+        self.vendor_max_jobs = place.integers(3, 13, config.vendors)
+        self.vendor_rating = np.round(place.uniform(3.0, 5.0, config.vendors), 2)
+        self.descriptions = [np.array([d.encode() for d in DESCRIPTIONS[c]], dtype=object) for c in CATEGORIES]
+        self.next_request = 0
+        # Requests filed before the run are what the first status updates refer to.
+        self.history = max(1, int(self.config.mean_request_rate * 3 * 86400))
+
+    def _requests(self, t0: float, t1: float) -> RecordBatch:
+        rng = self.choice_rng
+        times = poisson_arrivals(self.request_rng, self.config.mean_request_rate, REQUEST_SHAPE, t0, t1)
+        n = times.size
+        self.next_request += n
+        unit = rng.integers(0, self.config.units, n)
+        category = rng.choice(len(CATEGORIES), n, p=CATEGORY_SHARE)
+        c = self.config
+        priority = np.searchsorted(np.cumsum([c.emergency_fraction, c.high_fraction,
+                                              1 - c.emergency_fraction - c.high_fraction - c.low_fraction]),
+                                   rng.random(n), side="right")
+        pick = rng.random(n)
+        descriptions = [self.descriptions[k][int(p * len(self.descriptions[k]))]
+                        for k, p in zip(category.tolist(), pick.tolist())]
+        names = np.array([x.encode() for x in CATEGORIES], dtype=object)
+        levels = np.array([x.encode() for x in PRIORITIES], dtype=object)
+        data = fill(REQUEST_TEMPLATE, (unit, self.unit_property[unit], unit, names[category], levels[priority],
+                                       descriptions, self.unit_lat[unit], self.unit_lon[unit], unit % 10000))
+        return RecordBatch("POST /request", data, [f"UN{u:07d}" for u in unit.tolist()], times)
+
+    def _status_updates(self, t0: float, t1: float) -> RecordBatch:
+        rng = self.status_rng
+        times = poisson_arrivals(rng, 2 * self.config.mean_request_rate, VENDOR_SHAPE, t0, t1)
+        n = times.size
+        known = self.history + self.next_request
+        request = rng.integers(0, known, n)
+        vendor = rng.integers(0, self.config.vendors, n)
+        status = np.where(rng.random(n) < 0.5, b"in_progress", b"completed").astype(object)
+        stamps = np.datetime_as_string(
+            (self.config.start_epoch_ms + np.round(times * 1000).astype(np.int64)).astype("datetime64[ms]"),
+            unit="s").tolist()
+        data = fill(STATUS_TEMPLATE, (request, vendor, status, [s.encode() + b"Z" for s in stamps]))
+        return RecordBatch("POST /vendor/status", data, [f"RQ{r:010d}" for r in request.tolist()], times)
+
+    def generate(self, t0: float, t1: float) -> dict[str, RecordBatch]:
+        return {"POST /request": self._requests(t0, t1), "POST /vendor/status": self._status_updates(t0, t1)}
