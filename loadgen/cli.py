@@ -48,6 +48,11 @@ def user_errors(command: Callable) -> Callable:
     return wrapper
 
 
+def _console() -> Console:
+    """Rich output, wide enough for the tables when piped (a terminal sets its own width)."""
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
 def _emit_json(payload: Any) -> None:
     click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
 
@@ -95,7 +100,7 @@ def tf_check(terraform_dir: Path | None, stacks: tuple[str, ...], schema: bool, 
         _emit_json({"terraform_dir": str(terraform_dir.name), "schema_checked": schema, "findings_total": total,
                     "stacks": [{**r, "findings": [f.to_json() for f in r["findings"]]} for r in report]})
     else:
-        console = Console()
+        console = _console()
         table = Table(title=f"loadgen tf check{' --schema' if schema else ''}")
         for column in ("stack", "envs", "findings"):
             table.add_column(column)
@@ -134,7 +139,7 @@ def tf_alarms(terraform_dir: Path | None, stack: str, env: str, as_json: bool) -
                       str(a.extended_statistic if isinstance(a.extended_statistic, str) else a.statistic),
                       str(a.comparison), str(a.threshold), str(a.unit if isinstance(a.unit, str) else ""),
                       a.hot_path or "")
-    Console().print(table)
+    _console().print(table)
 
 
 @tf.command("capacity")
@@ -150,7 +155,7 @@ def tf_capacity(terraform_dir: Path | None, stack: str, env: str, as_json: bool)
     if as_json:
         _emit_json(result)
         return
-    console = Console()
+    console = _console()
     for section, entries in result.items():
         if not isinstance(entries, dict) or not entries:
             continue
@@ -189,7 +194,7 @@ def profile_show(terraform_dir: Path | None, stack: str, env: str, as_json: bool
         table.add_column(column.replace("_", " "))
     for row in report["rates"]:
         table.add_row(*[_cell(row.get(c)) for c in columns])
-    Console().print(table)
+    _console().print(table)
     click.echo(f"fleet: {report['fleet']}")
     click.echo("stages: " + ", ".join(f"{s['duration_s']:g}s at {s['rate_fraction']:g}x peak" for s in report["stages"]))
 

@@ -27,11 +27,10 @@ def _alarm(name: str, key: str | None = None) -> str:
     return f'aws_cloudwatch_metric_alarm.{name}' + (f'["{key}"]' if key else "")
 
 
-def _streams(names: tuple[str, ...], what: str) -> tuple[HotPath, ...]:
+def _streams(names: tuple[str, ...], what: str, alarms: tuple[str, ...]) -> tuple[HotPath, ...]:
+    """One hot path per Kinesis stream, guarded by the stack's per-stream (for_each) alarms."""
     return tuple(
-        HotPath(f"{stream}_stream", "kinesis_stream",
-                (_alarm("kinesis_incoming_records", stream), _alarm("kinesis_incoming_bytes", stream),
-                 _alarm("kinesis_get_records_latency", stream), _alarm("kinesis_iterator_age", stream)),
+        HotPath(f"{stream}_stream", "kinesis_stream", tuple(_alarm(a, stream) for a in alarms),
                 f"PutRecords into the {stream} stream ({what})")
         for stream in names
     )
@@ -52,7 +51,9 @@ HOT_PATHS: dict[str, tuple[HotPath, ...]] = {
                 "conditional assignment write on maintenance_requests (status + version)"),
     ),
     "fleet_telematics": (
-        *_streams(("gps", "diagnostics", "hos"), "234k vehicles"),
+        *_streams(("gps", "diagnostics", "hos"), "234k vehicles",
+                  ("kinesis_incoming_records", "kinesis_incoming_bytes", "kinesis_get_records_latency",
+                   "kinesis_iterator_age")),
         HotPath("diagnostics_processing", "lambda_core", (_alarm("diagnostics_processor_duration_p95"),
                                                           _alarm("anomaly_duration_p95")),
                 "OBD-II validation and anomaly detection"),
@@ -64,7 +65,8 @@ HOT_PATHS: dict[str, tuple[HotPath, ...]] = {
                 "newer-position-only conditional write on vehicle_locations"),
     ),
     "food_delivery": (
-        *_streams(("orders", "locations"), "orders by restaurant_id, driver GPS by driver_id"),
+        *_streams(("orders", "locations"), "orders by restaurant_id, driver GPS by driver_id",
+                  ("kinesis_incoming_records", "kinesis_get_records_latency")),
         HotPath("orders_api", "api_route",
                 (_alarm("api_latency_p99"), _alarm("api_5xx"), _alarm("api_4xx"),
                  _alarm("order_validator_duration_p99")),

@@ -78,7 +78,8 @@ class ResourceInstance:
 
 def _evaluate_with_iterator(content: dict, scope: Scope, name: str, iterator: dict) -> Any:
     """A dynamic block's content sees its iterator as `<name>.key` / `<name>.value`."""
-    inner = Scope(scope.variables, scope.locals_source, scope.resolve_resource, scope.each)
+    inner = Scope(scope.variables, scope.locals_source, scope.resolve_resource, scope.each, scope.path_module,
+                  scope.resolve_data)
     original = inner.resolve_resource
 
     def resolve(type_: str, attr: str) -> Any:
@@ -101,11 +102,17 @@ class ResolvedStack:
         self.env = env
         self.variables = variable_values(stack, env)
         self._blocks = {(b.kind, b.labels[:2]): b for b in stack.blocks if b.kind in ("resource", "data")}
-        self.scope = Scope(self.variables, stack.locals, self._resolve_resource)
+        self.scope = Scope(self.variables, stack.locals, self._resolve_resource, path_module=str(stack.path),
+                           resolve_data=self._resolve_data)
         self._expanded: dict[str, Any] = {}
 
     def _resolve_resource(self, type_: str, name: str) -> Any:
-        block = self._blocks.get(("resource", (type_, name)))
+        return self._resolve(self._blocks.get(("resource", (type_, name))))
+
+    def _resolve_data(self, type_: str, name: str) -> Any:
+        return self._resolve(self._blocks.get(("data", (type_, name))))
+
+    def _resolve(self, block: Block | None) -> Any:
         if block is None:
             return UNKNOWN
         instances = self.instances_of(block)
@@ -136,9 +143,11 @@ class ResolvedStack:
         self._expanded[block.address] = instances
         return instances
 
-    def instances(self, resource_type: str) -> Iterator[ResourceInstance]:
-        """Every instance of every resource of this type; a for_each that cannot be resolved yields one
-        instance with key None so its arguments are still reported."""
-        for block in self.stack.resources(resource_type):
+    def instances(self, type_name: str, kind: str = "resource") -> Iterator[ResourceInstance]:
+        """Every instance of every resource (or `kind="data"` data source) of this type; a for_each that
+        cannot be resolved yields one instance with key None so its arguments are still reported."""
+        for block in self.stack.of_kind(kind):
+            if block.labels[0] != type_name:
+                continue
             expanded = self.instances_of(block)
             yield from expanded if expanded is not None else [ResourceInstance(block, None, self.scope)]

@@ -330,6 +330,14 @@ def _flatten(items: Any) -> list:
     return flat
 
 
+def _read_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ExpressionError(f"file: {exc.strerror}: {path}") from None
+
+
 def _to_number(value: Any) -> Any:
     if isinstance(value, bool):
         raise ExpressionError("tonumber: bool")
@@ -385,6 +393,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "slice": lambda items, start, end: items[start:end],
     "jsonencode": lambda value: json.dumps(value, separators=(",", ":")),
     "sum": lambda items: sum(items),
+    "file": _read_file,
 }
 
 
@@ -396,12 +405,15 @@ class Scope:
     locals_source: dict[str, Any] = field(default_factory=dict)
     resolve_resource: Callable[[str, str], Any] = lambda type_, name: UNKNOWN
     each: dict[str, Any] | None = None
+    path_module: Any = UNKNOWN
+    """`path.module`: the stack folder, so `file("${path.module}/x")` reads what Terraform would read."""
+    resolve_data: Callable[[str, str], Any] = lambda type_, name: UNKNOWN
     _locals: dict[str, Any] = field(default_factory=dict)
     _evaluating: set[str] = field(default_factory=set)
 
     def with_each(self, key: Any, value: Any) -> "Scope":
         return Scope(self.variables, self.locals_source, self.resolve_resource, {"key": key, "value": value},
-                     self._locals, self._evaluating)
+                     self.path_module, self.resolve_data, self._locals, self._evaluating)
 
     def local(self, name: str) -> Any:
         if name not in self._locals:
@@ -410,7 +422,8 @@ class Scope:
             self._evaluating.add(name)
             try:
                 self._locals[name] = evaluate_value(self.locals_source[name], Scope(
-                    self.variables, self.locals_source, self.resolve_resource, None, self._locals, self._evaluating))
+                    self.variables, self.locals_source, self.resolve_resource, None, self.path_module,
+                    self.resolve_data, self._locals, self._evaluating))
             finally:
                 self._evaluating.discard(name)
         return self._locals[name]
@@ -469,7 +482,13 @@ class _Evaluator:
                 return self.scope.local(name)
             if root == "each":
                 return UNKNOWN if self.scope.each is None else self.scope.each.get(name, UNKNOWN)
+            if root == "path" and name == "module":
+                return self.scope.path_module
+            if root == "data":
+                return ("data_type", name)
             return UNKNOWN
+        if isinstance(base, tuple) and base and base[0] == "data_type":
+            return self.scope.resolve_data(base[1], name)
         if isinstance(base, tuple) and base and base[0] == "resource_type":
             return self.scope.resolve_resource(base[1], name)
         return _get_attr(base, name)
