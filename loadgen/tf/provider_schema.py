@@ -69,8 +69,14 @@ def _struct_fqn(type_ref: dict, types: dict) -> str | None:
 def _struct_schema(fqn: str, types: dict, depth: int = 0) -> dict:
     attributes: dict[str, bool] = {}
     blocks: dict[str, dict] = {}
+    opaque: list[str] = []
     for prop in types[fqn].get("properties", []):
         name = _tf_name(prop)
+        if prop["type"].get("primitive") == "any":
+            # cdktf gives up on recursive blocks (WAF rule statements): present, contents unchecked.
+            opaque.append(name)
+            attributes[name] = not prop.get("optional", False)
+            continue
         nested = _struct_fqn(prop["type"], types) if depth < 12 else None
         if nested:
             schema = _struct_schema(nested, types, depth + 1)
@@ -78,7 +84,7 @@ def _struct_schema(fqn: str, types: dict, depth: int = 0) -> dict:
             blocks[name] = schema
         else:
             attributes[name] = not prop.get("optional", False)
-    return {"attributes": attributes, "blocks": blocks}
+    return {"attributes": attributes, "blocks": blocks, "opaque": opaque}
 
 
 def extract_schema(wheel: Path) -> dict:
@@ -94,7 +100,8 @@ def extract_schema(wheel: Path) -> dict:
         if base not in ("cdktf.TerraformResource", "cdktf.TerraformDataSource"):
             continue
         link = _DOC_LINK.search(entry.get("docs", {}).get("summary", ""))
-        config = fqn + "Config"
+        params = entry.get("initializer", {}).get("parameters", [])
+        config = next((p["type"].get("fqn") for p in params if p["name"] == "config"), None)
         if not link or config not in types:
             continue
         kind = "resource" if link.group(1) == "resources" else "data"
@@ -165,7 +172,7 @@ def _check_body(body: dict, spec: dict, path: str) -> list[str]:
                     problems += _check_body(content, spec["blocks"][block_name], f"{path}{block_name}.")
             continue
         present.add(name)
-        if not path and name in _META_BLOCKS:
+        if (not path and name in _META_BLOCKS) or name in spec.get("opaque", ()):
             continue
         if name in spec["blocks"]:
             problems += _check_body(inner, spec["blocks"][name], f"{path}{name}.")

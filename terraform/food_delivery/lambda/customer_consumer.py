@@ -1,0 +1,88 @@
+"""customer_notifications queue -> external email/SMS/push service and customer WebSockets.
+
+Every stage is published to the external-notifications topic (HTTPS subscription to the
+notification service; its message attributes carry the stage and customer), and pushed to the
+WebSocket connections tracking the order (connections.order_id-index).
+"""
+
+import json
+import os
+
+import boto3
+from botocore.exceptions import ClientError
+
+dynamodb = boto3.client("dynamodb")
+sns = boto3.client("sns")
+_ws = None
+
+CONNECTIONS_TABLE = os.environ["CONNECTIONS_TABLE"]
+EXTERNAL_TOPIC_ARN = os.environ["EXTERNAL_NOTIFICATIONS_TOPIC_ARN"]
+TEXT = {
+    "placed": "We received your order and sent it to the restaurant.",
+    "assigned": "A driver has been assigned to your order.",
+    "picked_up": "Your order is on its way.",
+    "delivered": "Your order has been delivered. Enjoy!",
+    "cancelled": "Your order was cancelled; you have not been charged.",
+}
+
+
+def _management():
+    global _ws
+    if _ws is None:
+        _ws = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["WS_ENDPOINT"])
+    return _ws
+
+
+def push_to_trackers(order_id, payload):
+    items = dynamodb.query(
+        TableName=CONNECTIONS_TABLE,
+        IndexName="order_id-index",
+        KeyConditionExpression="order_id = :o",
+        ExpressionAttributeValues={":o": {"S": order_id}},
+    )["Items"]
+    sent = 0
+    for item in items:
+        connection_id = item["connection_id"]["S"]
+        try:
+            _management().post_to_connection(ConnectionId=connection_id, Data=json.dumps(payload).encode("utf-8"))
+            sent += 1
+        except ClientError as err:
+            if err.response["Error"]["Code"] not in ("GoneException", "410"):
+                raise
+            dynamodb.delete_item(TableName=CONNECTIONS_TABLE, Key={"connection_id": {"S": connection_id}})
+    return sent
+
+
+def handle(message):
+    stage, order = message["order_stage"], message["order"]
+    order_id, customer_id = order["order_id"], order["customer_id"]
+    notification = {
+        "customer_id": customer_id,
+        "order_id": order_id,
+        "order_stage": stage,
+        "text": TEXT.get(stage, f"Order update: {stage}"),
+        "channels": ["push", "email"] if stage in ("placed", "delivered", "cancelled") else ["push"],
+    }
+    sns.publish(
+        TopicArn=EXTERNAL_TOPIC_ARN,
+        Message=json.dumps(notification),
+        MessageAttributes={
+            "order_stage": {"DataType": "String", "StringValue": stage},
+            "customer_id": {"DataType": "String", "StringValue": customer_id},
+        },
+    )
+    sent = push_to_trackers(order_id, {"type": "order_status", "order_id": order_id, "status": stage})
+    print(json.dumps({"event": "customer_notified", "order_id": order_id, "stage": stage, "ws_connections": sent}))
+
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        try:
+            handle(json.loads(record["body"]))
+        except ClientError as exc:
+            print(json.dumps({"event": "customer_notify_retry", "message_id": record["messageId"], "error": repr(exc)}))
+            failures.append({"itemIdentifier": record["messageId"]})
+        except (KeyError, ValueError) as exc:
+            print(json.dumps({"event": "customer_message_invalid", "message_id": record["messageId"], "error": repr(exc)}))
+    return {"batchItemFailures": failures}

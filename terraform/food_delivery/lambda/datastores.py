@@ -1,0 +1,115 @@
+"""Lazily created, container-reused connections to Redis and Aurora for the VPC Lambdas.
+
+* Redis: ElastiCache cluster mode enabled, TLS, AUTH token from Secrets Manager
+  (REDIS_SECRET_ARN); client redis-py >= 5 (RedisCluster) from the dependency layer.
+* Aurora PostgreSQL: pg8000 (dependency layer) over TLS with the RDS-managed master secret
+  (AURORA_SECRET_ARN, JSON with username/password). The RDS CA bundle is read from
+  AURORA_CA_BUNDLE (shipped in the dependency layer) when present.
+
+Key layout in Redis (hash tags keep a region's keys in one slot):
+  {<region>}:drivers:geo        GEO set of available drivers (GEOADD / GEOSEARCH)
+  surge:multipliers             sorted set, member = region, score = surge multiplier
+  restaurant:{<id>}             hash: is_open, prep_minutes, lat, lon, region (cache of Aurora)
+  restaurant:{<id>}:stats       hash: delivered_count, delivery_minutes_sum, rating_sum, rating_count
+  driver:{<id>}:cell            "<geohash5>|<status>" last persisted to DynamoDB (expires)
+"""
+
+import json
+import os
+import ssl
+
+import boto3
+
+_secrets = boto3.client("secretsmanager")
+_redis = None
+_pg = None
+_schema_ready = False
+
+SCHEMA_SQL = (
+    """CREATE TABLE IF NOT EXISTS restaurant_profiles (
+        restaurant_id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL,
+        lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL,
+        is_open BOOLEAN NOT NULL DEFAULT TRUE, prep_minutes INTEGER NOT NULL DEFAULT 15,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS pricing_rules (
+        rule_id BIGSERIAL PRIMARY KEY, region TEXT NOT NULL,
+        base_pay NUMERIC(10,2) NOT NULL, per_km NUMERIC(10,4) NOT NULL, per_minute NUMERIC(10,4) NOT NULL,
+        min_per_order NUMERIC(10,2) NOT NULL, surge_share NUMERIC(5,4) NOT NULL DEFAULT 1,
+        tip_share NUMERIC(5,4) NOT NULL DEFAULT 1,
+        effective_from DATE NOT NULL, effective_to DATE)""",
+    """CREATE TABLE IF NOT EXISTS driver_earnings (
+        driver_id TEXT NOT NULL, delivery_date DATE NOT NULL, order_count INTEGER NOT NULL,
+        distance_km NUMERIC(12,3) NOT NULL, minutes NUMERIC(12,2) NOT NULL,
+        base_pay NUMERIC(12,2) NOT NULL, surge_bonus NUMERIC(12,2) NOT NULL, tips NUMERIC(12,2) NOT NULL,
+        total NUMERIC(12,2) NOT NULL, computed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (driver_id, delivery_date))""",
+    """CREATE TABLE IF NOT EXISTS analytics_orders (
+        order_id TEXT PRIMARY KEY, restaurant_id TEXT NOT NULL, driver_id TEXT, region TEXT,
+        placed_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ NOT NULL, delivery_minutes NUMERIC(10,2),
+        distance_km NUMERIC(10,3), delivery_fee NUMERIC(10,2), tip NUMERIC(10,2),
+        surge_multiplier NUMERIC(6,3), customer_rating NUMERIC(3,2))""",
+)
+
+
+def secret_string(arn):
+    return _secrets.get_secret_value(SecretId=arn)["SecretString"]
+
+
+def redis_client():
+    """The process-wide RedisCluster client."""
+    global _redis
+    if _redis is None:
+        from redis.cluster import RedisCluster  # dependency layer
+
+        _redis = RedisCluster(
+            host=os.environ["REDIS_HOST"],
+            port=int(os.environ.get("REDIS_PORT", "6379")),
+            password=secret_string(os.environ["REDIS_SECRET_ARN"]),
+            ssl=True,
+            decode_responses=True,
+            socket_timeout=1.0,
+            socket_connect_timeout=2.0,
+        )
+    return _redis
+
+
+def _ssl_context():
+    ctx = ssl.create_default_context()
+    bundle = os.environ.get("AURORA_CA_BUNDLE", "")
+    if bundle and os.path.exists(bundle):
+        ctx.load_verify_locations(cafile=bundle)
+    return ctx
+
+
+def pg_connection():
+    """The process-wide pg8000.native connection (schema ensured once per container)."""
+    global _pg, _schema_ready
+    if _pg is None:
+        import pg8000.native  # dependency layer
+
+        creds = json.loads(secret_string(os.environ["AURORA_SECRET_ARN"]))
+        _pg = pg8000.native.Connection(
+            user=creds["username"],
+            password=creds["password"],
+            host=os.environ["AURORA_HOST"],
+            port=int(os.environ.get("AURORA_PORT", "5432")),
+            database=os.environ["AURORA_DATABASE"],
+            ssl_context=_ssl_context(),
+            timeout=10,
+        )
+    if not _schema_ready:
+        for statement in SCHEMA_SQL:
+            _pg.run(statement)
+        _schema_ready = True
+    return _pg
+
+
+def reset_pg():
+    """Drop a broken connection so the next call reconnects."""
+    global _pg
+    if _pg is not None:
+        try:
+            _pg.close()
+        except Exception:  # noqa: BLE001 - the connection is already unusable
+            pass
+    _pg = None
