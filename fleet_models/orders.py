@@ -43,9 +43,15 @@ ORDER_RECORD_TEMPLATE = (
     b'"tip":%.2f,"currency":"USD","order_id":"%s","status":"placed","subtotal":%.2f,"placed_at":"%s",'
     b'"schema_version":1}'
 )
-LOCATION_TEMPLATE = (b'{"driver_id":"DV%06d","lat":%.6f,"lon":%.6f,"speed_kph":%.1f,"heading_deg":%.1f,'
-                     b'"ts":%d}')
-EVENT_TEMPLATE = b'{"action":"sendmessage","order_id":"%s","driver_id":"DV%06d","stage":"%s","ts":%d}'
+# The location processor's record (lambda/location_processor.py): status drives the GEO index, ts in epoch s.
+LOCATION_TEMPLATE = (b'{"driver_id":"DV%06d","lat":%.6f,"lon":%.6f,"region":"%s","status":"%s","speed_kph":%.1f,'
+                     b'"heading_deg":%.1f,"ts":%d}')
+DRIVER_STATUSES = (b"available", b"on_delivery", b"offline")
+AVAILABLE, ON_DELIVERY, OFFLINE = 0, 1, 2
+OFFLINE_SHARE = 0.05
+# The driver app reports pickup on the WebSocket sendmessage route (lambda/ws_connect.py); assignment comes from
+# the matcher and delivery from the proof-of-delivery photo, so only picked_up is sent by the driver.
+EVENT_TEMPLATE = b'{"action":"sendmessage","order_id":"%s","status":"picked_up"}'
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ class OrdersConfig:
             Demand("POST /orders", "api", self.mean_order_rate, order_peak, None),
             Demand("orders", "kinesis", self.mean_order_rate, order_peak, "restaurant_id"),
             Demand("locations", "kinesis", locations, locations, "driver_id"),
-            Demand("order_events", "websocket", 3 * self.mean_order_rate, 3 * order_peak, None),
+            Demand("order_events", "websocket", self.mean_order_rate, order_peak, None),
         ]
 
     def build(self) -> "OrdersWorld":
@@ -116,6 +122,7 @@ class OrdersWorld:
         self.driver_heading = place.uniform(0, 360, config.drivers)
         self.driver_speed = place.uniform(0, 50, config.drivers)
         self.driver_last = np.zeros(config.drivers)
+        self.driver_status = np.where(place.random(config.drivers) < OFFLINE_SHARE, OFFLINE, AVAILABLE).astype(np.int8)
         popularity = 1.0 / np.arange(1, config.restaurants + 1) ** config.hot_restaurant_skew
         self.restaurant_cdf = np.cumsum(place.permutation(popularity))
         self.restaurant_cdf /= self.restaurant_cdf[-1]
@@ -189,7 +196,8 @@ class OrdersWorld:
         assigned = times + rng.uniform(20, 120, n)
         picked = assigned + rng.uniform(8 * 60, 25 * 60, n)
         delivered = picked + rng.uniform(8 * 60, 30 * 60, n)
-        driver = rng.integers(0, self.config.drivers, n)
+        online = np.nonzero(self.driver_status != OFFLINE)[0]
+        driver = online[rng.integers(0, online.size, n)] if online.size else rng.integers(0, self.config.drivers, n)
         due, order_seq, drivers, stage = self.pending
         self.pending = (np.concatenate([due, assigned, picked, delivered]),
                         np.concatenate([order_seq, seq, seq, seq]),
@@ -202,9 +210,11 @@ class OrdersWorld:
         self.pending = (due[~now], order_seq[~now], drivers[~now], stage[~now])
         order = np.argsort(due[now], kind="stable")
         times, seq, driver, st = due[now][order], order_seq[now][order], drivers[now][order], stage[now][order]
-        names = np.array([s.encode() for s in STAGES], dtype=object)[st]
-        data = fill(EVENT_TEMPLATE, (self._order_ids(seq), driver, names, self._epoch_ms(times)))
-        return RecordBatch("order_events", data, keys("DV%06d", driver), times)
+        self.driver_status[driver[st == STAGES.index("assigned")]] = ON_DELIVERY
+        self.driver_status[driver[st == STAGES.index("delivered")]] = AVAILABLE
+        picked = st == STAGES.index("picked_up")
+        data = fill(EVENT_TEMPLATE, (self._order_ids(seq[picked]),))
+        return RecordBatch("order_events", data, keys("DV%06d", driver[picked]), times[picked])
 
     def _locations(self, t0: float, t1: float) -> RecordBatch:
         idx, times = self.locations.due(t0, t1)
@@ -218,7 +228,10 @@ class OrdersWorld:
         lat, lon = move(self.driver_lat[idx], self.driver_lon[idx], speed * elapsed_h, heading)
         self.driver_lat[idx], self.driver_lon[idx] = lat, lon
         self.driver_speed[idx], self.driver_heading[idx], self.driver_last[idx] = speed, heading, times
-        data = fill(LOCATION_TEMPLATE, (idx, lat, lon, speed, heading, self._epoch_ms(times)))
+        region = self.region_names[self._regions(lat, lon)]
+        status = np.array(DRIVER_STATUSES, dtype=object)[self.driver_status[idx]]
+        data = fill(LOCATION_TEMPLATE, (idx, lat, lon, region, status, speed, heading,
+                                        self._epoch_ms(times) // 1000))
         return RecordBatch("locations", data, keys("DV%06d", idx), times)
 
     def generate(self, t0: float, t1: float) -> dict[str, RecordBatch]:

@@ -20,8 +20,10 @@ from fleet_models.hos import DRIVING, ON_DUTY, STATUS_NAMES, HosFleet
 from fleet_models.payloads import RecordBatch, fill, json_string_lists, keys
 from fleet_models.periodic import PeriodicReporters
 
-VEHICLE_TYPES = ("tractor", "box_truck", "cargo_van", "reefer", "flatbed")
-VEHICLE_TYPE_SHARE = (0.45, 0.2, 0.2, 0.1, 0.05)
+# The diagnostics record's vehicle_type enum (terraform/fleet_telematics/schemas/diagnostics_record.json).
+VEHICLE_TYPES = ("tractor", "straight_truck", "box_truck", "van", "pickup", "bus")
+VEHICLE_TYPE_SHARE = (0.45, 0.15, 0.2, 0.12, 0.05, 0.03)
+VEHICLES_PER_FLEET = 400
 # Common OBD-II trouble codes: misfire, catalyst, lean, thermostat, EVAP leak (x2), EGR, idle control.
 DTC_CODES = ("P0300", "P0420", "P0171", "P0128", "P0442", "P0455", "P0401", "P0507")
 TANK_RANGE_KM = 1100.0
@@ -30,8 +32,8 @@ WARM_UP_S = 36 * 3600.0
 GPS_TEMPLATE = (b'{"vehicle_id":"VH%07d","ts":%d,"lat":%.6f,"lon":%.6f,"speed_kph":%.1f,'
                 b'"heading_deg":%.1f}')
 DIAGNOSTICS_TEMPLATE = (b'{"vehicle_id":"VH%07d","ts":%d,"rpm":%d,"coolant_temp_c":%.1f,"fuel_level_pct":%.1f,'
-                        b'"speed_kph":%.1f,"dtc_codes":%s}')
-HOS_TEMPLATE = b'{"driver_id":"DR%07d","vehicle_id":"VH%07d","duty_status":"%s","ts":%d}'
+                        b'"speed_kph":%.1f,"dtc_codes":%s,"vehicle_type":"%s"}')
+HOS_TEMPLATE = b'{"driver_id":"DR%07d","vehicle_id":"VH%07d","duty_status":"%s","ts":%d,"fleet_id":"FL%05d"}'
 VEHICLE_KEY = "VH%07d"
 
 
@@ -78,6 +80,7 @@ class VehicleFleet:
     """The fleet's state; `generate(t0, t1)` emits the records due in [t0, t1) per stream."""
 
     streams = ("gps", "diagnostics", "hos")
+    _type_names = np.array([t.encode() for t in VEHICLE_TYPES], dtype=object)
 
     def __init__(self, config: VehicleFleetConfig):
         self.config = config
@@ -86,6 +89,7 @@ class VehicleFleet:
                                             for s in np.random.SeedSequence(config.seed).spawn(5))
         self.motion_rng, self.diag_rng = motion, diag
         self.vehicle_type = place.choice(len(VEHICLE_TYPES), n, p=VEHICLE_TYPE_SHARE)
+        self.fleet_id = place.integers(0, max(1, n // VEHICLES_PER_FLEET), n)
         metro = place.integers(0, len(METROS), n)
         self.metro_radius = np.array([m.radius_km for m in METROS])[metro]
         center_lat = np.array([m.lat for m in METROS])[metro]
@@ -146,12 +150,13 @@ class VehicleFleet:
         picks = np.where(rng.random(idx.size) < self.config.dtc_rate, rng.integers(0, len(DTC_CODES), idx.size), -1)
         data = fill(DIAGNOSTICS_TEMPLATE, (idx, self._epoch_ms(times), np.maximum(rpm, 0).astype(np.int64),
                                            coolant, np.clip(self.fuel[idx], 0, 100), speed,
-                                           json_string_lists(DTC_CODES, picks)))
+                                           json_string_lists(DTC_CODES, picks),
+                                           self._type_names[self.vehicle_type[idx]]))
         return RecordBatch("diagnostics", data, keys(VEHICLE_KEY, idx), times)
 
     def _hos(self, idx: np.ndarray, times: np.ndarray) -> RecordBatch:
         names = np.array([s.encode() for s in STATUS_NAMES], dtype=object)[self.hos.status[idx]]
-        data = fill(HOS_TEMPLATE, (idx, idx, names, self._epoch_ms(times)))
+        data = fill(HOS_TEMPLATE, (idx, idx, names, self._epoch_ms(times), self.fleet_id[idx]))
         return RecordBatch("hos", data, keys(VEHICLE_KEY, idx), times)
 
     def generate(self, t0: float, t1: float) -> dict[str, RecordBatch]:

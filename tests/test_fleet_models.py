@@ -80,3 +80,30 @@ def test_orders_partition_keys_are_skewed_towards_hot_restaurants():
     _, counts = np.unique(keys, return_counts=True)
     top = np.sort(counts)[::-1]
     assert top[:5].sum() > 0.1 * len(keys)  # five of 500 restaurants take over a tenth of the orders
+
+
+# Each generated stream or route, and the JSON schema in terraform/ its handler (and API Gateway) validates with.
+SCHEMAS = [
+    ("vehicles", "gps", "fleet_telematics/schemas/gps_record.json"),
+    ("vehicles", "diagnostics", "fleet_telematics/schemas/diagnostics_record.json"),
+    ("vehicles", "hos", "fleet_telematics/schemas/hos_record.json"),
+    ("orders", "POST /orders", "food_delivery/schemas/order_request.json"),
+    ("units", "POST /request", "property_maintenance/schemas/maintenance_request.json"),
+    ("units", "POST /vendor/status", "property_maintenance/schemas/vendor_status_update.json"),
+]
+
+
+@pytest.mark.parametrize("domain, stream, schema", SCHEMAS)
+def test_payloads_validate_against_the_stack_schemas(domain, stream, schema):
+    import jsonschema
+
+    from conftest import TERRAFORM
+
+    validator = jsonschema.Draft4Validator(json.loads((TERRAFORM / schema).read_text()))
+    config = SMALL[domain](11)
+    model = config.build()
+    records = [d for s in range(10) for d in model.generate(config.peak_time_s + s, config.peak_time_s + s + 1)[stream].data]
+    assert records
+    for data in records:
+        errors = [e.message for e in validator.iter_errors(json.loads(data))]
+        assert errors == [], data
