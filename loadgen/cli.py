@@ -189,7 +189,8 @@ def profile_show(terraform_dir: Path | None, stack: str, env: str, as_json: bool
         return
     table = Table(title=f"profile: {stack} / {env} ({report['domain']}, seed {report['seed']})")
     columns = ("name", "kind", "mean_rps", "peak_rps", "mean_record_bytes", "shards", "peak_rps_per_shard",
-               "peak_shard_records_utilization", "peak_shard_bytes_utilization")
+               "peak_shard_records_utilization", "peak_shard_bytes_utilization", "throttle_rps",
+               "peak_throttle_utilization")
     for column in columns:
         table.add_column(column.replace("_", " "))
     for row in report["rates"]:

@@ -19,6 +19,13 @@ def _shards_by_stream(resolved: ResolvedStack) -> dict[str, Any]:
             for address, s in streams.items()}
 
 
+def _rest_api_rate_limit(resolved: ResolvedStack) -> Any:
+    """The tightest REST throttle (stage method settings or usage plan) that every API request meets."""
+    limits = [t["rate_limit"] for address, t in capacity(resolved)["api_throttles"].items()
+              if not address.startswith("aws_apigatewayv2") and isinstance(t.get("rate_limit"), (int, float))]
+    return min(limits) if limits else None
+
+
 def _mean_record_bytes(profile: Profile) -> dict[str, float]:
     """Average payload size per stream or route, from one simulated second at the busiest moment."""
     config = profile.config()
@@ -28,7 +35,9 @@ def _mean_record_bytes(profile: Profile) -> dict[str, float]:
 
 def profile_report(profile: Profile, stack: Stack) -> dict:
     """Per stream/route: mean and peak rate, record size, and for Kinesis the per-shard load at peak."""
-    shards = _shards_by_stream(ResolvedStack(stack, profile.env))
+    resolved = ResolvedStack(stack, profile.env)
+    shards = _shards_by_stream(resolved)
+    api_limit = _rest_api_rate_limit(resolved)
     sizes = _mean_record_bytes(profile)
     rows = []
     for demand in profile.demand():
@@ -44,6 +53,10 @@ def profile_report(profile: Profile, stack: Stack) -> dict:
                 row["peak_shard_records_utilization"] = round(per_shard / KINESIS_RECORDS_PER_SHARD, 3)
                 row["peak_shard_bytes_utilization"] = round(
                     per_shard * row["mean_record_bytes"] / KINESIS_BYTES_PER_SHARD, 3)
+        if demand.kind == "api":
+            row["throttle_rps"] = api_limit
+            if api_limit:
+                row["peak_throttle_utilization"] = round(demand.peak_rps / api_limit, 3)
         rows.append(row)
     return {
         "stack": profile.stack, "env": profile.env, "domain": profile.domain, "seed": profile.seed,

@@ -1,0 +1,66 @@
+"""Profiles: every stack and env loads, its rates follow from the fleet, and bad files get one clear line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from loadgen.cli import main
+from loadgen.errors import LoadgenError
+from loadgen.profiles import load_profile
+
+STACKS = ("property_maintenance", "fleet_telematics", "food_delivery")
+
+
+def cli_json(*args: str) -> dict:
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_profiles_scale_up_from_dev_to_prod(stack):
+    peaks = [sum(d.peak_rps for d in load_profile(stack, env).demand()) for env in ("dev", "staging", "prod")]
+    assert 0 < peaks[0] < peaks[1] < peaks[2]
+
+
+def test_fleet_telematics_prod_peak_is_the_full_fleet_and_fits_its_shards():
+    report = cli_json("profile", "show", "--stack", "fleet_telematics", "--env", "prod")
+    assert report["fleet"]["vehicles"] == 234_000
+    assert report["peak_rps_total"] >= 40_000
+    rates = {r["name"]: r for r in report["rates"]}
+    assert rates["gps"]["peak_rps"] == 23_400
+    for stream in ("gps", "diagnostics", "hos"):
+        assert rates[stream]["shards"] > 0
+        assert rates[stream]["peak_shard_records_utilization"] <= 1.0
+
+
+def test_property_maintenance_prod_is_120k_units_with_both_routes():
+    report = cli_json("profile", "show", "--stack", "property_maintenance", "--env", "prod")
+    assert report["fleet"]["units"] == 120_000
+    assert {r["name"] for r in report["rates"]} == {"POST /request", "POST /vendor/status"}
+    assert all(r["throttle_rps"] for r in report["rates"])
+
+
+def test_bench_generate_reports_its_figures():
+    report = cli_json("bench", "generate", "--domain", "orders", "--env", "dev", "--seconds", "3")
+    for key in ("records_per_s", "bytes_per_s", "peak_demand_rps", "ratio", "peak_rss_mb"):
+        assert isinstance(report[key], float) and report[key] > 0
+    assert report["records"] > 0
+
+
+def test_a_malformed_profile_is_one_line_naming_the_file(tmp_path):
+    (tmp_path / "food_delivery").mkdir()
+    (tmp_path / "food_delivery" / "dev.toml").write_text('stack = "food_delivery"\nenv = "dev"\ndomain = [\n')
+    with pytest.raises(LoadgenError) as error:
+        load_profile("food_delivery", "dev", tmp_path)
+    assert "dev.toml" in str(error.value) and "malformed TOML" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_an_unknown_env_exits_2_with_one_line():
+    result = CliRunner().invoke(main, ["profile", "show", "--stack", "food_delivery", "--env", "qa"])
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
