@@ -24,6 +24,9 @@ from fleet_models.periodic import PeriodicReporters
 VEHICLE_TYPES = ("tractor", "straight_truck", "box_truck", "van", "pickup", "bus")
 VEHICLE_TYPE_SHARE = (0.45, 0.15, 0.2, 0.12, 0.05, 0.03)
 VEHICLES_PER_FLEET = 400
+VEHICLES_PER_DEPOT = 150
+VEHICLES_PER_CUSTOMER_SITE = 100
+VEHICLES_PER_RESTRICTED_ZONE = 1000
 # Common OBD-II trouble codes: misfire, catalyst, lean, thermostat, EVAP leak (x2), EGR, idle control.
 DTC_CODES = ("P0300", "P0420", "P0171", "P0128", "P0442", "P0455", "P0401", "P0507")
 TANK_RANGE_KM = 1100.0
@@ -35,6 +38,39 @@ DIAGNOSTICS_TEMPLATE = (b'{"vehicle_id":"VH%07d","ts":%d,"rpm":%d,"coolant_temp_
                         b'"speed_kph":%.1f,"dtc_codes":%s,"vehicle_type":"%s"}')
 HOS_TEMPLATE = b'{"driver_id":"DR%07d","vehicle_id":"VH%07d","duty_status":"%s","ts":%d,"fleet_id":"FL%05d"}'
 VEHICLE_KEY = "VH%07d"
+
+
+@dataclass(frozen=True)
+class Geofences:
+    """Circular geofences as the geofences table holds them: depot yards and customer sites (watch) and
+    restricted zones (low bridges, school zones), with their centres, radii and severities."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    radius_m: np.ndarray
+    fence_type: np.ndarray
+    """`watch` or `restricted` per fence."""
+
+    @classmethod
+    def around(cls, depot_lat: np.ndarray, depot_lon: np.ndarray, metro_radius_km: np.ndarray, vehicles: int,
+               rng: np.random.Generator) -> "Geofences":
+        sites = max(1, vehicles // VEHICLES_PER_CUSTOMER_SITE)
+        zones = max(1, vehicles // VEHICLES_PER_RESTRICTED_ZONE)
+        anchor = rng.integers(0, depot_lat.size, sites + zones)
+        lat, lon = scatter(depot_lat[anchor], depot_lon[anchor], metro_radius_km[anchor], rng)
+        return cls(
+            lat=np.concatenate([depot_lat, lat]),
+            lon=np.concatenate([depot_lon, lon]),
+            radius_m=np.concatenate([np.full(depot_lat.size, 300.0), rng.uniform(150, 500, sites),
+                                     rng.uniform(50, 200, zones)]),
+            fence_type=np.array(["watch"] * (depot_lat.size + sites) + ["restricted"] * zones),
+        )
+
+    def __len__(self) -> int:
+        return self.lat.size
+
+    def ids(self) -> list[str]:
+        return [f"GF{i:06d}" for i in range(len(self))]
 
 
 @dataclass(frozen=True)
@@ -90,12 +126,17 @@ class VehicleFleet:
         self.motion_rng, self.diag_rng = motion, diag
         self.vehicle_type = place.choice(len(VEHICLE_TYPES), n, p=VEHICLE_TYPE_SHARE)
         self.fleet_id = place.integers(0, max(1, n // VEHICLES_PER_FLEET), n)
-        metro = place.integers(0, len(METROS), n)
-        self.metro_radius = np.array([m.radius_km for m in METROS])[metro]
-        center_lat = np.array([m.lat for m in METROS])[metro]
-        center_lon = np.array([m.lon for m in METROS])[metro]
-        self.depot_lat, self.depot_lon = scatter(center_lat, center_lon, self.metro_radius * 0.5, place)
+        # Depots (yards) sit in the metros; each vehicle belongs to one and drifts around its metro.
+        n_depots = max(1, n // VEHICLES_PER_DEPOT)
+        depot_metro = place.integers(0, len(METROS), n_depots)
+        radius = np.array([m.radius_km for m in METROS])[depot_metro]
+        self.depots_lat, self.depots_lon = scatter(np.array([m.lat for m in METROS])[depot_metro],
+                                                   np.array([m.lon for m in METROS])[depot_metro], radius * 0.5, place)
+        self.depot = place.integers(0, n_depots, n)
+        self.metro_radius = radius[self.depot]
+        self.depot_lat, self.depot_lon = self.depots_lat[self.depot], self.depots_lon[self.depot]
         self.lat, self.lon = scatter(self.depot_lat, self.depot_lon, np.full(n, 5.0), place)
+        self.geofences = Geofences.around(self.depots_lat, self.depots_lon, radius, n, place)
         self.heading = place.uniform(0, 360, n)
         self.speed = np.zeros(n)
         self.fuel = place.uniform(30, 100, n)

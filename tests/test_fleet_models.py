@@ -107,3 +107,14 @@ def test_payloads_validate_against_the_stack_schemas(domain, stream, schema):
     for data in records:
         errors = [e.message for e in validator.iter_errors(json.loads(data))]
         assert errors == [], data
+
+
+def test_vehicles_have_depot_yards_customer_sites_and_restricted_zones_as_geofences():
+    fleet = VehicleFleetConfig(vehicles=30_000, seed=4).build()
+    fences = fleet.geofences
+    assert (fences.fence_type == "watch").sum() == fleet.depots_lat.size + 300
+    assert (fences.fence_type == "restricted").sum() == 30
+    assert len(set(fences.ids())) == len(fences)
+    from fleet_models.geography import distance_km
+
+    assert np.median(distance_km(fleet.lat, fleet.lon, fleet.depot_lat, fleet.depot_lon)) < 10
