@@ -88,3 +88,48 @@ def test_alarms_expand_for_each_and_resolve_thresholds(mini_terraform):
     assert orders["dimensions"] == {"StreamName": "mini-prod-orders"}
     assert alarms["aws_cloudwatch_metric_alarm.matcher_duration_p99"]["threshold"] == 500
     assert alarms["aws_cloudwatch_metric_alarm.matcher_duration_p99"]["extended_statistic"] == "p99"
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def check_copy(terraform_dir: Path, stack: str):
+    return run("tf", "check", "--terraform-dir", str(terraform_dir), "--stack", stack)
+
+
+def test_copied_stack_with_a_route_path_change_in_prod_fails(copied_terraform):
+    prod = copied_terraform / "food_delivery" / "prod.tfvars"
+    replace_in(prod, 'stage_name                     = "v1"', 'stage_name                     = "v2"')
+    result = check_copy(copied_terraform, "food_delivery")
+    assert result.exit_code == 1
+    assert "food_delivery/prod.tfvars:28: stage_name: differs between envs" in result.output
+
+
+def test_copied_stack_with_a_rule_pattern_change_in_prod_fails(copied_terraform):
+    prod = copied_terraform / "food_delivery" / "prod.tfvars"
+    replace_in(prod, '"cron(30 4 * * ? *)"', '"cron(30 5 * * ? *)"')
+    result = check_copy(copied_terraform, "food_delivery")
+    assert result.exit_code == 1
+    assert "prod.tfvars:136: earnings_schedule_expression: differs between envs" in result.output
+
+
+def test_copied_stack_with_a_resource_count_change_in_prod_fails(copied_terraform):
+    prod = copied_terraform / "property_maintenance" / "prod.tfvars"
+    replace_in(prod, '["us-east-1a", "us-east-1b"]', '["us-east-1a", "us-east-1b", "us-east-1c"]')
+    replace_in(prod, '"10.42.16.0/20", "10.42.32.0/20"]', '"10.42.16.0/20", "10.42.32.0/20", "10.42.48.0/20"]')
+    result = check_copy(copied_terraform, "property_maintenance")
+    assert result.exit_code == 1
+    assert "prod.tfvars:19: availability_zones:" in result.output
+    assert "prod.tfvars:21: private_subnet_cidrs: differs in length between envs" in result.output
+    assert "changes the instances of aws_subnet." in result.output
+
+
+def test_copied_stack_with_a_capacity_only_change_in_prod_passes(copied_terraform):
+    prod = copied_terraform / "food_delivery" / "prod.tfvars"
+    text = prod.read_text()
+    prod.write_text(text.replace("orders_shard_count", "orders_shard_count = 32\n#", 1))
+    assert "orders_shard_count = 32" in prod.read_text()
+    assert check_copy(copied_terraform, "food_delivery").exit_code == 0
