@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from loadgen.errors import LoadgenError
 from loadgen.generate_bench import run_generate_bench
+from loadgen.local_target import LocalTarget
 from loadgen.profile_report import profile_report
 from loadgen.profiles import DOMAINS, domain_stack, load_profile
 from loadgen.tf import hcl_reader
@@ -167,6 +169,54 @@ def tf_capacity(terraform_dir: Path | None, stack: str, env: str, as_json: bool)
         for address, values in entries.items():
             table.add_row(address, *[str(values.get(c)) for c in columns])
         console.print(table)
+
+
+def state_dir() -> Path:
+    """Where the local target keeps its state file and logs: LOADGEN_STATE_DIR, else .cache/local-target."""
+    return Path(os.environ.get("LOADGEN_STATE_DIR") or REPO_ROOT / ".cache" / "local-target")
+
+
+@main.group()
+def local() -> None:
+    """The embedded local target: Redis and a moto AWS stand-in on loopback."""
+
+
+@local.command("up")
+@json_option
+@user_errors
+def local_up(as_json: bool) -> None:
+    """Start Redis (persistence off) and moto on free loopback ports; idempotent."""
+    target = LocalTarget(state_dir())
+    target.up()
+    _print_status(target.status(), as_json)
+
+
+@local.command("status")
+@json_option
+@user_errors
+def local_status(as_json: bool) -> None:
+    """Endpoints of the local target (`redis_url`, `aws_endpoint_url`) and whether its processes run."""
+    status = LocalTarget(state_dir()).status()
+    _print_status(status, as_json)
+    if not status["up"]:
+        sys.exit(1)
+
+
+@local.command("down")
+@user_errors
+def local_down() -> None:
+    """Stop exactly the processes `local up` started."""
+    stopped = LocalTarget(state_dir()).down()
+    click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+def _print_status(status: dict, as_json: bool) -> None:
+    if as_json:
+        _emit_json(status)
+        return
+    click.echo(f"local target: {'up' if status['up'] else 'down'}")
+    for name, service in status["services"].items():
+        click.echo(f"  {name:6} {service['url']:32} pid {service['pid']:<8} {'alive' if service['alive'] else 'gone'}")
 
 
 @main.group()

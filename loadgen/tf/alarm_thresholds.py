@@ -7,7 +7,7 @@ from typing import Any
 
 from loadgen.hot_paths import guarded_by
 from loadgen.tf.env_model import ResolvedStack
-from loadgen.tf.expressions import UNKNOWN
+from loadgen.tf.expressions import UNKNOWN, known_or_none
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Alarm:
         return isinstance(self.threshold, (int, float)) and not isinstance(self.threshold, bool)
 
     def to_json(self) -> dict:
-        return {k: (None if v is UNKNOWN else v) for k, v in asdict(self).items()}
+        return known_or_none(asdict(self))
 
 
 def _from_metric_query(queries: list[dict]) -> dict:

@@ -5,17 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadgen.tf.env_model import ResolvedStack
-from loadgen.tf.expressions import UNKNOWN
-
-
-def _clean(value: Any) -> Any:
-    if value is UNKNOWN:
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
+from loadgen.tf.expressions import UNKNOWN, known_or_none as _clean
 
 
 def _first(blocks: list[dict], key: str) -> Any:

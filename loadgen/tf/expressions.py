@@ -25,6 +25,12 @@ class _Unknown:
     def __bool__(self) -> bool:
         return False
 
+    def __copy__(self) -> "_Unknown":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "_Unknown":
+        return self
+
 
 UNKNOWN = _Unknown()
 
@@ -702,6 +708,17 @@ def evaluate_value(value: Any, scope: Scope) -> Any:
     if isinstance(value, dict):
         return {(k[1:-1] if k[:1] == '"' else k): evaluate_value(v, scope)
                 for k, v in value.items() if k != "__is_block__"}
+    return value
+
+
+def known_or_none(value: Any) -> Any:
+    """The value with every UNKNOWN inside it replaced by None (for JSON reports)."""
+    if value is UNKNOWN:
+        return None
+    if isinstance(value, dict):
+        return {k: known_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [known_or_none(v) for v in value]
     return value
 
 

@@ -1,0 +1,72 @@
+"""One run's configuration, built once at the CLI edge and passed down (STYLE: Locust's Environment).
+
+Hot-path code never reads argv or environment variables: the stack and env, the resolved Terraform, the
+profile, the target's endpoints and the output folder all come from here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadgen.errors import LoadgenError
+from loadgen.profiles import Profile
+from loadgen.tf.env_model import ResolvedStack
+
+LOCAL_REGION = "us-east-1"
+# moto accepts any credentials; these are its documented test values, not secrets.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where load goes: the embedded local target or real AWS (endpoints from the usual AWS environment)."""
+
+    kind: str
+    """`local` or `aws`."""
+    redis_url: str | None
+    aws_endpoint_url: str | None
+    region: str
+
+    def client_kwargs(self) -> dict:
+        """Keyword arguments for aiobotocore's create_client: loopback endpoint and test credentials locally,
+        nothing (the AWS environment decides) for real AWS."""
+        if self.kind == "local":
+            return {"endpoint_url": self.aws_endpoint_url, "region_name": self.region, **LOCAL_CREDENTIALS}
+        return {"region_name": self.region} if self.region else {}
+
+    def describe(self) -> dict:
+        """What a report may say about the target (no credentials, ever)."""
+        return {"kind": self.kind, "region": self.region,
+                "redis": "loopback" if self.kind == "local" else ("configured" if self.redis_url else None),
+                "aws_endpoint": "loopback" if self.kind == "local" else "aws"}
+
+
+def new_run_id(stack: str, env: str, what: str) -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{stack}-{env}-{what}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a measuring command needs, resolved once."""
+
+    stack: str
+    env: str
+    resolved: ResolvedStack
+    profile: Profile
+    target: Target
+    out_dir: Path
+    run_id: str
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out_dir / self.run_id
+
+
+def check_prod_confirmation(target: Target, env: str, confirm_prod: bool) -> None:
+    """A prod env on real AWS needs an explicit flag; refused before anything is sent."""
+    if target.kind == "aws" and env == "prod" and not confirm_prod:
+        raise LoadgenError("refusing to send load to a prod target on AWS without --confirm-prod")
