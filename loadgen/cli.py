@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 findings or a failed verdict, 2 bad input or environment (on
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -13,12 +14,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from loadgen.errors import LoadgenError
 from loadgen.generate_bench import run_generate_bench
+from loadgen.geo_bench import default_rate, run_geo_bench, workload_name
+from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
+from loadgen.run_summary import build_summary, write_summary
 from loadgen.local_target import LocalTarget
 from loadgen.profile_report import profile_report
 from loadgen.profiles import DOMAINS, domain_stack, load_profile
@@ -259,6 +264,115 @@ def _cell(value: Any) -> str:
 @main.group()
 def bench() -> None:
     """Benchmarks that print figures (speed is measured here, never asserted in tests)."""
+
+
+target_option = click.option("--target", type=click.Choice(["local", "aws"]), default="local", show_default=True,
+                             help="local: the embedded target (`loadgen local up`); aws: endpoints, region and "
+                                  "credentials from the usual AWS environment (REDIS_URL for Redis).")
+out_option = click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+                          help="Folder for reports/<run-id>/ (default: the repository's reports/).")
+confirm_prod_option = click.option("--confirm-prod", is_flag=True,
+                                   help="Required to send load to env=prod on --target aws.")
+duration_option = click.option("--duration", default=30.0, show_default=True, type=click.FloatRange(0.1, 86400),
+                                help="Seconds of load per hot path.")
+rate_option = click.option("--rate", type=click.FloatRange(min=0.001), default=None,
+                           help="Open-loop operations per second (default: the profile's rate at its top stage).")
+max_option = click.option("--max", "max_mode", is_flag=True, help="Closed loop: as fast as --concurrency clients go.")
+concurrency_option = click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 4096),
+                                  help="Connections (closed loop: clients; open loop: operations in flight).")
+
+
+def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
+                  terraform_dir: Path | None = None) -> RunContext:
+    """The run's configuration, resolved once here at the edge (the only place that reads the environment)."""
+    resolved = ResolvedStack(hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack), env)
+    profile = load_profile(stack, env)
+    if target_kind == "local":
+        redis_url, endpoint = LocalTarget(state_dir()).endpoints()
+        target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION)
+    else:
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+        target = Target("aws", os.environ.get("REDIS_URL"), os.environ.get("AWS_ENDPOINT_URL"), region)
+    check_prod_confirmation(target, env, confirm_prod)
+    return RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
+                      out_dir=out or REPO_ROOT / "reports", run_id=new_run_id(stack, env, what))
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a measuring coroutine on uvloop (the event loop's own overhead is part of every measured operation)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
+class ProgressLine:
+    """The live line of a measuring command: ops, rate, errors and running p99 of the current hot path."""
+
+    def __init__(self, enabled: bool):
+        self.console = Console(stderr=True)
+        self.status = self.console.status("starting") if enabled else None
+
+    def __enter__(self) -> "ProgressLine":
+        if self.status:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.status:
+            self.status.__exit__(*exc)
+
+    def __call__(self, name: str, recorder: Any, elapsed: float) -> None:
+        if self.status:
+            rate = recorder.ops / elapsed if elapsed > 0 else 0.0
+            self.status.update(f"{name}: {recorder.ops:,} ops  {rate:,.0f}/s  {recorder.errors:,} errors  "
+                               f"p99 {recorder.latency_ms()['p99']:.2f} ms  ({elapsed:.0f}s)")
+
+
+def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool, extra: dict | None = None) -> None:
+    """Judge, write reports/<run-id>/, print, and exit 1 on a failed verdict."""
+    summary = build_summary(ctx, results, duration_s)
+    summary.update(extra or {})
+    write_summary(ctx, summary, results)
+    if as_json:
+        _emit_json(summary)
+    else:
+        table = Table(title=f"{ctx.stack} / {ctx.env} on {ctx.target.kind}: {summary['verdict'].upper()}")
+        for column in ("hot path", "ops", "errors", "target/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms",
+                       "max ms", "alarm", "observed", "threshold", "verdict"):
+            table.add_column(column)
+        for hp in summary["hot_paths"]:
+            alarm = hp["alarm"] or {}
+            table.add_row(hp["name"], f"{hp['ops']:,}", f"{hp['errors']:,}", _cell(hp["target_rate"]),
+                          _cell(hp["achieved_rate"]), *[_cell(hp["latency_ms"][k]) for k in ("p50", "p95", "p99", "max")],
+                          str(alarm.get("metric", "")), _cell(alarm.get("observed")), _cell(alarm.get("threshold")),
+                          hp["verdict"])
+        _console().print(table)
+        click.echo(f"report: {ctx.run_dir / 'summary.json'}")
+    sys.exit(1 if summary["verdict"] == "fail" else 0)
+
+
+@bench.command("geo")
+@terraform_dir_option
+@stack_option
+@env_option
+@duration_option
+@rate_option
+@max_option
+@concurrency_option
+@target_option
+@confirm_prod_option
+@out_option
+@json_option
+@user_errors
+def bench_geo(terraform_dir, stack, env, duration, rate, max_mode, concurrency, target, confirm_prod, out,
+              as_json) -> None:
+    """Redis GEO hot path: pipelined GEOADD of the stack's members, then GEORADIUS and GEOSEARCH."""
+    if rate is not None and max_mode:
+        raise click.UsageError("--rate and --max exclude each other")
+    ctx = build_context(stack, env, target, out, "geo", confirm_prod, terraform_dir)
+    work_rate = None if max_mode else (rate or default_rate(ctx, workload_name(ctx.stack)))
+    with ProgressLine(not as_json) as progress:
+        results, load = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, progress))
+    finish_run(ctx, results, 2 * duration, as_json, {"geo_load": load})
 
 
 @bench.command("generate")

@@ -21,6 +21,8 @@ class HotPath:
     alarms: tuple[str, ...]
     """Alarm resource addresses in the stack's tap_stack.tf; the first is the verdict's threshold."""
     description: str
+    rate_source: str
+    """The profile's stream or route whose rate drives this hot path (fleet_models.demand.Demand.name)."""
 
 
 def _alarm(name: str, key: str | None = None) -> str:
@@ -31,7 +33,7 @@ def _streams(names: tuple[str, ...], what: str, alarms: tuple[str, ...]) -> tupl
     """One hot path per Kinesis stream, guarded by the stack's per-stream (for_each) alarms."""
     return tuple(
         HotPath(f"{stream}_stream", "kinesis_stream", tuple(_alarm(a, stream) for a in alarms),
-                f"PutRecords into the {stream} stream ({what})")
+                f"PutRecords into the {stream} stream ({what})", stream)
         for stream in names
     )
 
@@ -41,14 +43,14 @@ HOT_PATHS: dict[str, tuple[HotPath, ...]] = {
         HotPath("request_api", "api_route",
                 (_alarm("api_latency_p95"), _alarm("api_5xx"), _alarm("api_4xx"),
                  _alarm("request_validator_duration_p95")),
-                "POST /request: tenants submit maintenance requests"),
+                "POST /request: tenants submit maintenance requests", "POST /request"),
         HotPath("vendor_assignment", "lambda_core",
                 (_alarm("vendor_assignment_duration_p95"),),
-                "request router: skills + proximity + priority matrix + workload -> vendor"),
+                "request router: skills + proximity + priority matrix + workload -> vendor", "POST /request"),
         HotPath("vendor_geo_search", "redis_geo", (_alarm("redis_geo_latency"),),
-                "GEOSEARCH/GEORADIUS for vendors around a unit"),
+                "GEOSEARCH/GEORADIUS for vendors around a unit", "POST /request"),
         HotPath("assignment_write", "ddb_conditional_write", (_alarm("assignment_conditional_check_failed"),),
-                "conditional assignment write on maintenance_requests (status + version)"),
+                "conditional assignment write on maintenance_requests (status + version)", "POST /request"),
     ),
     "fleet_telematics": (
         *_streams(("gps", "diagnostics", "hos"), "234k vehicles",
@@ -56,13 +58,13 @@ HOT_PATHS: dict[str, tuple[HotPath, ...]] = {
                    "kinesis_iterator_age")),
         HotPath("diagnostics_processing", "lambda_core", (_alarm("diagnostics_processor_duration_p95"),
                                                           _alarm("anomaly_duration_p95")),
-                "OBD-II validation and anomaly detection"),
+                "OBD-II validation and anomaly detection", "diagnostics"),
         HotPath("location_processing", "lambda_core", (_alarm("location_processor_duration_p95"),),
-                "GPS fix -> vehicle_locations + GEOADD + geofence check"),
+                "GPS fix -> vehicle_locations + GEOADD + geofence check", "gps"),
         HotPath("geofence_geo_search", "redis_geo", (_alarm("redis_geo_latency"),),
-                "geofence proximity queries on the vehicle GEO index"),
+                "geofence proximity queries around each GPS fix", "gps"),
         HotPath("location_write", "ddb_conditional_write", (_alarm("locations_conditional_check_failed"),),
-                "newer-position-only conditional write on vehicle_locations"),
+                "newer-position-only conditional write on vehicle_locations", "gps"),
     ),
     "food_delivery": (
         *_streams(("orders", "locations"), "orders by restaurant_id, driver GPS by driver_id",
@@ -70,14 +72,14 @@ HOT_PATHS: dict[str, tuple[HotPath, ...]] = {
         HotPath("orders_api", "api_route",
                 (_alarm("api_latency_p99"), _alarm("api_5xx"), _alarm("api_4xx"),
                  _alarm("order_validator_duration_p99")),
-                "POST /orders: order placement"),
+                "POST /orders: order placement", "POST /orders"),
         HotPath("driver_matching", "lambda_core", (_alarm("matcher_duration_p99"),),
-                "matcher: distance + workload + surge -> driver"),
+                "matcher: distance + workload + surge -> driver", "orders"),
         HotPath("driver_geo_search", "redis_geo", (_alarm("redis_geo_latency"),),
-                "nearby drivers within the delivery radius"),
+                "nearby drivers within the delivery radius", "orders"),
         HotPath("assignment_write", "ddb_conditional_write", (_alarm("assignment_conditional_check_failed"),
                                                              _alarm("orders_hot_partition")),
-                "conditional assignment write on orders (status + version)"),
+                "conditional assignment write on orders (status + version)", "orders"),
     ),
 }
 

@@ -60,6 +60,15 @@ LATENCY_METRICS = {"Duration": "ms", "Latency": "ms", "IntegrationLatency": "ms"
                    "PutRecords.Latency": "ms", "GeoSpatialBasedCmdsLatency": "us"}
 
 
+OBSERVED_AS = {
+    "Duration": "end-to-end latency of the operation from its intended start (an upper bound of the function's "
+                "Duration)",
+    "GeoSpatialBasedCmdsLatency": "client round trip from the intended start (an upper bound of the server-side "
+                                  "command latency)",
+    "Latency": "client-observed latency from the intended start",
+}
+
+
 def observe(result: HotPathResult, alarm: Alarm) -> float | None:
     """The run's value of the alarm's metric, or None when this run does not measure it."""
     statistic = alarm.extended_statistic if isinstance(alarm.extended_statistic, str) else alarm.statistic
@@ -102,7 +111,8 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
                           "statistic": alarm.extended_statistic if isinstance(alarm.extended_statistic, str)
                           else alarm.statistic, "threshold": alarm.threshold,
                           "unit": LATENCY_METRICS.get(alarm.metric, f"count per {alarm.period}s"),
-                          "comparison": alarm.comparison, "observed": round(observed, 3)}
+                          "comparison": alarm.comparison, "observed": round(observed, 3),
+                          "observed_as": OBSERVED_AS.get(alarm.metric, "the run's count per alarm period")}
         entry["verdict"] = "fail" if breaches(observed, alarm) else "pass"
         break
     if recorder.errors and entry["verdict"] == "pass" and recorder.errors > 0.01 * max(recorder.ops, 1):

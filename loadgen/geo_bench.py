@@ -1,0 +1,245 @@
+"""`loadgen bench geo`: the stacks' Redis GEO queries on a real server, with GEORADIUS and GEOSEARCH side by side.
+
+The members are the stack's world from fleet_models, loaded with pipelined GEOADD under the keys the handlers
+use: vendors in `vendors:geo` (property_maintenance, searched around a unit within the priority rule's
+radius), geofence centres in `geo:geofences` and every vehicle in `geo:vehicles` (fleet_telematics, fences
+searched around each GPS fix), online drivers in `{<region>}:drivers:geo` (food_delivery, searched around a
+restaurant within the matcher's radius). Radii and counts are read from the stack's Terraform locals, never
+copied. Each query runs as GEORADIUS (deprecated since Redis 6.2) and as GEOSEARCH, as two hot paths.
+When redis-benchmark is on PATH, the same query at the same concurrency gives the ratio of our throughput to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlparse
+
+import numpy as np
+import redis.asyncio as aioredis
+
+from fleet_models.orders import OrdersWorld
+from fleet_models.units import Portfolio
+from fleet_models.vehicles import VehicleFleet
+from loadgen.errors import LoadgenError
+from loadgen.hot_paths import hot_paths
+from loadgen.recorder import HotPathRecorder
+from loadgen.resp_client import RespPool, encode
+from loadgen.run_context import RunContext
+from loadgen.run_summary import HotPathResult
+from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+
+GEOADD_CHUNK = 2000
+REDIS_BENCHMARK_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class GeoWorkload:
+    """Members to load and the queries a stack's handler runs against them."""
+
+    declared: str
+    """The hot path (loadgen.hot_paths) these queries are."""
+    members: dict[str, tuple[np.ndarray, np.ndarray, list[str]]]
+    """GEO key -> (lon, lat, member ids)."""
+    query_keys: list[str]
+    query_lon: np.ndarray
+    query_lat: np.ndarray
+    radius_km: float
+    count: int
+
+    def georadius(self, i: int) -> tuple:
+        j = i % len(self.query_keys)
+        return ("GEORADIUS", self.query_keys[j], float(self.query_lon[j]), float(self.query_lat[j]), self.radius_km,
+                "km", "WITHDIST", "COUNT", self.count, "ASC")
+
+    def geosearch(self, i: int) -> tuple:
+        j = i % len(self.query_keys)
+        return ("GEOSEARCH", self.query_keys[j], "FROMLONLAT", float(self.query_lon[j]), float(self.query_lat[j]),
+                "BYRADIUS", self.radius_km, "km", "ASC", "COUNT", self.count, "WITHDIST")
+
+
+def _local_number(ctx: RunContext, path: list[str]) -> float:
+    value = ctx.resolved.scope.local(path[0])
+    for key in path[1:]:
+        value = value.get(key) if isinstance(value, dict) else None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise LoadgenError(f"{ctx.resolved.stack.path}/tap_stack.tf: local.{'.'.join(path)} does not resolve to a "
+                           "number; the GEO bench reads its radius from there") from None
+
+
+def _ids(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i:07d}" for i in range(n)]
+
+
+def _property_maintenance(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
+    world: Portfolio = ctx.profile.model()
+    n = world.config.vendors
+    origins = rng.integers(0, world.config.units, 4096)
+    return GeoWorkload(
+        "vendor_geo_search",
+        {"vendors:geo": (world.vendor_lon, world.vendor_lat, [f"VN{i:05d}" for i in range(n)])},
+        ["vendors:geo"], world.unit_lon[origins], world.unit_lat[origins],
+        _local_number(ctx, ["priority_rules", "standard", "max_distance_km"]), 25)
+
+
+def _fleet_telematics(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
+    fleet: VehicleFleet = ctx.profile.model()
+    fences = fleet.geofences
+    origins = rng.integers(0, fleet.config.vehicles, 4096)
+    return GeoWorkload(
+        "geofence_geo_search",
+        {"geo:geofences": (fences.lon, fences.lat, fences.ids()),
+         "geo:vehicles": (fleet.lon, fleet.lat, _ids("VH", fleet.config.vehicles))},
+        ["geo:geofences"], fleet.lon[origins], fleet.lat[origins], float(fences.radius_m.max()) / 1000.0, 50)
+
+
+def _food_delivery(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
+    world: OrdersWorld = ctx.profile.model()
+    region = world._regions(world.driver_lat, world.driver_lon)
+    names = [n.decode() for n in world.region_names]
+    members = {}
+    for r, name in enumerate(names):
+        mask = region == r
+        if mask.any():
+            members[f"{{{name}}}:drivers:geo"] = (world.driver_lon[mask], world.driver_lat[mask],
+                                                  [f"DV{i:06d}" for i in np.nonzero(mask)[0].tolist()])
+    origins = rng.integers(0, world.config.restaurants, 4096)
+    keys = [f"{{{names[r]}}}:drivers:geo" for r in world.restaurant_region[origins].tolist()]
+    return GeoWorkload("driver_geo_search", members, keys, world.restaurant_lon[origins],
+                       world.restaurant_lat[origins], _local_number(ctx, ["match_config", "max_radius_km"]), 50)
+
+
+WORKLOADS: dict[str, Callable[[RunContext, np.random.Generator], GeoWorkload]] = {
+    "property_maintenance": _property_maintenance,
+    "fleet_telematics": _fleet_telematics,
+    "food_delivery": _food_delivery,
+}
+
+
+DECLARED = {"property_maintenance": "vendor_geo_search", "fleet_telematics": "geofence_geo_search",
+            "food_delivery": "driver_geo_search"}
+
+
+def workload_name(stack: str) -> str:
+    """The declared GEO hot path of a stack."""
+    if stack not in DECLARED:
+        raise LoadgenError(f"stack '{stack}' has no GEO hot path; known: {', '.join(sorted(DECLARED))}")
+    return DECLARED[stack]
+
+
+def workload(ctx: RunContext) -> GeoWorkload:
+    if ctx.stack not in WORKLOADS:
+        raise LoadgenError(f"stack '{ctx.stack}' has no GEO hot path; known: {', '.join(sorted(WORKLOADS))}")
+    return WORKLOADS[ctx.stack](ctx, np.random.default_rng(ctx.profile.seed))
+
+
+def default_rate(ctx: RunContext, declared: str) -> float:
+    """The rate the profile asks of this hot path at its highest ramp stage."""
+    path = next(p for p in hot_paths(ctx.stack) if p.name == declared)
+    demand = {d.name: d for d in ctx.profile.demand()}[path.rate_source]
+    top = max((s.rate_fraction for s in ctx.profile.stages), default=1.0)
+    return demand.peak_rps * top
+
+
+async def load_members(client: aioredis.Redis, work: GeoWorkload) -> int:
+    """Replace the GEO keys with the workload's members, pipelined GEOADD; returns members loaded."""
+    loaded = 0
+    async with client.pipeline(transaction=False) as pipe:
+        for key, (lon, lat, ids) in work.members.items():
+            pipe.delete(key)
+            for start in range(0, len(ids), GEOADD_CHUNK):
+                chunk = slice(start, start + GEOADD_CHUNK)
+                flat = [v for triple in zip(lon[chunk].tolist(), lat[chunk].tolist(), ids[chunk]) for v in triple]
+                pipe.execute_command("GEOADD", key, *flat)
+                loaded += len(ids[chunk])
+            await pipe.execute()
+    return loaded
+
+
+def redis_benchmark_rps(url: str, command: tuple, concurrency: int, requests: int) -> float | None:
+    """Throughput redis-benchmark reaches for the same command and concurrency, or None when absent."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        return None
+    parsed = urlparse(url)
+    args = [binary, "-h", parsed.hostname or "127.0.0.1", "-p", str(parsed.port or 6379), "-c", str(concurrency),
+            "-n", str(requests), "-q", "--csv", *map(str, command)]
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    numbers = re.findall(r'"([\d.]+)"', out.strip().splitlines()[-1]) if out.strip() else []
+    return float(numbers[0]) if numbers else None
+
+
+async def _run_query(pool: RespPool, build: Callable[[int], tuple], name: str, work: GeoWorkload,
+                     rate: float | None, concurrency: int, duration_s: float, progress) -> HotPathResult:
+    recorder = HotPathRecorder(name)
+    payloads = [encode(*build(i)) for i in range(len(work.query_keys))]
+    count = len(payloads)
+
+    async def op(i: int) -> bool:
+        await pool.call(payloads[i % count])
+        return True
+
+    if rate is None:
+        loop = await run_closed_loop(op, ClosedLoop(concurrency, duration_s), recorder, progress)
+    else:
+        loop = await run_open_loop(op, OpenLoop(rate, duration_s, max_in_flight=concurrency), recorder, progress)
+    return HotPathResult(name, work.declared, recorder, rate, loop.achieved_rate,
+                         extra={"command": build(0)[0], "radius_km": work.radius_km, "count": work.count,
+                                "concurrency": concurrency})
+
+
+async def run_geo_bench(ctx: RunContext, duration_s: float, rate: float | None, concurrency: int,
+                        progress=None) -> tuple[list[HotPathResult], dict]:
+    """Load the members, then run GEORADIUS and GEOSEARCH for duration_s each; rate None = closed loop (max)."""
+    work = workload(ctx)
+    client = aioredis.from_url(ctx.target.redis_url, decode_responses=False)
+    try:
+        began = time.perf_counter()
+        loaded = await load_members(client, work)
+        load_s = time.perf_counter() - began
+    finally:
+        await client.aclose()
+    pool = await RespPool.connect(ctx.target.redis_url, concurrency)
+    try:
+        results = []
+        for command, build in (("georadius", work.georadius), ("geosearch", work.geosearch)):
+            name = f"{work.declared}_{command}"
+            result = await _run_query(pool, build, name, work, rate, concurrency, duration_s,
+                                      (lambda r, t, n=name: progress(n, r, t)) if progress else None)
+            if rate is None:
+                await _compare_with_redis_benchmark(pool, ctx, build, concurrency, result)
+            results.append(result)
+    finally:
+        await pool.close()
+    return results, {"members_loaded": loaded, "load_s": round(load_s, 3),
+                     "members_per_s": round(loaded / load_s, 1) if load_s > 0 else None}
+
+
+async def _compare_with_redis_benchmark(pool: RespPool, ctx: RunContext, build: Callable[[int], tuple],
+                                        concurrency: int, result: HotPathResult) -> None:
+    """Same query (the first origin), same server, same concurrency: ours in closed loop, then redis-benchmark."""
+    if shutil.which("redis-benchmark") is None:
+        return
+    fixed = HotPathRecorder("fixed")
+    payload = encode(*build(0))
+
+    async def op(i: int) -> bool:
+        await pool.call(payload)
+        return True
+
+    ours = await run_closed_loop(op, ClosedLoop(concurrency, REDIS_BENCHMARK_SECONDS), fixed)
+    requests = max(1000, int(ours.achieved_rate * REDIS_BENCHMARK_SECONDS))
+    theirs = await asyncio.to_thread(redis_benchmark_rps, ctx.target.redis_url, build(0), concurrency, requests)
+    if theirs:
+        result.extra.update({"fixed_query_rps": round(ours.achieved_rate, 1), "redis_benchmark_rps": theirs,
+                             "redis_benchmark_ratio": round(ours.achieved_rate / theirs, 3)})
