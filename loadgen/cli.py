@@ -22,6 +22,7 @@ from rich.table import Table
 from loadgen.errors import LoadgenError
 from loadgen.generate_bench import run_generate_bench
 from loadgen.geo_bench import default_rate, run_geo_bench, workload_name
+from loadgen.matching_bench import declared_for, run_matching_bench
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
 from loadgen.run_summary import build_summary, write_summary
 from loadgen.local_target import LocalTarget
@@ -373,6 +374,31 @@ def bench_geo(terraform_dir, stack, env, duration, rate, max_mode, concurrency, 
     with ProgressLine(not as_json) as progress:
         results, load = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, progress))
     finish_run(ctx, results, 2 * duration, as_json, {"geo_load": load})
+
+
+@bench.command("matching")
+@terraform_dir_option
+@stack_option
+@env_option
+@duration_option
+@rate_option
+@max_option
+@concurrency_option
+@target_option
+@confirm_prod_option
+@out_option
+@json_option
+@user_errors
+def bench_matching(terraform_dir, stack, env, duration, rate, max_mode, concurrency, target, confirm_prod, out,
+                   as_json) -> None:
+    """Matching core: GEO candidates, workload, surge and the shared scoring, per assignment."""
+    if rate is not None and max_mode:
+        raise click.UsageError("--rate and --max exclude each other")
+    ctx = build_context(stack, env, target, out, "matching", confirm_prod, terraform_dir)
+    work_rate = None if max_mode else (rate or default_rate(ctx, declared_for(ctx.stack)))
+    with ProgressLine(not as_json) as progress:
+        results = run_async(run_matching_bench(ctx, duration, work_rate, concurrency, progress))
+    finish_run(ctx, results, duration, as_json)
 
 
 @bench.command("generate")

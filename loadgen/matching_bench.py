@@ -1,0 +1,171 @@
+"""`loadgen bench matching`: per-assignment latency of the matching core the Lambda handlers ship.
+
+One operation is one assignment as the handler makes it: the GEO query for candidates on the real Redis,
+their workload (and, for food delivery, the region's surge multiplier from the `surge:multipliers` sorted set),
+the decision by the shared core in loadgen.matching, and the workload increment of the winner. The rules are
+the stack's own: property_maintenance's priority matrix (local.priority_rules) and food_delivery's match
+configuration (local.match_config), read from Terraform. Requests and orders come from fleet_models at the
+profile's rate (open loop) unless --rate or --max say otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+import numpy as np
+import redis.asyncio as aioredis
+
+from fleet_models.units import CATEGORIES, PRIORITIES
+from loadgen.errors import LoadgenError
+from loadgen.geo_bench import GeoWorkload, load_members, workload
+from loadgen.matching.driver_matching import DriverCandidate, MatchWeights, choose_driver
+from loadgen.matching.vendor_assignment import PriorityRule, VendorCandidate, choose_vendor
+from loadgen.recorder import HotPathRecorder
+from loadgen.resp_client import RespPool, encode
+from loadgen.run_context import RunContext
+from loadgen.run_summary import HotPathResult
+from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+
+DECLARED = {"property_maintenance": "vendor_assignment", "food_delivery": "driver_matching"}
+WORKLOAD_KEY = {"property_maintenance": "bench:vendor_jobs", "food_delivery": "bench:driver_orders"}
+SURGE_KEY = "surge:multipliers"
+ORIGINS = 4096
+
+
+@dataclass
+class Matcher:
+    """What one assignment needs, prepared once: encoded queries and the candidates' static attributes."""
+
+    work: GeoWorkload
+    assign: Callable[[RespPool, int], Awaitable[bool]]
+    assigned: int = 0
+    unassigned: int = 0
+
+
+def _rules(ctx: RunContext) -> dict[str, PriorityRule]:
+    rules = ctx.resolved.scope.local("priority_rules")
+    if not isinstance(rules, dict):
+        raise LoadgenError(f"{ctx.resolved.stack.path}/tap_stack.tf: local.priority_rules does not resolve")
+    return {name: PriorityRule(name, float(r["max_distance_km"]), float(r["distance_weight"]),
+                               float(r["workload_weight"]), float(r["rating_weight"]),
+                               int(float(r["response_sla_minutes"])))
+            for name, r in rules.items()}
+
+
+def _vendor_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
+    work = workload(ctx)
+    world = ctx.profile.model()
+    rules = _rules(ctx)
+    categories = rng.integers(0, len(CATEGORIES), ORIGINS)
+    priorities = rng.choice(len(PRIORITIES), ORIGINS, p=(0.08, 0.17, 0.6, 0.15))
+    queries = [encode("GEOSEARCH", "vendors:geo", "FROMLONLAT", float(work.query_lon[i]), float(work.query_lat[i]),
+                      "BYRADIUS", rules[PRIORITIES[priorities[i]]].max_distance_km, "km", "ASC", "COUNT",
+                      work.count, "WITHDIST") for i in range(ORIGINS)]
+    skills = [frozenset(CATEGORIES[c] for c in np.nonzero(row)[0]) for row in world.vendor_skills]
+    key = WORKLOAD_KEY[ctx.stack]
+    matcher = Matcher(work, None)  # type: ignore[arg-type]
+
+    async def assign(pool: RespPool, i: int) -> bool:
+        j = i % ORIGINS
+        hits = await pool.call(queries[j])
+        if not hits:
+            matcher.unassigned += 1
+            return True
+        ids = [h[0] for h in hits]
+        jobs = await pool.call(encode("HMGET", key, *ids))
+        candidates = []
+        for (member, distance), active in zip(hits, jobs):
+            v = int(member[2:])
+            candidates.append(VendorCandidate(member.decode(), skills[v], float(distance), int(active or 0),
+                                              int(world.vendor_max_jobs[v]), float(world.vendor_rating[v])))
+        chosen = choose_vendor(CATEGORIES[categories[j]], rules[PRIORITIES[priorities[j]]], candidates)
+        if chosen is None:
+            matcher.unassigned += 1
+            return True
+        await pool.call(encode("HINCRBY", key, chosen.vendor_id, 1))
+        matcher.assigned += 1
+        return True
+
+    matcher.assign = assign
+    return matcher
+
+
+def _driver_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
+    work = workload(ctx)
+    config = ctx.resolved.scope.local("match_config")
+    if not isinstance(config, dict):
+        raise LoadgenError(f"{ctx.resolved.stack.path}/tap_stack.tf: local.match_config does not resolve")
+    weights = MatchWeights(float(config["distance_weight"]), float(config["workload_weight"]),
+                           float(config["rating_weight"]), float(config["max_radius_km"]))
+    max_orders = int(float(config["max_active_orders"]))
+    ratings = np.round(rng.uniform(3.5, 5.0, 1_000_000), 2)
+    queries = [encode(*work.geosearch(i)) for i in range(len(work.query_keys))]
+    regions = [k[1:k.index("}")] for k in work.query_keys]
+    key = WORKLOAD_KEY[ctx.stack]
+    matcher = Matcher(work, None)  # type: ignore[arg-type]
+
+    async def assign(pool: RespPool, i: int) -> bool:
+        j = i % len(queries)
+        hits = await pool.call(queries[j])
+        surge = await pool.call(encode("ZSCORE", SURGE_KEY, regions[j]))
+        if not hits:
+            matcher.unassigned += 1
+            return True
+        active = await pool.call(encode("HMGET", key, *[h[0] for h in hits]))
+        candidates = [DriverCandidate(member.decode(), float(distance), int(a or 0), max_orders,
+                                      float(ratings[int(member[2:]) % ratings.size]))
+                      for (member, distance), a in zip(hits, active)]
+        chosen = choose_driver(candidates, weights, float(surge) if surge else 1.0)
+        if chosen is None:
+            matcher.unassigned += 1
+            return True
+        await pool.call(encode("HINCRBY", key, chosen.driver_id, 1))
+        matcher.assigned += 1
+        return True
+
+    matcher.assign = assign
+    return matcher
+
+
+def declared_for(stack: str) -> str:
+    if stack not in DECLARED:
+        raise LoadgenError(f"stack '{stack}' has no matching core; known: {', '.join(sorted(DECLARED))}")
+    return DECLARED[stack]
+
+
+async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | None, concurrency: int,
+                             progress=None) -> list[HotPathResult]:
+    """Load the GEO members and surge zones, then run assignments for duration_s."""
+    declared = declared_for(ctx.stack)
+    rng = np.random.default_rng(ctx.profile.seed)
+    matcher = (_vendor_matcher if ctx.stack == "property_maintenance" else _driver_matcher)(ctx, rng)
+    client = aioredis.from_url(ctx.target.redis_url)
+    try:
+        await load_members(client, matcher.work)
+        await client.delete(WORKLOAD_KEY[ctx.stack], SURGE_KEY)
+        if ctx.stack == "food_delivery":
+            zones = sorted({k[1:k.index("}")] for k in matcher.work.members})
+            surge = np.round(rng.choice([1.0, 1.0, 1.2, 1.5, 2.0], len(zones)), 2)
+            await client.zadd(SURGE_KEY, dict(zip(zones, surge.tolist())))
+    finally:
+        await client.aclose()
+    pool = await RespPool.connect(ctx.target.redis_url, concurrency)
+    recorder = HotPathRecorder(declared)
+
+    async def op(i: int) -> bool:
+        return await matcher.assign(pool, i)
+
+    report = (lambda r, t: progress(declared, r, t)) if progress else None
+    began = time.perf_counter()
+    try:
+        if rate is None:
+            loop = await run_closed_loop(op, ClosedLoop(concurrency, duration_s), recorder, report)
+        else:
+            loop = await run_open_loop(op, OpenLoop(rate, duration_s, max_in_flight=concurrency), recorder, report)
+    finally:
+        await pool.close()
+    return [HotPathResult(declared, declared, recorder, rate, loop.achieved_rate, extra={
+        "assigned": matcher.assigned, "unassigned": matcher.unassigned, "concurrency": concurrency,
+        "elapsed_s": round(time.perf_counter() - began, 3)})]
