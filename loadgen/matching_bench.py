@@ -35,13 +35,14 @@ ORIGINS = 4096
 
 
 @dataclass
-class Matcher:
-    """What one assignment needs, prepared once: encoded queries and the candidates' static attributes."""
+class Outcomes:
+    """How the assignments of a run ended."""
 
-    work: GeoWorkload
-    assign: Callable[[RespPool, int], Awaitable[bool]]
     assigned: int = 0
     unassigned: int = 0
+
+
+Assign = Callable[[RespPool, int], Awaitable[bool]]
 
 
 def _rules(ctx: RunContext) -> dict[str, PriorityRule]:
@@ -54,7 +55,7 @@ def _rules(ctx: RunContext) -> dict[str, PriorityRule]:
             for name, r in rules.items()}
 
 
-def _vendor_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
+def _vendor_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcomes) -> tuple[GeoWorkload, Assign]:
     work = workload(ctx)
     world = ctx.profile.model()
     rules = _rules(ctx)
@@ -65,13 +66,12 @@ def _vendor_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
                       work.count, "WITHDIST") for i in range(ORIGINS)]
     skills = [frozenset(CATEGORIES[c] for c in np.nonzero(row)[0]) for row in world.vendor_skills]
     key = WORKLOAD_KEY[ctx.stack]
-    matcher = Matcher(work, None)  # type: ignore[arg-type]
 
     async def assign(pool: RespPool, i: int) -> bool:
         j = i % ORIGINS
         hits = await pool.call(queries[j])
         if not hits:
-            matcher.unassigned += 1
+            outcomes.unassigned += 1
             return True
         ids = [h[0] for h in hits]
         jobs = await pool.call(encode("HMGET", key, *ids))
@@ -82,17 +82,16 @@ def _vendor_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
                                               int(world.vendor_max_jobs[v]), float(world.vendor_rating[v])))
         chosen = choose_vendor(CATEGORIES[categories[j]], rules[PRIORITIES[priorities[j]]], candidates)
         if chosen is None:
-            matcher.unassigned += 1
+            outcomes.unassigned += 1
             return True
         await pool.call(encode("HINCRBY", key, chosen.vendor_id, 1))
-        matcher.assigned += 1
+        outcomes.assigned += 1
         return True
 
-    matcher.assign = assign
-    return matcher
+    return work, assign
 
 
-def _driver_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
+def _driver_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcomes) -> tuple[GeoWorkload, Assign]:
     work = workload(ctx)
     config = ctx.resolved.scope.local("match_config")
     if not isinstance(config, dict):
@@ -104,14 +103,13 @@ def _driver_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
     queries = [encode(*work.geosearch(i)) for i in range(len(work.query_keys))]
     regions = [k[1:k.index("}")] for k in work.query_keys]
     key = WORKLOAD_KEY[ctx.stack]
-    matcher = Matcher(work, None)  # type: ignore[arg-type]
 
     async def assign(pool: RespPool, i: int) -> bool:
         j = i % len(queries)
         hits = await pool.call(queries[j])
         surge = await pool.call(encode("ZSCORE", SURGE_KEY, regions[j]))
         if not hits:
-            matcher.unassigned += 1
+            outcomes.unassigned += 1
             return True
         active = await pool.call(encode("HMGET", key, *[h[0] for h in hits]))
         candidates = [DriverCandidate(member.decode(), float(distance), int(a or 0), max_orders,
@@ -119,14 +117,13 @@ def _driver_matcher(ctx: RunContext, rng: np.random.Generator) -> Matcher:
                       for (member, distance), a in zip(hits, active)]
         chosen = choose_driver(candidates, weights, float(surge) if surge else 1.0)
         if chosen is None:
-            matcher.unassigned += 1
+            outcomes.unassigned += 1
             return True
         await pool.call(encode("HINCRBY", key, chosen.driver_id, 1))
-        matcher.assigned += 1
+        outcomes.assigned += 1
         return True
 
-    matcher.assign = assign
-    return matcher
+    return work, assign
 
 
 def declared_for(stack: str) -> str:
@@ -140,13 +137,14 @@ async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | N
     """Load the GEO members and surge zones, then run assignments for duration_s."""
     declared = declared_for(ctx.stack)
     rng = np.random.default_rng(ctx.profile.seed)
-    matcher = (_vendor_matcher if ctx.stack == "property_maintenance" else _driver_matcher)(ctx, rng)
+    outcomes = Outcomes()
+    work, assign = (_vendor_matcher if ctx.stack == "property_maintenance" else _driver_matcher)(ctx, rng, outcomes)
     client = aioredis.from_url(ctx.target.redis_url)
     try:
-        await load_members(client, matcher.work)
+        await load_members(client, work)
         await client.delete(WORKLOAD_KEY[ctx.stack], SURGE_KEY)
         if ctx.stack == "food_delivery":
-            zones = sorted({k[1:k.index("}")] for k in matcher.work.members})
+            zones = sorted({k[1:k.index("}")] for k in work.members})
             surge = np.round(rng.choice([1.0, 1.0, 1.2, 1.5, 2.0], len(zones)), 2)
             await client.zadd(SURGE_KEY, dict(zip(zones, surge.tolist())))
     finally:
@@ -155,7 +153,7 @@ async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | N
     recorder = HotPathRecorder(declared)
 
     async def op(i: int) -> bool:
-        return await matcher.assign(pool, i)
+        return await assign(pool, i)
 
     report = (lambda r, t: progress(declared, r, t)) if progress else None
     began = time.perf_counter()
@@ -167,5 +165,5 @@ async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | N
     finally:
         await pool.close()
     return [HotPathResult(declared, declared, recorder, rate, loop.achieved_rate, extra={
-        "assigned": matcher.assigned, "unassigned": matcher.unassigned, "concurrency": concurrency,
+        "assigned": outcomes.assigned, "unassigned": outcomes.unassigned, "concurrency": concurrency,
         "elapsed_s": round(time.perf_counter() - began, 3)})]
