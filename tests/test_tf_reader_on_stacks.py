@@ -84,3 +84,14 @@ def test_every_alarm_threshold_differs_between_dev_and_prod(stack):
     prod = {a.address: a.threshold for a in alarms(ResolvedStack(load_stack(TERRAFORM, stack), "prod"))}
     same = sorted(address for address in dev if dev[address] == prod.get(address))
     assert same == []
+
+
+def test_property_maintenance_priority_matrix_seed_matches_the_matching_core():
+    """The rules the stack seeds into priority_matrix are the core's reference rules (no silent drift)."""
+    from loadgen.matching.vendor_assignment import DEFAULT_RULES
+
+    seeded = ResolvedStack(load_stack(TERRAFORM, "property_maintenance"), "prod").scope.local("priority_rules")
+    assert set(seeded) == set(DEFAULT_RULES)
+    for name, rule in DEFAULT_RULES.items():
+        for field in ("max_distance_km", "distance_weight", "workload_weight", "rating_weight", "response_sla_minutes"):
+            assert float(seeded[name][field]) == float(getattr(rule, field)), (name, field)
