@@ -13,8 +13,10 @@ What one run does, over HTTP through aiobotocore:
    - property_maintenance (request_router's claim) and food_delivery (matcher's commit): UpdateItem
      `#status = :seen AND #version = :v` (status and version as read; `status` is a reserved word, hence
      ExpressionAttributeNames), SET `#status = assigned`, `#version = :next` (the version read + 1) and the
-     assignment (vendor_id or driver_id, assigned_at, ...). The handler claims a `new`/`placed` item; the writes after the first are
-     reassignments under the same optimistic check;
+     assignment (vendor_id or driver_id, assigned_at, ...). The handler claims a `new`/`placed` item; the writes
+     after the first are reassignments under the same optimistic check. The handler's own `#version = #version +
+     :one` would, without the condition, be atomic and hide the race the condition exists for, so the version
+     written is the one read + 1 in both modes and the only difference between them is the ConditionExpression;
    - fleet_telematics (location_processor): PutItem `attribute_not_exists(vehicle_id) OR #ts < :ts`, the
      newer-position-only write. Each write carries ts = the ts it read + 1 ms and version = the version it read
      + 1; every accepted write raises ts strictly, so `#ts < read ts + 1` holds exactly when nothing was written
@@ -27,10 +29,12 @@ ConditionalCheckFailedRequests metric the alarm watches; expected, not an error)
 including a failed read). Retries are off in the client so a write is never sent twice behind our back; a
 write that errors or is cancelled at the drain deadline may still have been applied, which would show up as a
 negative lost_updates. The hot path's histogram holds each read-modify-write cycle from its intended start (open
-loop) or actual start (closed loop); `write_latency_ms` holds the conditional write alone.
+loop) or actual start (closed loop); `write_latency_ms` holds the conditional write alone. The failures per
+second go into counts_per_s, which loadgen.run_summary turns into failures per alarm period and compares with the
+env's ConditionalCheckFailedRequests threshold.
 
-`conditional=False` (the CLI's `--unsafe-no-condition`) is a demonstration, not a mode to run against a real
-table: the same read-modify-write without a ConditionExpression (SET version = read version + 1), so concurrent
+`conditional=False` (for a CLI flag such as `--unsafe-no-condition`) is a demonstration, not a mode to run against
+a real table: the same read-modify-write without a ConditionExpression (SET version = read version + 1), so concurrent
 writers overwrite each other and lost_updates > 0 proves the accounting sees what the condition prevents.
 """
 
@@ -61,6 +65,7 @@ ALARM_METRIC = "ConditionalCheckFailedRequests"
 MAX_WRITERS = 4096
 MAX_ITEMS = 100_000
 ASSIGNEE_DRAWS = 4096
+SEED_VERSION = 0
 
 
 def _iso(epoch_s: float) -> str:
@@ -91,11 +96,14 @@ class ContendedWrite:
 
 WRITES: dict[str, ContendedWrite] = {
     "property_maintenance": ContendedWrite(
-        "lambda/request_router.py claim_request",
+        "lambda/vendor_pool.py claim_request (called by request_router)",
         lambda k, now: {"property_id": {"S": f"PR{k:05d}"}, "created_at": {"S": _iso(now)},
                         "priority": {"S": "standard"}, "category": {"S": "plumbing"}},
         lambda i, now, who: {"vendor_id": {"S": who}, "assigned_at": {"S": _iso(now)},
-                             "response_due_at": {"S": _iso(now + 4 * 3600)}, "updated_at": {"S": _iso(now)}},
+                             "response_due_at": {"S": _iso(now + 4 * 3600)},
+                             "resolution_due_at": {"S": _iso(now + 48 * 3600)},
+                             "assignment_distance_km": _n(round(0.5 + (i % 250) / 10, 1)),
+                             "updated_at": {"S": _iso(now)}},
         ("new", "assigned"), assignee_format="VN{:05d}", pool_key="vendors"),
     "food_delivery": ContendedWrite(
         "lambda/matcher.py commit",
@@ -107,7 +115,7 @@ WRITES: dict[str, ContendedWrite] = {
                              "delivery_fee": _n(3.99)},
         ("placed", "assigned"), assignee_format="DV{:06d}", pool_key="drivers"),
     "fleet_telematics": ContendedWrite(
-        "lambda/location_processor.py write_location",
+        "lambda/location_processor.py _put_location",
         lambda k, now: {"lat": _n(32.7767), "lon": _n(-96.797), "geohash": {"S": "9vg4m"}},
         lambda i, now, who: {"lat": _n(round(32.7767 + (i % 1000) * 1e-5, 6)),
                              "lon": _n(round(-96.797 - (i % 1000) * 1e-5, 6)), "geohash": {"S": "9vg4m"},
@@ -175,7 +183,7 @@ def hot_keys(table: TableDefinition, run_id: str, items: int) -> list[dict]:
 
 def seed_item(write: ContendedWrite, key: dict, k: int, now: float) -> dict:
     """Hot item k as the stack's creation write leaves it, version 0."""
-    item = {**key, **write.created(k, now), "version": _n(0)}
+    item = {**key, **write.created(k, now), "version": _n(SEED_VERSION)}
     if write.newer_only:
         item[write.newer_only] = _n(int(now * 1000))
     if write.statuses:
@@ -344,7 +352,7 @@ async def run_ddb_bench(ctx: RunContext, writers: int, items: int, duration_s: f
             loop = await run_open_loop(operation, OpenLoop(rate, duration_s, max_in_flight=writers), recorder,
                                        report)
         finals = await final_versions(client, table, keys, writers)
-    increments = finals  # every item was seeded at version 0
+    increments = [version - SEED_VERSION for version in finals]
     lost_per_item = [s - v for s, v in zip(tally.per_item_successes, increments)]
     elapsed = max(loop.elapsed_s, 1e-9)
     return [HotPathResult(
@@ -356,7 +364,8 @@ async def run_ddb_bench(ctx: RunContext, writers: int, items: int, duration_s: f
                                                       "(demonstration)",
             "attempted_writes": tally.writes_sent,
             "successful_writes": tally.successful_writes, "conditional_failures": tally.conditional_failures,
-            "write_errors": tally.write_errors, "read_errors": tally.read_errors, "lost_updates": tally.successful_writes - sum(increments),
+            "write_errors": tally.write_errors, "read_errors": tally.read_errors,
+            "lost_updates": tally.successful_writes - sum(increments),
             "items_with_lost_updates": sum(1 for lost in lost_per_item if lost != 0),
             "conditional_failures_per_s": round(tally.conditional_failures / elapsed, 3),
             "write_latency_ms": {k: round(v, 3) for k, v in write_recorder.latency_ms().items()},

@@ -115,9 +115,9 @@ def table_definition(inst: ResourceInstance) -> TableDefinition:
         "BillingMode": billing,
     }
     if provisioned:
-        request["ProvisionedThroughput"] = _throughput(
-            inst, {"read_capacity": inst.attribute("read_capacity"), "write_capacity": inst.attribute("write_capacity")},
-            f"table {name}")
+        capacities = {"read_capacity": inst.attribute("read_capacity"),
+                      "write_capacity": inst.attribute("write_capacity")}
+        request["ProvisionedThroughput"] = _throughput(inst, capacities, f"table {name}")
     gsis = []
     for index in inst.blocks("global_secondary_index"):
         if not isinstance(index, dict) or _known(index.get("name")) is None or _known(index.get("hash_key")) is None:

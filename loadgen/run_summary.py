@@ -126,7 +126,8 @@ def build_summary(ctx: RunContext, results: list[HotPathResult], duration_s: flo
     found = {a.address: a for a in alarms(ctx.resolved)}
     entries = [judge(r, declared.get(r.declared), found) for r in results]
     return {
-        "run_id": ctx.run_id, "stack": ctx.stack, "env": ctx.env, "target": ctx.target.describe(),
+        "run_id": ctx.run_id, "stack": ctx.stack, "env": ctx.env, "target": ctx.target.kind,
+        "target_detail": ctx.target.describe(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.started_at)),
         "duration_s": round(duration_s, 3), "hot_paths": entries,
         "verdict": "fail" if any(e["verdict"] == "fail" for e in entries) else "pass",
