@@ -19,15 +19,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from loadgen.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
 from loadgen.generate_bench import run_generate_bench
-from loadgen.geo_bench import default_rate, run_geo_bench, workload_name
+from loadgen.geo_bench import run_geo_bench, workload_name
 from loadgen.matching_bench import declared_for, run_matching_bench
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
 from loadgen.run_summary import build_summary, write_summary
 from loadgen.local_target import LocalTarget
 from loadgen.profile_report import profile_report
-from loadgen.profiles import DOMAINS, domain_stack, load_profile
+from loadgen.profiles import DOMAINS, domain_stack, hot_path_rate, load_profile
 from loadgen.tf import hcl_reader
 from loadgen.tf.alarm_thresholds import alarms
 from loadgen.tf.capacity import capacity
@@ -370,7 +371,7 @@ def bench_geo(terraform_dir, stack, env, duration, rate, max_mode, concurrency, 
     if rate is not None and max_mode:
         raise click.UsageError("--rate and --max exclude each other")
     ctx = build_context(stack, env, target, out, "geo", confirm_prod, terraform_dir)
-    work_rate = None if max_mode else (rate or default_rate(ctx, workload_name(ctx.stack)))
+    work_rate = None if max_mode else (rate or hot_path_rate(ctx.profile, workload_name(ctx.stack)))
     with ProgressLine(not as_json) as progress:
         results, load = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, progress))
     finish_run(ctx, results, 2 * duration, as_json, {"geo_load": load})
@@ -395,9 +396,43 @@ def bench_matching(terraform_dir, stack, env, duration, rate, max_mode, concurre
     if rate is not None and max_mode:
         raise click.UsageError("--rate and --max exclude each other")
     ctx = build_context(stack, env, target, out, "matching", confirm_prod, terraform_dir)
-    work_rate = None if max_mode else (rate or default_rate(ctx, declared_for(ctx.stack)))
+    work_rate = None if max_mode else (rate or hot_path_rate(ctx.profile, declared_for(ctx.stack)))
     with ProgressLine(not as_json) as progress:
         results = run_async(run_matching_bench(ctx, duration, work_rate, concurrency, progress))
+    finish_run(ctx, results, duration, as_json)
+
+
+@bench.command("ddb")
+@terraform_dir_option
+@stack_option
+@env_option
+@duration_option
+@rate_option
+@max_option
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Concurrent writers.")
+@click.option("--items", default=4, show_default=True, type=click.IntRange(1, 10_000), help="Hot items they contend on.")
+@click.option("--unsafe-no-condition", is_flag=True,
+              help="Demonstration only: the same writes without their ConditionExpression, to show lost updates.")
+@click.option("--confirm-writes", is_flag=True, help="Required on --target aws: the bench writes items to the real table.")
+@target_option
+@confirm_prod_option
+@out_option
+@json_option
+@user_errors
+def bench_ddb(terraform_dir, stack, env, duration, rate, max_mode, concurrency, items, unsafe_no_condition,
+              confirm_writes, target, confirm_prod, out, as_json) -> None:
+    """DynamoDB conditional assignment writes under contention: N writers on K hot items; lost updates checked."""
+    if rate is not None and max_mode:
+        raise click.UsageError("--rate and --max exclude each other")
+    if target == "aws" and not confirm_writes:
+        raise LoadgenError("bench ddb writes items to the stack's real table on --target aws (its stream triggers "
+                           "the handlers); pass --confirm-writes to do that")
+    ctx = build_context(stack, env, target, out, "ddb", confirm_prod, terraform_dir)
+    work_rate = None if max_mode else (rate or hot_path_rate(ctx.profile, ddb_hot_path(ctx.stack).name))
+    with ProgressLine(not as_json) as progress:
+        results = run_async(run_ddb_bench(ctx, concurrency, items, duration, work_rate, not unsafe_no_condition,
+                                          progress))
     finish_run(ctx, results, duration, as_json)
 
 

@@ -27,7 +27,6 @@ from fleet_models.orders import OrdersWorld
 from fleet_models.units import Portfolio
 from fleet_models.vehicles import VehicleFleet
 from loadgen.errors import LoadgenError
-from loadgen.hot_paths import hot_paths
 from loadgen.recorder import HotPathRecorder
 from loadgen.resp_client import RespPool, encode
 from loadgen.run_context import RunContext
@@ -138,14 +137,6 @@ def workload(ctx: RunContext) -> GeoWorkload:
     if ctx.stack not in WORKLOADS:
         raise LoadgenError(f"stack '{ctx.stack}' has no GEO hot path; known: {', '.join(sorted(WORKLOADS))}")
     return WORKLOADS[ctx.stack](ctx, np.random.default_rng(ctx.profile.seed))
-
-
-def default_rate(ctx: RunContext, declared: str) -> float:
-    """The rate the profile asks of this hot path at its highest ramp stage."""
-    path = next(p for p in hot_paths(ctx.stack) if p.name == declared)
-    demand = {d.name: d for d in ctx.profile.demand()}[path.rate_source]
-    top = max((s.rate_fraction for s in ctx.profile.stages), default=1.0)
-    return demand.peak_rps * top
 
 
 async def load_members(client: aioredis.Redis, work: GeoWorkload) -> int:

@@ -110,3 +110,16 @@ def domain_stack(domain: str) -> str:
     if domain not in DOMAINS:
         raise LoadgenError(f"unknown domain '{domain}'; known: {', '.join(sorted(DOMAINS))}")
     return DOMAINS[domain][0]
+
+
+def hot_path_rate(profile: Profile, hot_path: str) -> float:
+    """The rate the profile asks of a hot path at its highest ramp stage (its rate source's peak x top stage)."""
+    from loadgen.hot_paths import hot_paths
+
+    path = next((p for p in hot_paths(profile.stack) if p.name == hot_path), None)
+    if path is None:
+        raise LoadgenError(f"stack '{profile.stack}' declares no hot path '{hot_path}'")
+    demand = {d.name: d for d in profile.demand()}.get(path.rate_source)
+    if demand is None:
+        raise LoadgenError(f"{profile.path}: no stream or route '{path.rate_source}' drives hot path '{hot_path}'")
+    return demand.peak_rps * max((s.rate_fraction for s in profile.stages), default=1.0)

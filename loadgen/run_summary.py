@@ -118,6 +118,9 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
     if recorder.errors and entry["verdict"] == "pass" and recorder.errors > 0.01 * max(recorder.ops, 1):
         entry["verdict"] = "fail"
         entry["failed_because"] = "more than 1% of operations failed"
+    if result.extra.get("lost_updates"):
+        entry["verdict"] = "fail"
+        entry["failed_because"] = f"{result.extra['lost_updates']} updates were lost"
     return entry
 
 
