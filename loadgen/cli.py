@@ -26,7 +26,9 @@ from loadgen.geo_bench import run_geo_bench, workload_name
 from loadgen.matching_bench import declared_for, run_matching_bench
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
 from loadgen.run_summary import build_summary, write_summary
+from loadgen.kinesis_pusher import push_kinesis
 from loadgen.local_target import LocalTarget
+from loadgen.push_ceiling import run_push_ceiling
 from loadgen.profile_report import profile_report
 from loadgen.profiles import DOMAINS, domain_stack, hot_path_rate, load_profile
 from loadgen.tf import hcl_reader
@@ -323,10 +325,13 @@ class ProgressLine:
             self.status.__exit__(*exc)
 
     def __call__(self, name: str, recorder: Any, elapsed: float) -> None:
+        rate = recorder.ops / elapsed if elapsed > 0 else 0.0
+        self.line(f"{name}: {recorder.ops:,} ops  {rate:,.0f}/s  {recorder.errors:,} errors  "
+                  f"p99 {recorder.latency_ms()['p99']:.2f} ms  ({elapsed:.0f}s)")
+
+    def line(self, text: str) -> None:
         if self.status:
-            rate = recorder.ops / elapsed if elapsed > 0 else 0.0
-            self.status.update(f"{name}: {recorder.ops:,} ops  {rate:,.0f}/s  {recorder.errors:,} errors  "
-                               f"p99 {recorder.latency_ms()['p99']:.2f} ms  ({elapsed:.0f}s)")
+            self.status.update(text)
 
 
 def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool, extra: dict | None = None) -> None:
@@ -434,6 +439,68 @@ def bench_ddb(terraform_dir, stack, env, duration, rate, max_mode, concurrency, 
         results = run_async(run_ddb_bench(ctx, concurrency, items, duration, work_rate, not unsafe_no_condition,
                                           progress))
     finish_run(ctx, results, duration, as_json)
+
+
+@bench.command("push-ceiling")
+@click.option("--seconds", default=5.0, show_default=True, type=click.FloatRange(1, 600),
+              help="Seconds per measurement.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="PutRecords calls in flight.")
+@json_option
+@user_errors
+def bench_push_ceiling(seconds: float, concurrency: int, as_json: bool) -> None:
+    """How fast one core pushes: the pusher vs a bare aiobotocore put_records loop on an instant local sink,
+    and the cores each stack's prod peak needs."""
+    result = run_async(run_push_ceiling(seconds, concurrency)).to_json()
+    if as_json:
+        _emit_json(result)
+        return
+    click.echo(f"pusher {result['records_per_s']:,.0f} rec/s; bare aiobotocore {result['bare_aiobotocore_records_per_s']:,.0f} "
+               f"rec/s; ratio {result['ratio']:.2f} (vs a bare loop with the pusher's client settings: "
+               f"{result['ratio_same_config']:.2f})")
+    for stack, row in result["per_stack"].items():
+        click.echo(f"  {stack}: prod peak {row.get('prod_peak_records_per_s', 0):,.0f} rec/s -> "
+                   f"{row.get('cores_needed', 0):.2f} cores")
+
+
+@main.group()
+def push() -> None:
+    """Push the fleets' load into the stacks' front doors (Kinesis, API Gateway) at per-env rates."""
+
+
+rate_scale_option = click.option("--rate-scale", default=1.0, show_default=True, type=click.FloatRange(min=0.0001),
+                                 help="Multiply the profile's rates (local stand-ins sustain less than AWS).")
+
+
+@push.command("kinesis")
+@terraform_dir_option
+@stack_option
+@env_option
+@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(0.1, 86400),
+              help="Seconds of load.")
+@rate_scale_option
+@target_option
+@confirm_prod_option
+@out_option
+@json_option
+@user_errors
+def push_kinesis_command(terraform_dir, stack, env, duration, rate_scale, target, confirm_prod, out, as_json) -> None:
+    """PutRecords at the profile's rates x --rate-scale; every record acknowledged, retried or reported failed."""
+    ctx = build_context(stack, env, target, out, "push-kinesis", confirm_prod, terraform_dir)
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    with ProgressLine(not as_json) as progress:
+        def report(snapshot) -> None:
+            progress.line(f"kinesis: {snapshot.generated:,} generated  {snapshot.acknowledged:,} acknowledged  "
+                          f"{snapshot.failed:,} failed  {snapshot.in_flight:,} in flight  "
+                          f"{snapshot.records_per_s:,.0f} rec/s  ({snapshot.elapsed_s:.0f}s)")
+
+        outcome = run_async(push_kinesis(ctx, duration, rate_scale, report))
+    accounting = outcome.accounting
+    if not as_json:
+        click.echo(f"generated {accounting['generated']:,} = acknowledged {accounting['acknowledged']:,} + failed "
+                   f"{accounting['failed']:,} + in flight {accounting['in_flight']:,}"
+                   + ("  (aborted)" if outcome.aborted else ""))
+    finish_run(ctx, outcome.results, outcome.duration_s, as_json, outcome.summary_fields())
 
 
 @bench.command("generate")

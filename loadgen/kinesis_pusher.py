@@ -1,0 +1,568 @@
+"""Pushes a stack's Kinesis records at the env's rates: open loop, batched PutRecords, every record accounted.
+
+Where it sits: fleet_models (what the fleet reports) -> profiles (how much of it per env) -> this pusher (PutRecords
+into the stack's streams on the local target or AWS) -> run_summary (one hot path per stream, judged by the
+stream's `kinesis_incoming_records` alarm) and shard_model (which shards would be throttled on AWS).
+
+How a run goes:
+- Generation: the profile's domain model emits records in `slice_s` (1 s) slices of simulated time, starting at
+  the model's busiest moment (`config.peak_time_s`), one slice ahead of the wall clock and never more than
+  `max_backlog` records ahead of what has been sent. Each record is due at its intended time.
+- `rate_scale` scales simulated time, not the record set: wall second k carries simulated time
+  [k x scale, (k + 1) x scale), and a record intended at simulated offset t is due at wall offset t / scale. Every
+  stream's rate is then exactly the profile's rate x scale, for scale < 1 and > 1 alike, deterministically (the
+  same seed gives the same records in the same order), with no per-record thinning work. What changes is the
+  fleet's pace: at scale 0.5 a vehicle reporting every 10 s reports every 20 s of wall time (payload timestamps are
+  simulated time).
+- Batching: the records due so far of one stream go out in one PutRecords call once 500 of them are due, or the
+  call would exceed 5 MiB, or the oldest has waited `linger_s` (as the KPL's RecordMaxBufferedTime). Limits are
+  `PutLimits` (AWS has raised them before); a record whose data + partition key exceed the per-record limit is
+  counted failed with code `RecordTooLarge` and never sent. Calls run concurrently, at most `max_in_flight`;
+  when all are busy, due records wait and that wait is part of their latency.
+- Retries: records a response marks failed (ProvisionedThroughputExceededException, InternalFailure) and the
+  records of a call that failed as a whole (connection error, 5xx, throttling) are retried per record after a
+  jittered exponential backoff (full jitter, seeded), up to `max_attempts` attempts in all. Call-level errors
+  that no retry can fix (ResourceNotFoundException, AccessDenied, validation) fail the records at once. Records
+  that finally fail are counted and written to the failures file (JSON lines: stream, partition key, error code,
+  attempts, intended offset; never the payload).
+- Latency: per record, from its intended time to the acknowledgement of the call that carried it (open loop, so
+  a stall of the target or of this process shows up in every record it delayed), into the stream's recorder
+  `<stream>_stream`; per call, its round trip, into `<stream>_stream_put_records`.
+- End: after `duration_s`, sending continues until every record is acknowledged or failed, bounded by
+  `drain_timeout_s`; what is still unfinished then is `in_flight`. On cancellation (Ctrl-C) generation stops,
+  records already due are flushed and in-flight calls awaited for up to `abort_flush_s`; the outcome is returned
+  with `aborted = True` and whatever did not finish is `in_flight`. Always: generated == acknowledged + failed +
+  in_flight (checked; a mismatch raises).
+
+The client is aiobotocore's with parameter validation off (the pusher builds every Records entry itself and has
+already checked the count and size limits; botocore's validator otherwise walks every record of every call) and
+botocore's own retries off (the pusher retries per record, which botocore cannot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+import numpy as np
+from aiobotocore.session import AioSession
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from loadgen.errors import LoadgenError
+from loadgen.local_resources import create_streams, stream_definition
+from loadgen.recorder import HotPathRecorder
+from loadgen.run_context import RunContext
+from loadgen.run_summary import HotPathResult
+from loadgen.shard_model import HashCache, ShardLoad
+
+MIB = 1024 * 1024
+LATE_START_S = 0.001
+TICK_S = 0.002
+"""How often the dispatcher looks for due records when nothing is ready (timers wake up ~1 ms late anyway)."""
+PROGRESS_EVERY_S = 0.5
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 2.0
+FATAL_CALL_ERRORS = frozenset({
+    "ResourceNotFoundException", "InvalidArgumentException", "AccessDeniedException", "ValidationException",
+    "UnrecognizedClientException", "InvalidSignatureException", "KMSDisabledException", "KMSNotFoundException",
+    "KMSAccessDeniedException", "KMSInvalidStateException", "KMSOptInRequired", "UnknownOperationException",
+})
+"""Call-level errors no retry can fix: the call's records fail at once."""
+RECORD_TOO_LARGE = "RecordTooLarge"
+
+
+@dataclass(frozen=True)
+class PutLimits:
+    """PutRecords limits the batches respect (AWS defaults; configurable since AWS has raised them)."""
+
+    max_records: int = 500
+    """Records per call."""
+    max_bytes: int = 5 * MIB
+    """Data + partition keys per call."""
+    max_record_bytes: int = 1 * MIB
+    """Data + partition key per record."""
+
+
+@dataclass(frozen=True)
+class PushProgress:
+    """A snapshot for the live progress line."""
+
+    elapsed_s: float
+    generated: int
+    acknowledged: int
+    failed: int
+    in_flight: int
+    records_per_s: float
+    """Acknowledged records per second since the start."""
+    busiest: HotPathRecorder
+    """The per-record recorder of the stream with the most records so far."""
+
+    @property
+    def p99_ms(self) -> float:
+        """Per-record latency p99 of the busiest stream so far (read from its histogram on demand: costly)."""
+        return self.busiest.latency_ms()["p99"]
+
+
+@dataclass
+class PushOutcome:
+    """What a push leaves: one hot path per stream (+ one per stream for PutRecords calls), the accounting, the
+    shard model and the failures file."""
+
+    results: list[HotPathResult]
+    accounting: dict
+    """{generated, acknowledged, failed, in_flight} over all streams, plus `per_stream` and the in-flight split."""
+    shards: dict[str, dict]
+    """Stream key -> shard_model report (per-shard rates, hot shards and their excess)."""
+    failures_path: Path
+    duration_s: float
+    """The scheduled duration (records were due over [0, duration_s) of wall time)."""
+    elapsed_s: float
+    """Wall time from the start to the end of the drain (or of the abort flush)."""
+    aborted: bool
+    streams: dict[str, str]
+    """Stream key (profile) -> stream name on the target."""
+    rate_scale: float
+    target_records_per_s: float
+    achieved_records_per_s: float
+
+    def summary_fields(self) -> dict:
+        """Keys to add to summary.json (build_summary's keys stay as they are; these extend them)."""
+        return {"accounting": self.accounting, "shards": self.shards, "failures_file": self.failures_path.name,
+                "aborted": self.aborted, "rate_scale": self.rate_scale, "elapsed_s": round(self.elapsed_s, 3),
+                "target_records_per_s": round(self.target_records_per_s, 3),
+                "achieved_records_per_s": round(self.achieved_records_per_s, 3),
+                "streams": self.streams}
+
+
+def client_config(max_in_flight: int) -> Config:
+    """The pusher's aiobotocore client configuration (see the module docstring)."""
+    return Config(parameter_validation=False, max_pool_connections=max(max_in_flight, 1),
+                  retries={"total_max_attempts": 1, "mode": "standard"}, tcp_keepalive=True)
+
+
+class _Chunk:
+    """The records of one stream from one generated slice, due in time order; `pos` is the next unsent one."""
+
+    __slots__ = ("data", "keys", "due", "cum", "pos", "n")
+
+    def __init__(self, data: list[bytes], keys: list[str], due: np.ndarray, sizes: np.ndarray):
+        self.data, self.keys, self.due = data, keys, due
+        self.cum = np.zeros(len(data) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self.cum[1:])
+        self.pos, self.n = 0, len(data)
+
+
+@dataclass
+class _Retry:
+    ready_at: float
+    data: bytes
+    key: str
+    due: float
+    attempts: int
+    size: int
+
+
+@dataclass
+class _Stream:
+    key: str
+    name: str
+    target_rate: float
+    recorder: HotPathRecorder
+    call_recorder: HotPathRecorder
+    load: ShardLoad | None
+    chunks: deque = field(default_factory=deque)
+    retries: list[_Retry] = field(default_factory=list)
+    generated: int = 0
+    acknowledged: int = 0
+    failed: int = 0
+    queued: int = 0
+    """Generated (or waiting for a retry) and not yet in a call."""
+    sending: int = 0
+    """In a call that has not returned."""
+    acknowledged_bytes: int = 0
+    retried: int = 0
+    calls: int = 0
+    call_errors: int = 0
+    error_codes: dict[str, int] = field(default_factory=dict)
+
+    def in_flight(self) -> int:
+        return self.queued + self.sending
+
+
+def _record_sizes(data: list[bytes], keys: list[str]) -> np.ndarray:
+    """Bytes each record counts against the limits: data plus partition key (UTF-8)."""
+    n = len(data)
+    sizes = np.fromiter(map(len, data), dtype=np.int64, count=n)
+    if "".join(keys).isascii():
+        sizes += np.fromiter(map(len, keys), dtype=np.int64, count=n)
+    else:
+        sizes += np.fromiter((len(k.encode()) for k in keys), dtype=np.int64, count=n)
+    return sizes
+
+
+def _streams_of(ctx: RunContext) -> list[tuple[Any, Any]]:
+    """(demand, stream definition) for each Kinesis stream of the profile, matched to the stack's streams by their
+    for_each key."""
+    definitions = {inst.key: inst for inst in ctx.resolved.instances("aws_kinesis_stream")}
+    pairs = []
+    for demand in ctx.profile.demand():
+        if demand.kind != "kinesis":
+            continue
+        inst = definitions.get(demand.name)
+        if inst is None:
+            raise LoadgenError(f"{ctx.profile.path}: stream '{demand.name}' has no aws_kinesis_stream instance in "
+                               f"{ctx.stack} (keys: {', '.join(sorted(map(str, definitions))) or 'none'})")
+        pairs.append((demand, stream_definition(inst)))
+    if not pairs:
+        raise LoadgenError(f"{ctx.stack} {ctx.env}: the profile drives no Kinesis stream; nothing to push")
+    return pairs
+
+
+class _Pusher:
+    def __init__(self, ctx: RunContext, client: Any, duration_s: float, rate_scale: float, limits: PutLimits,
+                 max_attempts: int, failures: Any, max_in_flight: int, linger_s: float, slice_s: float,
+                 max_backlog: int, seed: int, progress: Callable[[PushProgress], None] | None):
+        self.ctx, self.client, self.duration_s, self.scale = ctx, client, duration_s, rate_scale
+        self.limits, self.max_attempts, self.failures = limits, max_attempts, failures
+        self.linger_s, self.slice_s, self.max_backlog = linger_s, slice_s, max_backlog
+        self.progress = progress
+        self.rng = random.Random(seed)
+        self.gate = asyncio.Semaphore(max_in_flight)
+        self.tasks: set[asyncio.Task] = set()
+        self.clock = time.perf_counter  # not loop.time(): uvloop's is cached at millisecond resolution
+        self.began = 0.0
+        self.generation_done = False
+        self.last_ack = 0.0
+        self.streams: dict[str, _Stream] = {}
+        hashes = HashCache()
+        for demand, definition in _streams_of(ctx):
+            name = f"{demand.name}_stream"
+            self.streams[demand.name] = _Stream(
+                demand.name, definition.name, demand.peak_rps * rate_scale, HotPathRecorder(name),
+                HotPathRecorder(f"{name}_put_records"),
+                ShardLoad(demand.name, definition.shard_count, hashes) if definition.shard_count else None)
+
+    # -- accounting --------------------------------------------------------------------------------------------
+
+    def totals(self) -> dict[str, int]:
+        s = self.streams.values()
+        return {"generated": sum(x.generated for x in s), "acknowledged": sum(x.acknowledged for x in s),
+                "failed": sum(x.failed for x in s), "in_flight": sum(x.in_flight() for x in s)}
+
+    def backlog(self) -> int:
+        return sum(x.in_flight() for x in self.streams.values())
+
+    def _fail(self, s: _Stream, key: str, due: float, code: str, attempts: int, now: float) -> None:
+        s.failed += 1
+        s.error_codes[code] = s.error_codes.get(code, 0) + 1
+        s.recorder.record(max(now - due, 0.0), ok=False)
+        self.failures.write(json.dumps({"stream": s.key, "stream_name": s.name, "partition_key": key,
+                                        "error_code": code, "attempts": attempts,
+                                        "intended_offset_s": round(due, 6)}) + "\n")
+
+    # -- generation --------------------------------------------------------------------------------------------
+
+    async def produce(self, model: Any, sim_start: float) -> None:
+        """Generate slice by slice, one slice ahead of the clock and at most max_backlog records ahead."""
+        slices = math.ceil(self.duration_s / self.slice_s - 1e-9)
+        try:
+            for k in range(slices):
+                wall0 = k * self.slice_s
+                wall1 = min(wall0 + self.slice_s, self.duration_s)
+                while (self.clock() - self.began < wall0 - self.slice_s
+                       or (k and self.backlog() > self.max_backlog)):
+                    await asyncio.sleep(TICK_S)
+                generated = model.generate(sim_start + wall0 * self.scale, sim_start + wall1 * self.scale)
+                now = self.clock() - self.began
+                for key, s in self.streams.items():
+                    batch = generated.get(key)
+                    if batch is not None and len(batch):
+                        self._enqueue(s, batch.data, batch.partition_keys,
+                                      (np.asarray(batch.intended_s, dtype=np.float64) - sim_start) / self.scale, now)
+                await asyncio.sleep(0)
+        finally:
+            self.generation_done = True
+
+    def _enqueue(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, now: float) -> None:
+        n = len(data)
+        if n > 1 and bool(np.any(due[1:] < due[:-1])):
+            order = np.argsort(due, kind="stable")
+            data, keys, due = [data[i] for i in order.tolist()], [keys[i] for i in order.tolist()], due[order]
+        sizes = _record_sizes(data, keys)
+        s.generated += n
+        too_big = sizes > self.limits.max_record_bytes
+        if too_big.any():
+            for i in np.flatnonzero(too_big).tolist():
+                self._fail(s, keys[i], float(due[i]), RECORD_TOO_LARGE, 0, now)
+            keep = ~too_big
+            data = [d for d, k in zip(data, keep.tolist()) if k]
+            keys = [x for x, k in zip(keys, keep.tolist()) if k]
+            due, sizes = due[keep], sizes[keep]
+        if s.load is not None:
+            s.load.add(keys, sizes)
+        if data:
+            s.chunks.append(_Chunk(data, keys, due, sizes))
+            s.queued += len(data)
+
+    # -- sending -----------------------------------------------------------------------------------------------
+
+    def _launch(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, nbytes: int,
+                attempts: list[int] | None) -> None:
+        n = len(data)
+        s.queued -= n
+        s.sending += n
+        task = asyncio.get_running_loop().create_task(self._call(s, data, keys, due, nbytes, attempts))
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        self.gate.release()
+
+    async def _call(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, nbytes: int,
+                    attempts: list[int] | None) -> None:
+        records = [{"Data": d, "PartitionKey": k} for d, k in zip(data, keys)]
+        n = len(records)
+        started = self.clock()
+        code = None
+        response = None
+        try:
+            response = await self.client.put_records(StreamName=s.name, Records=records)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code") or "ClientError"
+        except (BotoCoreError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            code = type(exc).__name__
+        ended = self.clock()
+        now = ended - self.began
+        s.sending -= n
+        s.calls += 1
+        failed_count = response.get("FailedRecordCount", 0) if response is not None else n
+        s.call_recorder.record(ended - started, ok=response is not None and not failed_count)
+        late = int(np.count_nonzero(started - self.began - due > self.linger_s + TICK_S + LATE_START_S))
+        s.recorder.late_starts += late
+        if response is not None and not failed_count:
+            s.acknowledged += n
+            s.acknowledged_bytes += nbytes
+            s.recorder.record_many(now - due)
+            self.last_ack = now
+            return
+        if response is None:
+            s.call_errors += 1
+            failed = [(i, code) for i in range(n)]
+            retryable = code not in FATAL_CALL_ERRORS
+        else:
+            entries = response.get("Records", [])
+            failed = [(i, e.get("ErrorCode") or "Unknown") for i, e in enumerate(entries) if e.get("ErrorCode")]
+            if len(entries) != n:  # a malformed answer: what it does not mention is not acknowledged
+                failed += [(i, "MissingResult") for i in range(len(entries), n)]
+            retryable = True
+            ok = np.ones(n, dtype=bool)
+            ok[[i for i, _ in failed]] = False
+            acked = int(ok.sum())
+            s.acknowledged += acked
+            s.acknowledged_bytes += nbytes - sum(len(data[i]) + len(keys[i].encode()) for i, _ in failed)
+            s.recorder.record_many(now - due[ok])
+            if acked:
+                self.last_ack = now
+        for i, error in failed:
+            tries = attempts[i] if attempts else 1
+            if retryable and tries < self.max_attempts:
+                delay = self.rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (tries - 1)))
+                s.retries.append(_Retry(now + delay, data[i], keys[i], float(due[i]), tries,
+                                        len(data[i]) + len(keys[i].encode())))
+                s.queued += 1
+                s.retried += 1
+            else:
+                self._fail(s, keys[i], float(due[i]), error, tries, now)
+        s.retries.sort(key=lambda r: r.ready_at)
+
+    async def _take_gate(self) -> None:
+        await self.gate.acquire()
+
+    async def _send_retries(self, s: _Stream, now: float, horizon: float | None) -> bool:
+        if not s.retries or s.retries[0].ready_at > now or horizon is not None:
+            return False
+        ready, size = [], 0
+        for r in s.retries:
+            if r.ready_at > now or len(ready) >= self.limits.max_records or size + r.size > self.limits.max_bytes:
+                break
+            ready.append(r)
+            size += r.size
+        await self._take_gate()
+        del s.retries[:len(ready)]
+        self._launch(s, [r.data for r in ready], [r.key for r in ready], np.array([r.due for r in ready]), size,
+                     [r.attempts + 1 for r in ready])
+        return True
+
+    async def _send_due(self, s: _Stream, now: float, horizon: float | None) -> bool:
+        """Send one batch of the stream's due records if one is ready; True when a call was launched."""
+        limits = self.limits
+        while s.chunks and s.chunks[0].pos >= s.chunks[0].n:
+            s.chunks.popleft()
+        if not s.chunks:
+            return False
+        c = s.chunks[0]
+        cutoff = now if horizon is None else horizon
+        due_end = int(np.searchsorted(c.due, cutoff, side="right"))
+        if due_end <= c.pos:
+            return False
+        if horizon is None:
+            count_end = min(c.pos + limits.max_records, due_end)
+            byte_end = int(np.searchsorted(c.cum, c.cum[c.pos] + limits.max_bytes, side="right")) - 1
+            end = min(count_end, byte_end)
+            full = (end - c.pos >= limits.max_records or byte_end < count_end
+                    or (end == c.n and len(s.chunks) > 1) or (end == c.n and self.generation_done))
+            if not full and now - float(c.due[c.pos]) < self.linger_s:
+                return False
+            if self.gate.locked():
+                await self._take_gate()
+                now = self.clock() - self.began  # more records fell due while every call was busy
+                due_end = int(np.searchsorted(c.due, now, side="right"))
+            else:
+                await self._take_gate()
+        else:
+            await self._take_gate()
+        count_end = min(c.pos + limits.max_records, due_end)
+        byte_end = int(np.searchsorted(c.cum, c.cum[c.pos] + limits.max_bytes, side="right")) - 1
+        end = max(min(count_end, byte_end), c.pos + 1)
+        a = c.pos
+        c.pos = end
+        self._launch(s, c.data[a:end], c.keys[a:end], c.due[a:end], int(c.cum[end] - c.cum[a]), None)
+        return True
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        elapsed = self.clock() - self.began
+        totals = self.totals()
+        busiest = max(self.streams.values(), key=lambda x: x.recorder.ops)
+        self.progress(PushProgress(elapsed, totals["generated"], totals["acknowledged"], totals["failed"],
+                                   totals["in_flight"], totals["acknowledged"] / elapsed if elapsed > 0 else 0.0,
+                                   busiest.recorder))
+
+    async def dispatch(self, deadline: float, horizon: float | None = None) -> None:
+        """Send due records (and due retries) until everything generated is finished or `deadline` (seconds from
+        the start) passes. With `horizon` (an abort flush): send only what was due by then, ignore linger, and
+        do not retry."""
+        next_progress = PROGRESS_EVERY_S
+        while True:
+            now = self.clock() - self.began
+            if now >= deadline:
+                return
+            launched = False
+            for s in self.streams.values():
+                launched |= await self._send_retries(s, now, horizon)
+                launched |= await self._send_due(s, now, horizon)
+            if now >= next_progress:
+                self._report()
+                next_progress = now + PROGRESS_EVERY_S
+            if launched:
+                await asyncio.sleep(0)
+                continue
+            if horizon is not None:
+                if not self.tasks:
+                    return
+            elif self.generation_done and not self.tasks and not self.backlog():
+                return
+            await asyncio.sleep(TICK_S)
+
+    async def stop_tasks(self) -> None:
+        """Cancel calls still running (their records stay counted as in flight)."""
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def push_kinesis(ctx: RunContext, duration_s: float, rate_scale: float = 1.0,
+                       progress: Callable[[PushProgress], None] | None = None, limits: PutLimits = PutLimits(),
+                       max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
+                       linger_s: float = 0.05, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
+                       abort_flush_s: float = 5.0, max_backlog: int = 200_000, create_on_target: bool | None = None,
+                       seed: int = 1) -> PushOutcome:
+    """Push the profile's Kinesis records for `duration_s` seconds at its rates x `rate_scale` into the stack's
+    streams on ctx.target; see the module docstring. Streams are created from Terraform first when the target is
+    local (or `create_on_target` says so)."""
+    if duration_s <= 0 or rate_scale <= 0:
+        raise LoadgenError("--duration and --rate-scale must be positive")
+    if max_attempts < 1:
+        raise LoadgenError("max_attempts must be at least 1")
+    failures_path = failures_path or ctx.run_dir / "kinesis_failures.jsonl"
+    failures_path.parent.mkdir(parents=True, exist_ok=True)
+    config = ctx.profile.config()
+    model = config.build()
+    sim_start = float(getattr(config, "peak_time_s", 0.0))
+    aborted = False
+    async with AioSession().create_client("kinesis", config=client_config(max_in_flight),
+                                          **ctx.target.client_kwargs()) as client:
+        if create_on_target if create_on_target is not None else ctx.target.kind == "local":
+            await create_streams(ctx.resolved, client)
+        with open(failures_path, "w") as failures:
+            pusher = _Pusher(ctx, client, duration_s, rate_scale, limits, max_attempts, failures, max_in_flight,
+                             linger_s, slice_s, max_backlog, seed, progress)
+            pusher.began = pusher.clock()
+            producer = asyncio.get_running_loop().create_task(pusher.produce(model, sim_start))
+            try:
+                await pusher.dispatch(duration_s + drain_timeout_s)
+            except asyncio.CancelledError:
+                aborted = True
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                producer.cancel()
+                await asyncio.gather(producer, return_exceptions=True)
+                now = pusher.clock() - pusher.began
+                try:
+                    await pusher.dispatch(now + abort_flush_s, horizon=now)
+                except asyncio.CancelledError:  # a second Ctrl-C: stop flushing
+                    if task is not None:
+                        task.uncancel()
+            finally:
+                producer.cancel()
+                await asyncio.gather(producer, return_exceptions=True)
+                await pusher.stop_tasks()
+            elapsed = pusher.clock() - pusher.began
+    return _outcome(ctx, pusher, failures_path, duration_s, elapsed, aborted, rate_scale)
+
+
+def _outcome(ctx: RunContext, pusher: _Pusher, failures_path: Path, duration_s: float, elapsed: float,
+             aborted: bool, rate_scale: float) -> PushOutcome:
+    totals = pusher.totals()
+    if totals["generated"] != totals["acknowledged"] + totals["failed"] + totals["in_flight"]:
+        raise RuntimeError(f"kinesis accounting does not add up: {totals}")  # a pusher bug, never user error
+    span = max(pusher.last_ack, duration_s) if not aborted else max(elapsed, 1e-9)
+    results, shards, per_stream = [], {}, {}
+    for s in pusher.streams.values():
+        achieved = s.acknowledged / span
+        extra = {"stream_name": s.name, "generated": s.generated, "acknowledged": s.acknowledged,
+                 "failed": s.failed, "in_flight": s.in_flight(), "retried_records": s.retried,
+                 "put_records_calls": s.calls, "error_codes": dict(sorted(s.error_codes.items())),
+                 "bytes_per_s": round(s.acknowledged_bytes / span, 1),
+                 "shard_count": s.load.shard_count if s.load else None}
+        results.append(HotPathResult(s.recorder.name, s.recorder.name, s.recorder, s.target_rate, achieved,
+                                     counts_per_s={"IncomingRecords": achieved,
+                                                   "IncomingBytes": s.acknowledged_bytes / span},
+                                     extra=extra))
+        # the call recorder is its own (undeclared) hot path: GetRecords.Latency alarms are not about PutRecords
+        results.append(HotPathResult(s.call_recorder.name, s.call_recorder.name, s.call_recorder,
+                                     s.target_rate / pusher.limits.max_records if s.target_rate else None,
+                                     s.calls / span, extra={"stream_name": s.name}))
+        shards[s.key] = (s.load.report(duration_s) if s.load else
+                         {"stream": s.key, "shard_count": None, "note": "ON_DEMAND: no fixed shard count"})
+        per_stream[s.key] = {"generated": s.generated, "acknowledged": s.acknowledged, "failed": s.failed,
+                             "in_flight": s.in_flight()}
+    in_flight_split = {"unsent": sum(s.queued for s in pusher.streams.values()),
+                       "sending": sum(s.sending for s in pusher.streams.values())}
+    target = sum(s.target_rate for s in pusher.streams.values())
+    return PushOutcome(results, {**totals, **in_flight_split, "per_stream": per_stream}, shards, failures_path,
+                       duration_s, elapsed, aborted, {s.key: s.name for s in pusher.streams.values()}, rate_scale,
+                       target, totals["acknowledged"] / span)

@@ -1,0 +1,168 @@
+"""`loadgen bench push-ceiling` (Kinesis half): how many records/s one core pushes, and how many cores each
+stack's prod peak therefore needs.
+
+Where it sits: beside the pusher (loadgen.kinesis_pusher), measuring it against the instant sink
+(loadgen.kinesis_sink), which runs in its own process pinned to another CPU so that it does not share the measured
+core. This process pins itself to one CPU for the measurements and restores its affinity afterwards.
+
+Two measurements, same sink, same concurrency (calls in flight):
+- bare: a loop of aiobotocore `put_records` calls, each sending the same prebuilt 500 records of 110 B data,
+  as fast as the responses come back. Measured twice: with a default client (`bare_aiobotocore_records_per_s`,
+  the loop anyone would write; botocore validates every record of every call) and with the pusher's client
+  configuration (`bare_same_config_records_per_s`: parameter validation off, botocore retries off).
+- pusher: `push_kinesis` on the stack's prod profile, open loop at a target above what one core can send (the
+  bare rate x `overdrive`), so it runs saturated: generation from the domain model, scheduling, batching,
+  per-record accounting, the shard model and HDR recording all run on the measured core. Its rate is the
+  acknowledged records per second over the saturated window (after `warmup_s`, before the drain).
+
+`ratio` = pusher / bare (default client) is the issue's acceptance figure; `ratio_same_config` = pusher / bare
+with the pusher's client configuration is reported beside it, so the price of generation and accounting is in the
+open. `cores_needed` = the stack's prod peak records/s (sum over its Kinesis streams, from the profile) / the
+pusher's records/s on that stack's own records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from aiobotocore.session import AioSession
+from botocore.config import Config
+
+from loadgen.kinesis_pusher import PushProgress, client_config, push_kinesis
+from loadgen.kinesis_sink import start_sink_process, stop_sink_process
+from loadgen.profiles import load_profile
+from loadgen.run_context import LOCAL_REGION, LOCAL_CREDENTIALS, RunContext, Target, new_run_id
+from loadgen.tf import hcl_reader
+from loadgen.tf.env_model import ResolvedStack
+
+KINESIS_STACKS = ("fleet_telematics", "food_delivery")
+RECORD_BYTES = 110
+RECORDS_PER_CALL = 500
+
+
+@dataclass
+class CeilingResult:
+    records_per_s: float
+    """The pusher on fleet_telematics prod records (the first stack measured)."""
+    bare_aiobotocore_records_per_s: float
+    ratio: float
+    bare_same_config_records_per_s: float
+    ratio_same_config: float
+    per_stack: dict[str, dict] = field(default_factory=dict)
+    """Stack -> pusher records/s on its records, prod peak records/s, cores needed."""
+    concurrency: int = 0
+    seconds: float = 0.0
+    measured_cpu: int | None = None
+    sink_cpu: int | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+async def bare_put_records_rate(url: str, seconds: float, concurrency: int, config: Config | None = None,
+                                warmup_s: float = 0.5) -> float:
+    """Records/s of a bare put_records loop (prebuilt 500 x 110 B records per call) against the sink at url."""
+    records = [{"Data": b"x" * RECORD_BYTES, "PartitionKey": f"VH{i:07d}"} for i in range(RECORDS_PER_CALL)]
+    config = config or Config(max_pool_connections=concurrency)
+    async with AioSession().create_client("kinesis", endpoint_url=url, region_name=LOCAL_REGION, config=config,
+                                          **LOCAL_CREDENTIALS) as client:
+        sent = 0
+
+        async def worker(until: float) -> None:
+            nonlocal sent
+            while time.perf_counter() < until:
+                response = await client.put_records(StreamName="ceiling", Records=records)
+                sent += len(response["Records"]) - response.get("FailedRecordCount", 0)
+
+        await asyncio.gather(*[worker(time.perf_counter() + warmup_s) for _ in range(concurrency)])
+        sent = 0
+        began = time.perf_counter()
+        await asyncio.gather(*[worker(began + seconds) for _ in range(concurrency)])
+        return sent / (time.perf_counter() - began)
+
+
+def _peak_records_per_s(stack: str, env: str = "prod") -> float:
+    return sum(d.peak_rps for d in load_profile(stack, env).demand() if d.kind == "kinesis")
+
+
+async def pusher_rate(stack: str, url: str, seconds: float, concurrency: int, target_records_per_s: float,
+                      terraform_dir: Path, out_dir: Path, warmup_s: float = 1.0) -> float:
+    """Acknowledged records/s of the saturated pusher on the stack's prod profile against the sink at url."""
+    ctx = RunContext(stack=stack, env="prod", resolved=ResolvedStack(hcl_reader.load_stack(terraform_dir, stack),
+                                                                        "prod"),
+                     profile=load_profile(stack, "prod"), target=Target("local", None, url, LOCAL_REGION),
+                     out_dir=out_dir, run_id=new_run_id(stack, "prod", "push-ceiling"))
+    snapshots: list[PushProgress] = []
+    duration = warmup_s + seconds
+    await push_kinesis(ctx, duration, rate_scale=target_records_per_s / _peak_records_per_s(stack),
+                       progress=snapshots.append, max_in_flight=concurrency, slice_s=0.1, drain_timeout_s=1.0,
+                       max_backlog=50_000, create_on_target=False)
+    window = [p for p in snapshots if warmup_s <= p.elapsed_s <= duration]
+    if len(window) < 2:
+        raise RuntimeError("the push-ceiling run was too short to measure; raise --seconds")
+    first, last = window[0], window[-1]
+    return (last.acknowledged - first.acknowledged) / (last.elapsed_s - first.elapsed_s)
+
+
+def _cpus() -> tuple[int | None, int | None]:
+    """(CPU this process measures on, CPU the sink runs on); None where pinning is not possible."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return cpus[0] if cpus else None, None
+    return cpus[0], cpus[1]
+
+
+async def run_push_ceiling(seconds: float = 5.0, concurrency: int = 8, overdrive: float = 1.5,
+                           stacks: tuple[str, ...] = KINESIS_STACKS, terraform_dir: Path | None = None,
+                           out_dir: Path | None = None) -> CeilingResult:
+    """Measure bare aiobotocore and the pusher on one core against the instant sink (its own process)."""
+    terraform_dir = terraform_dir or Path(__file__).resolve().parents[1] / "terraform"
+    measured_cpu, sink_cpu = _cpus()
+    url, sink = start_sink_process(cpu=sink_cpu)
+    saved = os.sched_getaffinity(0) if measured_cpu is not None else None
+    try:
+        if measured_cpu is not None:
+            os.sched_setaffinity(0, {measured_cpu})
+        bare = await bare_put_records_rate(url, seconds, concurrency)
+        bare_same = await bare_put_records_rate(url, seconds, concurrency, client_config(concurrency))
+        per_stack = {}
+        with _scratch(out_dir) as scratch:
+            for stack in stacks:
+                rate = await pusher_rate(stack, url, seconds, concurrency, overdrive * bare_same, terraform_dir,
+                                         scratch)
+                peak = _peak_records_per_s(stack)
+                per_stack[stack] = {"records_per_s": round(rate, 1), "prod_peak_records_per_s": round(peak, 1),
+                                    "cores_needed": round(peak / rate, 3), "processes_needed": math.ceil(peak / rate)}
+    finally:
+        if saved is not None:
+            os.sched_setaffinity(0, saved)
+        stop_sink_process(sink)
+    headline = per_stack[stacks[0]]["records_per_s"]
+    return CeilingResult(round(headline, 1), round(bare, 1), round(headline / bare, 3), round(bare_same, 1),
+                         round(headline / bare_same, 3), per_stack, concurrency, seconds, measured_cpu, sink_cpu)
+
+
+class _scratch:
+    """Where the bench's pusher runs write their (unused) failures files: out_dir, or a temporary folder."""
+
+    def __init__(self, out_dir: Path | None):
+        self.out_dir, self._tmp = out_dir, None
+
+    def __enter__(self) -> Path:
+        if self.out_dir is not None:
+            return self.out_dir
+        import tempfile
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="push-ceiling-")
+        return Path(self._tmp.name)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
