@@ -135,6 +135,11 @@ class OrdersWorld:
         # Lifecycle events still to come: due time, order sequence number, driver, stage index.
         self.pending = (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8))
 
+    def partition_keys(self) -> dict[str, list[str]]:
+        """Every partition key each Kinesis stream can carry: restaurants for orders, drivers for locations."""
+        return {"orders": keys("RS%05d", np.arange(self.config.restaurants)),
+                "locations": keys("DV%06d", np.arange(self.config.drivers))}
+
     def _regions(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         span = self.metro.radius_km / 111.32
         row = np.clip(((lat - self.metro.lat + span) / (2 * span) * REGION_GRID).astype(int), 0, REGION_GRID - 1)

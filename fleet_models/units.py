@@ -125,6 +125,10 @@ class Portfolio:
         # Requests filed before the run are what the first status updates refer to.
         self.history = max(1, int(self.config.mean_request_rate * 3 * 86400))
 
+    def partition_keys(self) -> dict[str, list[str]]:
+        """The portfolio feeds no Kinesis stream."""
+        return {}
+
     def _requests(self, t0: float, t1: float) -> RecordBatch:
         rng = self.choice_rng
         times = poisson_arrivals(self.request_rng, self.config.mean_request_rate, REQUEST_SHAPE, t0, t1)

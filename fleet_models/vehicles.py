@@ -152,6 +152,11 @@ class VehicleFleet:
         }
 
 
+    def partition_keys(self) -> dict[str, list[str]]:
+        """Every partition key each stream can carry (one per vehicle)."""
+        vehicles = keys(VEHICLE_KEY, np.arange(self.config.vehicles))
+        return {name: vehicles for name in self.streams}
+
     def _advance_positions(self, idx: np.ndarray, t: np.ndarray) -> None:
         """Move the given vehicles from their last fix to time t along a jittered heading."""
         rng = self.motion_rng

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from loadgen.api_pusher import api_push_ceiling, push_api, status_counts
 from loadgen.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
 from loadgen.generate_bench import run_generate_bench
@@ -287,16 +288,19 @@ concurrency_option = click.option("--concurrency", default=16, show_default=True
 
 
 def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
-                  terraform_dir: Path | None = None) -> RunContext:
+                  terraform_dir: Path | None = None, needs_api: bool = False) -> RunContext:
     """The run's configuration, resolved once here at the edge (the only place that reads the environment)."""
     resolved = ResolvedStack(hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack), env)
     profile = load_profile(stack, env)
     if target_kind == "local":
-        redis_url, endpoint = LocalTarget(state_dir()).endpoints()
-        target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION)
+        local = LocalTarget(state_dir())
+        redis_url, endpoint = local.endpoints()
+        api_url, api_key = local.api_endpoint() if needs_api else (None, None)
+        target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION, api_url, api_key)
     else:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
-        target = Target("aws", os.environ.get("REDIS_URL"), os.environ.get("AWS_ENDPOINT_URL"), region)
+        target = Target("aws", os.environ.get("REDIS_URL"), os.environ.get("AWS_ENDPOINT_URL"), region,
+                        os.environ.get("LOADGEN_API_URL"), os.environ.get("LOADGEN_API_KEY"))
     check_prod_confirmation(target, env, confirm_prod)
     return RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
                       out_dir=out or REPO_ROOT / "reports", run_id=new_run_id(stack, env, what))
@@ -452,6 +456,13 @@ def bench_push_ceiling(seconds: float, concurrency: int, as_json: bool) -> None:
     """How fast one core pushes: the pusher vs a bare aiobotocore put_records loop on an instant local sink,
     and the cores each stack's prod peak needs."""
     result = run_async(run_push_ceiling(seconds, concurrency)).to_json()
+    local = LocalTarget(state_dir()).status()
+    if local["up"] and local.get("api_url"):
+        peaks = {f"{stack}/prod": sum(d.peak_rps for d in load_profile(stack, "prod").demand() if d.kind == "api")
+                 for stack in ("property_maintenance", "food_delivery")}
+        result["api"] = api_push_ceiling(local["api_url"], seconds, peak_rps=peaks)
+    else:
+        result["api"] = {"skipped": "start the local target (`loadgen local up`) to measure the API client"}
     if as_json:
         _emit_json(result)
         return
@@ -461,6 +472,13 @@ def bench_push_ceiling(seconds: float, concurrency: int, as_json: bool) -> None:
     for stack, row in result["per_stack"].items():
         click.echo(f"  {stack}: prod peak {row.get('prod_peak_records_per_s', 0):,.0f} rec/s -> "
                    f"{row.get('cores_needed', 0):.2f} cores")
+    api = result["api"]
+    if "skipped" in api:
+        click.echo(f"api: skipped ({api['skipped']})")
+    else:
+        wrk = f"; wrk {api['wrk_requests_per_s']:,.0f} req/s, ratio {api['ratio']:.2f}" if api["wrk_requests_per_s"] else ""
+        click.echo(f"api client {api['requests_per_s']:,.0f} req/s on the emulator's cheapest route{wrk}; "
+                   f"cores needed: {api['cores_needed']}")
 
 
 @main.group()
@@ -501,6 +519,31 @@ def push_kinesis_command(terraform_dir, stack, env, duration, rate_scale, target
                    f"{accounting['failed']:,} + in flight {accounting['in_flight']:,}"
                    + ("  (aborted)" if outcome.aborted else ""))
     finish_run(ctx, outcome.results, outcome.duration_s, as_json, outcome.summary_fields())
+
+
+@push.command("api")
+@terraform_dir_option
+@stack_option
+@env_option
+@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(0.1, 86400),
+              help="Seconds of load.")
+@rate_scale_option
+@target_option
+@confirm_prod_option
+@out_option
+@json_option
+@user_errors
+def push_api_command(terraform_dir, stack, env, duration, rate_scale, target, confirm_prod, out, as_json) -> None:
+    """The stack's REST routes with x-api-key at the profile's rates x --rate-scale, open loop; status classes
+    counted per route. On --target aws: LOADGEN_API_URL (stage invoke URL) and LOADGEN_API_KEY."""
+    ctx = build_context(stack, env, target, out, "push-api", confirm_prod, terraform_dir, needs_api=True)
+    with ProgressLine(not as_json) as progress:
+        def report(recorders, elapsed) -> None:
+            progress.line("  ".join(f"{name}: {r.ops:,} ops {r.errors:,} errors" for name, r in recorders.items())
+                          + f"  ({elapsed:.0f}s)")
+
+        results = run_async(push_api(ctx, duration, rate_scale, report))
+    finish_run(ctx, results, duration, as_json, {"status_counts": status_counts(results)})
 
 
 @bench.command("generate")

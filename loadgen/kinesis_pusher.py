@@ -251,6 +251,13 @@ class _Pusher:
                 HotPathRecorder(f"{name}_put_records"),
                 ShardLoad(demand.name, definition.shard_count, hashes) if definition.shard_count else None)
 
+    def prime_shard_maps(self, model) -> None:
+        """Hash the model's partition keys up front (setup, like the model's own warm-up), not per record."""
+        for name, keys in model.partition_keys().items():
+            stream = self.streams.get(name)
+            if stream is not None and stream.load is not None:
+                stream.load.map.prime(keys)
+
     # -- accounting --------------------------------------------------------------------------------------------
 
     def totals(self) -> dict[str, int]:
@@ -509,6 +516,7 @@ async def push_kinesis(ctx: RunContext, duration_s: float, rate_scale: float = 1
         with open(failures_path, "w") as failures:
             pusher = _Pusher(ctx, client, duration_s, rate_scale, limits, max_attempts, failures, max_in_flight,
                              linger_s, slice_s, max_backlog, seed, progress)
+            pusher.prime_shard_maps(model)
             pusher.began = pusher.clock()
             producer = asyncio.get_running_loop().create_task(pusher.produce(model, sim_start))
             try:

@@ -29,6 +29,10 @@ class Target:
     redis_url: str | None
     aws_endpoint_url: str | None
     region: str
+    api_url: str | None = None
+    """Base URL of the REST APIs: the local API emulator's, or a stage's invoke URL on AWS."""
+    api_key: str | None = field(default=None, repr=False)
+    """The x-api-key header value (local: from the state file; aws: passed in by the CLI). Never reported."""
 
     def client_kwargs(self) -> dict:
         """Keyword arguments for aiobotocore's create_client: loopback endpoint and test credentials locally,
@@ -41,7 +45,8 @@ class Target:
         """What a report may say about the target (no credentials, ever)."""
         return {"kind": self.kind, "region": self.region,
                 "redis": "loopback" if self.kind == "local" else ("configured" if self.redis_url else None),
-                "aws_endpoint": "loopback" if self.kind == "local" else "aws"}
+                "aws_endpoint": "loopback" if self.kind == "local" else "aws",
+                "api": ("loopback" if self.kind == "local" else "configured") if self.api_url else None}
 
 
 def new_run_id(stack: str, env: str, what: str) -> str:

@@ -71,6 +71,11 @@ class ShardMap:
             found = self._cache[partition_key] = min(self.hashes(partition_key) // self.step, self.shard_count - 1)
         return found
 
+    def prime(self, partition_keys: Sequence[str]) -> None:
+        """Hash every key the run can use before it starts, so the hot loop only looks keys up."""
+        for key in partition_keys:
+            self.shard_of_key(key)
+
     def shards_of(self, partition_keys: Sequence[str]) -> np.ndarray:
         """Shard index of each key (one dict lookup per key once the key has been seen)."""
         cache = self._cache

@@ -446,6 +446,8 @@ def _get_attr(value: Any, name: str) -> Any:
 def _get_index(value: Any, index: Any) -> Any:
     if value is UNKNOWN or index is UNKNOWN:
         return UNKNOWN
+    if hasattr(value, "element"):  # a placeholder for a computed attribute (loadgen.tf.computed)
+        return value.element(index)
     if isinstance(value, dict):
         return value.get(index if isinstance(index, str) else _to_string(index), UNKNOWN)
     if isinstance(value, list) and isinstance(index, (int, float)) and -len(value) <= int(index) < len(value):

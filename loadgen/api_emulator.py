@@ -1,0 +1,526 @@
+"""The local API Gateway: the stacks' REST APIs served on loopback the way API Gateway would serve them.
+
+Where it sits: the third service of the embedded local target (`loadgen local up` starts it next to Redis and
+moto; moto stores API Gateway definitions but does not serve invocations, enforce API keys or throttle). It
+serves `POST {api_url}/{stack}/{env}/{stage}/{path...}` for any stack and env, each read from terraform/ by
+loadgen.api_routes when first asked for, and answers as API Gateway does, in its order:
+
+1. unknown route or stage -> 403 {"message": "Missing Authentication Token"}; AWS_IAM routes (SigV4) likewise;
+2. API key: on `api_key_required` routes `x-api-key` must equal the local key -> else 403 {"message": "Forbidden"}.
+   The key is generated at start and written only to the local target's state file (mode 0600); it is never
+   logged, and the handler sees the header redacted;
+3. throttling: one token bucket per throttle the route is under (the stage's method settings for the route, else
+   `*/*`, and for API-key routes the usage plan's per-method throttle, else its plan-wide one, shared by the
+   stage's routes), with the env's rate and burst from tfvars, starting full -> 429 {"message": "Too Many
+   Requests"};
+4. request validation against the JSON schema the Terraform declares as the route's model (draft-04, jsonschema)
+   -> 400 {"message": "Invalid request body", "validationErrorString": "[...]"} with the validator's messages;
+5. the integration: for AWS_PROXY the real handler from terraform/<stack>/lambda/, invoked with an API Gateway
+   proxy event in a worker process of its own function (os.environ is per function and handlers read it at
+   import): the worker imports from a folder laid out like the function's archive_file zip (so
+   `Path(__file__).with_name("order_request.json")` finds the schema the archive packs), with the repository root
+   on sys.path for `loadgen.matching`, and the function's Terraform environment: table and stream names as the
+   env resolves them, AWS_ENDPOINT_URL = the local moto. Values that exist only after apply get local stand-ins:
+   SNS topics, SQS queues and S3 buckets are created on moto under their Terraform names and their ARN/URL used,
+   Kinesis/DynamoDB ARNs read back from moto, ElastiCache endpoints become the local Redis host. The stack's
+   tables and streams are created on moto from Terraform (loadgen.local_resources) when a (stack, env) is first
+   used. The handler's proxy response is returned; a handler that raises, or returns no proxy response, gives
+   502 {"message": "Internal server error"} and one log line naming the route, function and error.
+
+What it cannot do locally, and why:
+- Aurora (and the RDS proxy) does not run on the local target: such env values get an unreachable stand-in
+  (`<address>.unavailable.invalid`, or an ARN moto does not know) and a log line at setup naming the variables.
+  property_maintenance's vendor_status handler reaches Aurora only for its audit row, and it catches that failure
+  itself (logs `audit_write_failed`, still answers 200); a handler that lets an Aurora error escape gets a 502.
+  The fleet model's status updates name requests that were never filed locally, so most answer 404.
+- HTTP_PROXY integrations (the POS and notification proxies) call hosts outside the machine: 502, logged.
+- MOCK integrations answer 200 with an empty body (integration response mappings are not rendered).
+- No account-level throttle (10,000 rps), no usage-plan quota, no caching, no custom gateway responses;
+  latencies are this machine's, not API Gateway's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import concurrent.futures
+import hmac
+import importlib
+import json
+import logging
+import multiprocessing
+import os
+import secrets
+import sys
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from loadgen.api_routes import ApiRoute, LambdaFunction, RestApi, rest_api
+from loadgen.errors import LoadgenError
+from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HEALTH_PATH = "/_emulator/health"
+WARM_PATH = "/_emulator/warm"
+"""POST {WARM_PATH}/{stack}/{env}: prepare a (stack, env) and start its handler workers before a measured run,
+so the first measured requests do not carry the emulator's own cold start."""
+"""Answers 200 without touching any stack: readiness probe and the cheapest route (push-ceiling)."""
+STATE_FILE = "local-target.json"
+LOCAL_ACCOUNT = "123456789012"
+REDACTED = "<redacted>"
+KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
+
+log = logging.getLogger("loadgen.api_emulator")
+
+
+def _json(status: int, body: dict, headers: dict | None = None) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json", headers=headers)
+
+
+MISSING_TOKEN = {"message": "Missing Authentication Token"}
+
+
+# --- token buckets ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TokenBucket:
+    """`burst` tokens, refilled at `rate` per second; starts full (as API Gateway's throttle does)."""
+
+    rate: float
+    burst: int
+    tokens: float = -1.0
+    updated: float = 0.0
+
+    def refill(self, now: float) -> None:
+        if self.tokens < 0:
+            self.tokens, self.updated = float(self.burst), now
+            return
+        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+
+def admit(buckets: list[TokenBucket], now: float) -> bool:
+    """Take one token from every bucket when each has one; otherwise take none."""
+    for bucket in buckets:
+        bucket.refill(now)
+    if all(bucket.tokens >= 1.0 for bucket in buckets):
+        for bucket in buckets:
+            bucket.tokens -= 1.0
+        return True
+    return False
+
+
+# --- the worker process of one Lambda function ----------------------------------------------------------------
+
+_handler: Any = None
+_function_name = ""
+
+
+def _init_worker(package_dir: str, environment: dict[str, str], function_name: str) -> None:
+    """Runs once in each worker: the function's environment, and its package (then the repo) on sys.path."""
+    global _function_name
+    for name in list(os.environ):
+        if name not in KEPT_ENV:
+            del os.environ[name]
+    os.environ.update(environment)
+    sys.path[:0] = [package_dir, str(REPO_ROOT)]
+    _function_name = function_name
+
+
+class _Context:
+    """The Lambda context object handlers may read."""
+
+    def __init__(self, function_name: str, deadline: float):
+        self.function_name = function_name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 0
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _invoke(handler: str, event: dict, timeout_s: float) -> tuple[str, Any]:
+    """Import (once) and call the handler; ("ok", response) or ("error", one line), traceback to the log."""
+    global _handler
+    try:
+        if _handler is None:
+            module, function = handler.rsplit(".", 1)
+            _handler = getattr(importlib.import_module(module), function)
+        return "ok", _handler(event, _Context(_function_name, time.monotonic() + timeout_s))
+    except Exception as exc:  # noqa: BLE001 - a failing handler is a 502 with its error, as in Lambda
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+        return "error", f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+# --- one stack in one env ------------------------------------------------------------------------------------
+
+
+@dataclass
+class StackRuntime:
+    """A (stack, env) as the emulator serves it: its routes, buckets and, once used, its functions' workers."""
+
+    api: RestApi
+    buckets: dict[str, TokenBucket]
+    validators: dict[str, Any]
+    pools: dict[str, concurrent.futures.ProcessPoolExecutor] = field(default_factory=dict)
+    ready: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def route_buckets(self, route: ApiRoute) -> list[TokenBucket]:
+        return [self.buckets[t.key] for t in route.throttles]
+
+
+def _validator(schema: dict) -> Any:
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft4Validator)
+    return cls(schema)
+
+
+def load_runtime(terraform_dir: Path, stack: str, env: str) -> StackRuntime:
+    from loadgen.tf.env_model import ResolvedStack
+    from loadgen.tf.hcl_reader import load_stack
+
+    api = rest_api(ResolvedStack(load_stack(terraform_dir, stack), env))
+    buckets = {t.key: TokenBucket(t.rate, t.burst) for route in api.routes for t in route.throttles}
+    validators = {route.key: _validator(route.request_schema) for route in api.routes
+                  if route.validate_body and route.request_schema}
+    return StackRuntime(api, buckets, validators)
+
+
+class StandIns:
+    """Local stand-ins for values that exist only after apply, created on moto where moto has the service."""
+
+    def __init__(self, resolved: Any, moto_url: str, redis_url: str | None):
+        import boto3
+
+        self.resolved = resolved
+        self.redis_host = (redis_url or "redis://127.0.0.1").split("//", 1)[1].split(":")[0].split("/")[0]
+        session = boto3.session.Session(region_name=LOCAL_REGION, **LOCAL_CREDENTIALS)
+        self.client = lambda service: session.client(service, endpoint_url=moto_url)
+        self.cache: dict[tuple[str, str], str] = {}
+        self.unavailable: list[str] = []
+
+    def _name(self, address: str) -> str:
+        type_ = address.split(".")[0]
+        for inst in self.resolved.instances(type_):
+            if inst.address == address:
+                for attr in ("name", "bucket", "stream_name"):
+                    value = inst.attribute(attr)
+                    if isinstance(value, str):
+                        return value
+        return address.split(".", 1)[1].replace('["', "-").replace('"]', "").replace("_", "-")
+
+    def value(self, address: str, attribute: str) -> str:
+        if (address, attribute) not in self.cache:
+            self.cache[(address, attribute)] = self._make(address, attribute)
+        return self.cache[(address, attribute)]
+
+    def _make(self, address: str, attribute: str) -> str:
+        type_, name = address.split(".")[0], self._name(address)
+        if type_ == "aws_sns_topic" and attribute in ("arn", "id"):
+            return self.client("sns").create_topic(Name=name)["TopicArn"]
+        if type_ == "aws_sqs_queue" and attribute in ("url", "id", "arn"):
+            url = self.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+            if attribute != "arn":
+                return url
+            return self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"]["QueueArn"]
+        if type_ == "aws_s3_bucket" and attribute in ("id", "bucket", "arn"):
+            self.client("s3").create_bucket(Bucket=name)
+            return f"arn:aws:s3:::{name}" if attribute == "arn" else name
+        if type_ == "aws_kinesis_stream" and attribute in ("arn", "id"):
+            return self.client("kinesis").describe_stream_summary(StreamName=name)[
+                "StreamDescriptionSummary"]["StreamARN"]
+        if type_ == "aws_dynamodb_table" and attribute in ("arn", "stream_arn"):
+            table = self.client("dynamodb").describe_table(TableName=name)["Table"]
+            return table["TableArn"] if attribute == "arn" else table.get("LatestStreamArn", "")
+        if type_ == "aws_elasticache_replication_group" and "endpoint" in attribute:
+            return self.redis_host
+        self.unavailable.append(f"{address}.{attribute}")
+        if "arn" in attribute:
+            service = type_.split("_")[1] if "_" in type_ else "unknown"
+            return f"arn:aws:{service}:{LOCAL_REGION}:{LOCAL_ACCOUNT}:unavailable-locally/{name}"
+        return f"{name}.unavailable.invalid"
+
+
+def worker_environment(function: LambdaFunction, stand_ins: StandIns, moto_url: str) -> dict[str, str]:
+    from loadgen.tf.computed import substitute
+
+    environment = {name: substitute(value, stand_ins.value) for name, value in function.environment.items()}
+    environment.update({
+        "AWS_ENDPOINT_URL": moto_url, "AWS_REGION": LOCAL_REGION, "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+        "AWS_LAMBDA_FUNCTION_NAME": function.function_name, "PYTHONUNBUFFERED": "1",
+    })
+    return environment
+
+
+def write_package(function: LambdaFunction, folder: Path) -> Path:
+    """The function's archive laid out on disk as its zip is."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in function.package.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+# --- the app -------------------------------------------------------------------------------------------------
+
+
+class ApiEmulator:
+    """Serves every stack's REST API for any env (see the module docstring for the order of checks)."""
+
+    def __init__(self, *, terraform_dir: Path, state_dir: Path, moto_url: str, redis_url: str | None,
+                 api_key: str, workers: int = 2):
+        self.terraform_dir = terraform_dir
+        """Where the stacks are read from."""
+        self.state_dir = state_dir
+        """The local target's state folder (the functions' packages go under api/)."""
+        self.moto_url = moto_url
+        self.redis_url = redis_url
+        self._api_key = api_key.encode()
+        self.workers = workers
+        """Worker processes per Lambda function (its concurrency)."""
+        self.runtimes: dict[tuple[str, str], StackRuntime] = {}
+        self._loading: dict[tuple[str, str], asyncio.Task] = {}
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=10 * 1024 * 1024)
+        app.router.add_get(HEALTH_PATH, self.health)
+        app.router.add_post(WARM_PATH + "/{stack}/{env}", self.warm)
+        app.router.add_route("*", "/{stack}/{env}/{stage}/{path:.*}", self.handle)
+        app.on_cleanup.append(self.close)
+        return app
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.Response(text='{"status":"ok"}', content_type="application/json")
+
+    async def warm(self, request: web.Request) -> web.Response:
+        runtime = await self.runtime(request.match_info["stack"], request.match_info["env"])
+        await self._prepare(runtime)
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(pool, os.getpid)
+                               for pool in runtime.pools.values() for _ in range(self.workers)))
+        return web.Response(text='{"status":"warm"}', content_type="application/json")
+
+    async def close(self, app: web.Application) -> None:
+        for runtime in self.runtimes.values():
+            for pool in runtime.pools.values():
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    async def runtime(self, stack: str, env: str) -> StackRuntime:
+        key = (stack, env)
+        if key in self.runtimes:
+            return self.runtimes[key]
+        if key not in self._loading:
+            loop = asyncio.get_running_loop()
+            self._loading[key] = loop.create_task(asyncio.to_thread(load_runtime, self.terraform_dir, stack, env))
+        try:
+            runtime = await asyncio.shield(self._loading[key])
+        except BaseException:
+            self._loading.pop(key, None)
+            raise
+        self.runtimes.setdefault(key, runtime)
+        return self.runtimes[key]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        now = time.perf_counter()
+        stack, env, stage = request.match_info["stack"], request.match_info["env"], request.match_info["stage"]
+        path = "/" + request.match_info["path"]
+        try:
+            runtime = await self.runtime(stack, env)
+        except LoadgenError as exc:
+            log.warning("%s/%s: %s", stack, env, exc)
+            return _json(404, {"message": f"no REST API for stack '{stack}' env '{env}'"})
+        api = runtime.api
+        route = api.route(request.method, path) if stage == api.stage else None
+        if route is None or route.authorization == "AWS_IAM":
+            return _json(403, MISSING_TOKEN)
+        if route.api_key_required and not hmac.compare_digest(
+                request.headers.get("x-api-key", "").encode(), self._api_key):
+            return _json(403, {"message": "Forbidden"})
+        if not admit(runtime.route_buckets(route), now):
+            return _json(429, {"message": "Too Many Requests"})
+        body = await request.read()
+        if route.key in runtime.validators:
+            problems = self._invalid(runtime.validators[route.key], body)
+            if problems:
+                return _json(400, {"message": "Invalid request body",
+                                   "validationErrorString": "[" + ", ".join(problems) + "]"})
+        if route.integration_type == "MOCK":
+            return web.Response(status=200, text="", content_type="application/json")
+        if route.integration_type != "AWS_PROXY" or route.function is None:
+            log.error("%s/%s %s: %s integration to %s is not emulated locally", stack, env, route.key,
+                      route.integration_type, route.integration_uri or "?")
+            return _json(502, {"message": "Internal server error"})
+        return await self._invoke(runtime, route, request, path, body)
+
+    @staticmethod
+    def _invalid(validator: Any, body: bytes) -> list[str]:
+        try:
+            document = json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return [f"body is not JSON: {exc}"]
+        return [error.message for error in sorted(validator.iter_errors(document), key=lambda e: list(e.path))][:20]
+
+    async def _prepare(self, runtime: StackRuntime) -> None:
+        """First use of a (stack, env): its tables and streams on moto, stand-ins, packages, worker pools."""
+        async with runtime.lock:
+            if runtime.ready:
+                return
+            from aiobotocore.session import get_session
+
+            from loadgen.local_resources import create_streams, create_tables
+            from loadgen.tf.env_model import ResolvedStack
+            from loadgen.tf.hcl_reader import load_stack
+
+            api = runtime.api
+            resolved = await asyncio.to_thread(
+                lambda: ResolvedStack(load_stack(self.terraform_dir, api.stack), api.env))
+            session = get_session()
+            kwargs = {"endpoint_url": self.moto_url, "region_name": LOCAL_REGION, **LOCAL_CREDENTIALS}
+            async with session.create_client("dynamodb", **kwargs) as ddb, \
+                    session.create_client("kinesis", **kwargs) as kinesis:
+                tables = await create_tables(resolved, ddb)
+                streams = await create_streams(resolved, kinesis)
+            log.info("%s/%s: tables %s; streams %s", api.stack, api.env, tables, streams)
+            stand_ins = await asyncio.to_thread(StandIns, resolved, self.moto_url, self.redis_url)
+            context = multiprocessing.get_context("spawn")
+            for route in api.routes:
+                function = route.function
+                if function is None or function.address in runtime.pools:
+                    continue
+                environment = await asyncio.to_thread(worker_environment, function, stand_ins, self.moto_url)
+                missing = {name: refs for name, refs in function.unresolved.items()
+                           if any(f"{a}.{r}" in stand_ins.unavailable for a, r in refs)}
+                if missing:
+                    log.warning("%s/%s %s (%s): %s point at what the local target does not run (%s); calls that "
+                                "reach them fail", api.stack, api.env, route.key, function.key,
+                                ", ".join(sorted(missing)),
+                                ", ".join(sorted({a for refs in missing.values() for a, _ in refs})))
+                folder = write_package(function, self.state_dir / "api" / api.stack / api.env / function.key)
+                runtime.pools[function.address] = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=context, initializer=_init_worker,
+                    initargs=(str(folder), environment, function.function_name))
+            runtime.ready = True
+
+    async def _invoke(self, runtime: StackRuntime, route: ApiRoute, request: web.Request, path: str,
+                      body: bytes) -> web.Response:
+        api, function = runtime.api, route.function
+        where = f"{api.stack}/{api.env} {route.key} -> {function.key}"
+        try:
+            await self._prepare(runtime)
+        except (LoadgenError, OSError, ValueError) as exc:
+            log.error("%s: the local target could not be prepared: %s", where, exc)
+            return _json(502, {"message": "Internal server error"})
+        event = proxy_event(api, route, request, path, body)
+        loop = asyncio.get_running_loop()
+        try:
+            outcome, result = await loop.run_in_executor(runtime.pools[function.address], _invoke,
+                                                         function.handler, event, 29.0)
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            outcome, result = "error", f"worker process died: {exc}"
+        if outcome == "error":
+            log.error("%s: handler failed: %s", where, result)
+            return _json(502, {"message": "Internal server error"})
+        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+            log.error("%s: malformed Lambda proxy response (%s)", where, type(result).__name__)
+            return _json(502, {"message": "Internal server error"})
+        raw = result.get("body") or ""
+        data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        if result["statusCode"] >= 500:
+            log.error("%s: handler answered %d", where, result["statusCode"])
+        return web.Response(status=result["statusCode"], body=data, headers=headers)
+
+
+def proxy_event(api: RestApi, route: ApiRoute, request: web.Request, path: str, body: bytes) -> dict:
+    """An API Gateway REST (v1) proxy event; the API key header is redacted."""
+    headers = {k: (REDACTED if k.lower() == "x-api-key" else v) for k, v in request.headers.items()}
+    multi: dict[str, list[str]] = {}
+    for k, v in request.headers.items():
+        multi.setdefault(k, []).append(REDACTED if k.lower() == "x-api-key" else v)
+    query = {k: v for k, v in request.query.items()} or None
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode("ascii"), True
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": route.path, "path": path, "httpMethod": request.method,
+        "headers": headers, "multiValueHeaders": multi,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: request.query.getall(k) for k in request.query} or None,
+        "pathParameters": None, "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path, "httpMethod": request.method, "path": f"/{api.stage}{path}",
+            "stage": api.stage, "requestId": request_id, "accountId": LOCAL_ACCOUNT, "apiId": "local",
+            "requestTimeEpoch": int(time.time() * 1000), "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": request.remote or "127.0.0.1", "apiKey": REDACTED if route.api_key_required
+                         else None, "userAgent": request.headers.get("User-Agent")},
+        },
+        "body": text if body else None, "isBase64Encoded": encoded,
+    }
+
+
+# --- the API key, kept only in the local target's state file --------------------------------------------------
+
+
+def write_api_key(state_dir: Path, api_key: str) -> None:
+    """Put the key into the state file (created 0600 when absent), keeping what else it holds."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / STATE_FILE
+    try:
+        data = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError:
+        data = {}
+    data.setdefault("services", {})
+    data["api_key"] = api_key
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(json.dumps(data, indent=2))
+    os.replace(temporary, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadgen.api_emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--moto", required=True, help="the local moto server's URL")
+    parser.add_argument("--redis", default=None, help="the local Redis URL")
+    parser.add_argument("--terraform-dir", type=Path, default=REPO_ROOT / "terraform")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per Lambda function")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
+                        stream=sys.stdout)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    api_key = secrets.token_urlsafe(30)
+    write_api_key(args.state_dir, api_key)
+    emulator = ApiEmulator(terraform_dir=args.terraform_dir, state_dir=args.state_dir, moto_url=args.moto,
+                           redis_url=args.redis, api_key=api_key, workers=args.workers)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    log.info("API Gateway emulator on 127.0.0.1:%d (moto %s)", args.port, args.moto)
+    web.run_app(emulator.app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

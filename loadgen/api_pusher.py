@@ -1,0 +1,241 @@
+"""`loadgen push api`: the stack's REST routes driven open loop at the profile's rates, and the API half of
+`loadgen bench push-ceiling`.
+
+Where it sits: fleet_models (the exact request bodies, each due at its intended time) -> this client -> the
+target's REST API (the local API emulator, or a stage on AWS) -> the shared recorder and run summary. One hot
+path per route (declared in loadgen.hot_paths with kind `api_route`); each route runs its own open loop
+(loadgen.scheduler) over the bodies the fleet model generates from the profile's busiest moment, at the
+profile's rate x `rate_scale` (simulated time is stretched by 1/rate_scale, so the bodies are the model's own).
+Latency is measured from each request's intended time into the route's HotPathRecorder; responses are counted
+per status class (2xx, 400, 403, 429, 5xx, other) into the hot path's `status_counts`; 4XXError / 5XXError rates
+feed the API's count alarms. A run is bounded by duration and by `max_requests`.
+
+The x-api-key value comes from the RunContext's target (never from the environment here) and is never logged
+or written to a report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import aiohttp
+import numpy as np
+
+from loadgen.api_routes import rest_api
+from loadgen.errors import LoadgenError
+from loadgen.hot_paths import hot_paths
+from loadgen.recorder import HotPathRecorder
+from loadgen.run_context import RunContext, Target
+from loadgen.run_summary import HotPathResult
+from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+
+STATUS_CLASSES = ("2xx", "400", "403", "429", "5xx", "other")
+SLICE_S = 10.0
+"""Simulated seconds generated per call of the fleet model."""
+MAX_REQUESTS = 2_000_000
+REQUEST_TIMEOUT_S = 30.0
+CONNECTIONS = 256
+
+
+def status_class(status: int) -> str:
+    if 200 <= status < 300:
+        return "2xx"
+    if status in (400, 403, 429):
+        return str(status)
+    if 500 <= status < 600:
+        return "5xx"
+    return "other"
+
+
+def route_url(target: Target, stack: str, env: str, stage: str, path: str) -> str:
+    """The URL of a route: under the emulator's /{stack}/{env}/{stage} locally, under the stage's invoke URL
+    (target.api_url) on AWS."""
+    if not target.api_url:
+        raise LoadgenError("no API URL for the target: start the local target (`loadgen local up`) or give the "
+                           "stage's invoke URL for --target aws")
+    base = target.api_url.rstrip("/")
+    return f"{base}/{stack}/{env}/{stage}{path}" if target.kind == "local" else f"{base}{path}"
+
+
+@dataclass
+class RouteLoad:
+    """One route's requests for the run: bodies and when each is due (seconds from the start)."""
+
+    hot_path: str
+    route: str
+    url: str
+    bodies: list[bytes]
+    offsets: np.ndarray
+    status_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_CLASSES, 0))
+    client_errors: int = 0
+    """Every 4xx (API Gateway's 4XXError counts 404 and 409 too, which fall under `other`)."""
+
+
+@dataclass(frozen=True)
+class _Due(OpenLoop):
+    """An open loop whose operations are due at given offsets (the fleet model's intended times)."""
+
+    due: tuple[float, ...] = ()
+
+    def intended_offsets(self) -> np.ndarray:
+        return np.asarray(self.due, dtype=float)
+
+
+def plan_routes(ctx: RunContext, duration_s: float, rate_scale: float,
+                max_requests: int = MAX_REQUESTS) -> list[RouteLoad]:
+    """Every API hot path's bodies for the run, from the fleet model at the profile's busiest moment."""
+    if rate_scale <= 0 or duration_s <= 0:
+        raise LoadgenError("--duration and --rate-scale must be positive")
+    api = rest_api(ctx.resolved)
+    paths = [p for p in hot_paths(ctx.stack) if p.kind == "api_route"]
+    if not paths:
+        raise LoadgenError(f"stack '{ctx.stack}' declares no api_route hot path in loadgen/hot_paths.py")
+    config = ctx.profile.config()
+    model = config.build()
+    start, end = config.peak_time_s, config.peak_time_s + duration_s * rate_scale
+    loads = {p.rate_source: RouteLoad(p.name, p.rate_source, route_url(
+        ctx.target, ctx.stack, ctx.env, api.stage, api.by_key(p.rate_source).path), [], np.empty(0))
+        for p in paths}
+    offsets: dict[str, list[np.ndarray]] = {key: [] for key in loads}
+    t = start
+    while t < end and sum(len(load.bodies) for load in loads.values()) < max_requests:
+        t1 = min(t + SLICE_S, end)
+        for key, batch in model.generate(t, t1).items():
+            if key in loads:
+                loads[key].bodies.extend(batch.data)
+                offsets[key].append((np.asarray(batch.intended_s) - start) / rate_scale)
+        t = t1
+    budget = max_requests
+    for key, load in loads.items():
+        load.offsets = np.concatenate(offsets[key]) if offsets[key] else np.empty(0)
+        keep = min(len(load.bodies), budget)
+        load.bodies, load.offsets = load.bodies[:keep], load.offsets[:keep]
+        budget -= keep
+    return list(loads.values())
+
+
+async def push_api(ctx: RunContext, duration_s: float, rate_scale: float,
+                   progress: Callable[[dict[str, HotPathRecorder], float], None] | None = None,
+                   max_requests: int = MAX_REQUESTS) -> list[HotPathResult]:
+    """Drive every API route of the stack open loop for duration_s; one HotPathResult per route, its
+    `extra` holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"})."""
+    loads = plan_routes(ctx, duration_s, rate_scale, max_requests)
+    headers = {"content-type": "application/json"}
+    if ctx.target.api_key:
+        headers["x-api-key"] = ctx.target.api_key
+    recorders = {load.hot_path: HotPathRecorder(load.hot_path) for load in loads}
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
+        if ctx.target.kind == "local":
+            await warm_up(session, ctx)
+        began = time.perf_counter()
+
+        def run(load: RouteLoad):
+            async def send(i: int) -> bool:
+                async with session.post(load.url, data=load.bodies[i]) as response:
+                    await response.read()
+                    kind = status_class(response.status)
+                load.status_counts[kind] += 1
+                load.client_errors += 400 <= response.status < 500
+                return kind == "2xx"
+
+            plan = _Due(rate=len(load.bodies) / duration_s, duration_s=duration_s, due=tuple(load.offsets.tolist()))
+            report = (lambda recorder, elapsed: progress(recorders, elapsed)) if progress else None
+            return run_open_loop(send, plan, recorders[load.hot_path], report)
+
+        outcomes = await asyncio.gather(*(run(load) for load in loads))
+        elapsed = time.perf_counter() - began
+    results = []
+    for load, outcome in zip(loads, outcomes):
+        recorder = recorders[load.hot_path]
+        counts = load.status_counts
+        counts["other"] += recorder.ops - sum(counts.values())  # timeouts and connection errors
+        span = max(elapsed, duration_s)
+        results.append(HotPathResult(
+            name=load.hot_path, declared=load.hot_path, recorder=recorder,
+            target_rate=round(len(load.bodies) / duration_s, 3), achieved_rate=outcome.achieved_rate,
+            counts_per_s={"5XXError": counts["5xx"] / span, "4XXError": load.client_errors / span},
+            extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled}))
+    return results
+
+
+async def warm_up(session: aiohttp.ClientSession, ctx: RunContext) -> None:
+    """Have the local emulator prepare the stack (tables, streams, handler workers) before the clock starts."""
+    from loadgen.api_emulator import WARM_PATH
+
+    url = f"{ctx.target.api_url.rstrip('/')}{WARM_PATH}/{ctx.stack}/{ctx.env}"
+    async with session.post(url, timeout=aiohttp.ClientTimeout(total=120)) as response:
+        if response.status != 200:
+            raise LoadgenError(f"the local API emulator could not prepare {ctx.stack}/{ctx.env} "
+                               f"(HTTP {response.status}); see its log in the local target's state folder")
+
+
+def status_counts(results: list[HotPathResult]) -> dict[str, dict[str, int]]:
+    """Route -> its status counts, from push_api's results."""
+    return {r.extra["route"]: r.extra["status_counts"] for r in results if "status_counts" in r.extra}
+
+
+# --- push-ceiling, API half ----------------------------------------------------------------------------------
+
+_WRK_RATE = re.compile(r"Requests/sec:\s*([0-9.]+)")
+
+
+def wrk_requests_per_s(url: str, duration_s: float, connections: int) -> float | None:
+    """wrk's rate on one thread at the same concurrency, or None when wrk is not on PATH."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        return None
+    run = subprocess.run([binary, "-t1", f"-c{connections}", f"-d{max(1, math.ceil(duration_s))}s", url],
+                         capture_output=True, text=True, timeout=duration_s + 30, check=False)
+    match = _WRK_RATE.search(run.stdout)
+    return float(match.group(1)) if match else None
+
+
+async def client_requests_per_s(url: str, duration_s: float, concurrency: int) -> tuple[float, dict[str, int]]:
+    """The pusher's own request path (aiohttp session, status counting, HDR recording in the scheduler) in a
+    closed loop of `concurrency` clients against one URL on one core."""
+    counts = dict.fromkeys(STATUS_CLASSES, 0)
+    recorder = HotPathRecorder("api_push_ceiling")
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def send(i: int) -> bool:
+            async with session.get(url) as response:
+                await response.read()
+                kind = status_class(response.status)
+            counts[kind] += 1
+            return kind == "2xx"
+
+        outcome = await run_closed_loop(send, ClosedLoop(concurrency, duration_s), recorder)
+    return outcome.achieved_rate, counts
+
+
+def api_push_ceiling(api_url: str, duration_s: float = 5.0, concurrency: int = 64,
+                     peak_rps: dict[str, float] | None = None) -> dict:
+    """The API client's ceiling against the emulator's cheapest route (its health route, answered without any
+    stack), vs wrk at the same concurrency when wrk is on PATH; `cores_needed` per env for the given peaks."""
+    from loadgen.api_emulator import HEALTH_PATH
+
+    url = api_url.rstrip("/") + HEALTH_PATH
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    rate, counts = runner(client_requests_per_s(url, duration_s, concurrency))
+    wrk = wrk_requests_per_s(url, duration_s, concurrency)
+    return {
+        "route": HEALTH_PATH, "concurrency": concurrency, "duration_s": duration_s,
+        "requests_per_s": round(rate, 1), "status_counts": counts,
+        "wrk_requests_per_s": round(wrk, 1) if wrk else None,
+        "ratio": round(rate / wrk, 3) if wrk else None,
+        "cores_needed": {name: math.ceil(peak / rate) if rate else None for name, peak in (peak_rps or {}).items()},
+    }

@@ -1,0 +1,360 @@
+"""A stack's REST API as one env deploys it, read from its Terraform: what the API emulator serves and the API
+pusher drives.
+
+Where it sits: between loadgen/tf (the only reader of terraform/) and `loadgen.api_emulator` /
+`loadgen.api_pusher`. Everything is looked up, nothing copied: routes are the `aws_api_gateway_method`s, their
+full paths built from the `aws_api_gateway_resource` parent chain and `path_part`; `api_key_required`; the
+`aws_api_gateway_request_validator` (validate the body?) and the request model's JSON schema (the model's
+`schema`, i.e. the text of the file the stack loads with file()); the integration, and for AWS_PROXY the
+`aws_lambda_function` behind it: handler `module.function`, the `archive_file` it is packaged from (its files laid
+out as in the zip), the handler's source in terraform/<stack>/lambda/ and its environment evaluated for the env;
+and the throttles a request must pass: the stage's method settings (the route's own `method_path`, else `*/*`)
+and, for API-key routes, the usage plan (the route's per-method throttle, else the plan-wide one).
+
+Ids, ARNs and endpoints exist only after apply; they are read as `<<address.attribute>>` placeholders
+(loadgen.tf.computed), which is how a method finds its resource and an integration its Lambda. In a Lambda's
+environment they stay placeholders: `unresolved` lists them so a caller can give them local stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loadgen.errors import LoadgenError
+from loadgen.tf.computed import ComputedView, computed_refs
+from loadgen.tf.env_model import ResolvedStack, ResourceInstance
+from loadgen.tf.expressions import UNKNOWN
+
+ROOT = "root_resource_id"
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """One token bucket a request must pass: `rate` tokens/s refill, `burst` capacity."""
+
+    key: str
+    """Identity of the bucket within the API: routes that share it name the same key."""
+    rate: float
+    burst: int
+    source: str
+    """The Terraform address (and path) it is read from."""
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    """The aws_lambda_function behind an AWS_PROXY integration, as the env deploys it."""
+
+    address: str
+    key: str
+    """Its for_each key (e.g. `order_validator`), or its name."""
+    function_name: str
+    handler: str
+    """`module.function`, as Lambda reads it."""
+    source: Path | None
+    """The handler module's file in terraform/<stack>/lambda/."""
+    archive: str
+    """Address of the archive_file the function's `filename` is built by."""
+    package: dict[str, str] = field(repr=False)
+    """The archive's files, as laid out in the zip: file name -> text."""
+    environment: dict[str, str] = field(repr=False)
+    """Environment variables for the env; values that exist only after apply are `<<address.attr>>` placeholders."""
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def function(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+    @property
+    def unresolved(self) -> dict[str, list[tuple[str, str]]]:
+        """Variable -> the (address, attribute) placeholders in its value."""
+        return {name: refs for name, value in self.environment.items() if (refs := computed_refs(value))}
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One method of the REST API: what API Gateway checks before it calls the integration."""
+
+    method: str
+    path: str
+    """Full resource path, e.g. `/vendor/status`."""
+    method_address: str
+    authorization: str
+    api_key_required: bool
+    validate_body: bool
+    model: str | None
+    request_schema: dict | None = field(repr=False)
+    integration_type: str | None
+    function: LambdaFunction | None
+    integration_uri: str | None
+    throttles: tuple[Throttle, ...]
+
+    @property
+    def key(self) -> str:
+        """`POST /orders`: the route's name in profiles and fleet models."""
+        return f"{self.method} {self.path}"
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in (method, "ANY"):
+            return False
+        return _path_pattern(self.path).fullmatch(path) is not None
+
+
+@dataclass(frozen=True)
+class RestApi:
+    """A REST API and its one stage as the env deploys them."""
+
+    stack: str
+    env: str
+    address: str
+    name: str | None
+    stage: str
+    routes: tuple[ApiRoute, ...]
+
+    def route(self, method: str, path: str) -> ApiRoute | None:
+        """The route serving a request: an exact path first, then `{param}` / `{proxy+}` templates."""
+        exact = [r for r in self.routes if r.path == path and r.method in (method, "ANY")]
+        if exact:
+            return next((r for r in exact if r.method == method), exact[0])
+        return next((r for r in self.routes if r.matches(method, path)), None)
+
+    def by_key(self, key: str) -> ApiRoute:
+        for route in self.routes:
+            if route.key == key:
+                return route
+        raise LoadgenError(f"stack '{self.stack}' env '{self.env}': the REST API has no route '{key}'; it has "
+                           f"{', '.join(r.key for r in self.routes)}")
+
+
+def _path_pattern(template: str) -> re.Pattern:
+    parts = []
+    for part in template.strip("/").split("/"):
+        if part.endswith("+}"):
+            parts.append(".+")
+        elif part.startswith("{"):
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(part))
+    return re.compile("/" + "/".join(parts) if parts != [""] else "/")
+
+
+def _ref(value: Any) -> tuple[str, str] | None:
+    refs = computed_refs(value) if isinstance(value, str) else []
+    return refs[0] if len(refs) == 1 and value == f"<<{refs[0][0]}.{refs[0][1]}>>" else None
+
+
+def _known(value: Any) -> Any:
+    return None if value is UNKNOWN else value
+
+
+def _resource_paths(view: ComputedView) -> dict[str, str]:
+    """aws_api_gateway_resource address -> its full path."""
+    parents: dict[str, tuple[Any, str]] = {}
+    for inst in view.instances("aws_api_gateway_resource"):
+        parents[inst.address] = (inst.attribute("parent_id"), str(_known(inst.attribute("path_part")) or "?"))
+    paths: dict[str, str] = {}
+
+    def path_of(address: str, seen: tuple = ()) -> str:
+        if address in paths:
+            return paths[address]
+        parent, part = parents[address]
+        ref = _ref(parent)
+        if ref and ref[1] == ROOT:
+            path = "/" + part
+        elif ref and ref[0] in parents and ref[0] not in seen:
+            path = path_of(ref[0], seen + (address,)) + "/" + part
+        else:
+            raise LoadgenError(f"{address}: parent_id does not lead to the REST API's root resource")
+        paths[address] = path
+        return path
+
+    for address in parents:
+        path_of(address)
+    return paths
+
+
+def _by_address(view: ComputedView, type_: str, kind: str = "resource") -> dict[str, ResourceInstance]:
+    return {inst.address: inst for inst in view.instances(type_, kind)}
+
+
+def _archive_files(inst: ResourceInstance, stack_dir: Path) -> dict[str, str]:
+    """The files of an archive_file as laid out in its zip."""
+    files: dict[str, str] = {}
+    source_file = _known(inst.attribute("source_file"))
+    if isinstance(source_file, str):
+        files[Path(source_file).name] = Path(source_file).read_text()
+    source_dir = _known(inst.attribute("source_dir"))
+    if isinstance(source_dir, str):
+        for path in sorted(Path(source_dir).rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(source_dir))] = path.read_text()
+    for source in inst.blocks("source"):
+        if isinstance(source, dict) and isinstance(source.get("filename"), str) and \
+                isinstance(source.get("content"), str):
+            files[source["filename"]] = source["content"]
+    return files
+
+
+def _source_file(stack_dir: Path, text: str | None) -> Path | None:
+    """The file under the stack's lambda/ folder whose text the archive packs as the handler module."""
+    if text is None:
+        return None
+    return next((p for p in sorted((stack_dir / "lambda").glob("**/*.py")) if p.read_text() == text), None)
+
+
+def _lambda(view: ComputedView, inst: ResourceInstance, archives: dict[str, ResourceInstance],
+            stack_dir: Path) -> LambdaFunction:
+    handler = _known(inst.attribute("handler"))
+    if not isinstance(handler, str) or "." not in handler:
+        raise LoadgenError(f"{inst.block.where}: {inst.address} handler does not resolve to `module.function`")
+    filename = _known(inst.attribute("filename"))
+    archive = next((a for a in archives.values() if _known(a.attribute("output_path")) == filename), None)
+    if archive is None:
+        raise LoadgenError(f"{inst.block.where}: {inst.address} filename {filename!r} is not the output_path of any "
+                           "archive_file in the stack")
+    package = _archive_files(archive, stack_dir)
+    module = handler.rsplit(".", 1)[0]
+    environment: dict[str, str] = {}
+    for block in inst.blocks("environment"):
+        variables = block.get("variables") if isinstance(block, dict) else None
+        if not isinstance(variables, dict):
+            raise LoadgenError(f"{inst.block.where}: {inst.address} environment variables do not resolve")
+        for name, value in variables.items():
+            environment[name] = value if isinstance(value, str) else (
+                f"<<{inst.address}.environment.{name}>>" if value is UNKNOWN else json.dumps(value))
+    name = _known(inst.attribute("function_name"))
+    return LambdaFunction(inst.address, str(inst.key) if inst.key is not None else inst.block.labels[1],
+                          str(name), handler, _source_file(stack_dir, package.get(module.replace(".", "/") + ".py")),
+                          archive.address, package, environment)
+
+
+def _throttle_settings(view: ComputedView, api: str, stage: str) -> tuple[dict[str, Throttle], dict, Throttle | None]:
+    """Stage method settings by method_path, usage-plan per-method throttles by path, and the plan-wide throttle."""
+    methods: dict[str, Throttle] = {}
+    for inst in view.instances("aws_api_gateway_method_settings"):
+        if _ref(inst.attribute("rest_api_id")) != (api, "id") or _known(inst.attribute("stage_name")) != stage:
+            continue
+        settings = next(iter(inst.blocks("settings")), {})
+        rate, burst = _known(settings.get("throttling_rate_limit")), _known(settings.get("throttling_burst_limit"))
+        path = _known(inst.attribute("method_path"))
+        if isinstance(rate, (int, float)) and isinstance(burst, (int, float)) and isinstance(path, str):
+            methods[path] = Throttle(f"stage {stage} {path}", float(rate), int(burst), f"{inst.address} {path}")
+    per_method: dict[str, Throttle] = {}
+    plan_wide = None
+    for inst in view.instances("aws_api_gateway_usage_plan"):
+        stages = [s for s in inst.blocks("api_stages") if isinstance(s, dict) and _ref(s.get("api_id")) == (api, "id")
+                  and _known(s.get("stage")) == stage]
+        if not stages:
+            continue
+        for throttle in stages[0].get("throttle") or []:
+            rate, burst, path = (_known(throttle.get(k)) for k in ("rate_limit", "burst_limit", "path"))
+            if isinstance(rate, (int, float)) and isinstance(burst, (int, float)) and isinstance(path, str):
+                per_method[path] = Throttle(f"usage plan {inst.address} {path}", float(rate), int(burst),
+                                            f"{inst.address} {path}")
+        settings = next(iter(inst.blocks("throttle_settings")), {})
+        rate, burst = _known(settings.get("rate_limit")), _known(settings.get("burst_limit"))
+        if isinstance(rate, (int, float)) and isinstance(burst, (int, float)):
+            plan_wide = Throttle(f"usage plan {inst.address}", float(rate), int(burst), inst.address)
+    return methods, per_method, plan_wide
+
+
+def _route_throttles(method: str, path: str, api_key_required: bool, stage_methods: dict[str, Throttle],
+                     plan_methods: dict[str, Throttle], plan_wide: Throttle | None) -> tuple[Throttle, ...]:
+    method_path = f"{path.lstrip('/')}/{method}"
+    found: list[Throttle] = []
+    own = stage_methods.get(method_path)
+    if own is None and "*/*" in stage_methods:
+        default = stage_methods["*/*"]
+        # `*/*` sets every method's own limit: each method gets its own bucket with the default values.
+        own = Throttle(f"{default.key} as {method_path}", default.rate, default.burst, default.source)
+    if own:
+        found.append(own)
+    if api_key_required:
+        plan = plan_methods.get(f"/{method_path}") or plan_wide
+        if plan:
+            found.append(plan)
+    return tuple(found)
+
+
+def rest_apis(resolved: ResolvedStack) -> list[RestApi]:
+    """Every REST API of the stack with a stage, resolved for the env."""
+    view = ComputedView(resolved)
+    stack_dir = Path(resolved.stack.path)
+    paths = _resource_paths(view)
+    validators = _by_address(view, "aws_api_gateway_request_validator")
+    models = list(view.instances("aws_api_gateway_model"))
+    archives = _by_address(view, "archive_file", "data")
+    functions = _by_address(view, "aws_lambda_function")
+    integrations = list(view.instances("aws_api_gateway_integration"))
+    apis = []
+    for api_inst in view.instances("aws_api_gateway_rest_api"):
+        api = api_inst.address
+        stages = [s for s in view.instances("aws_api_gateway_stage") if _ref(s.attribute("rest_api_id")) == (api, "id")]
+        if not stages or not isinstance(_known(stages[0].attribute("stage_name")), str):
+            continue
+        stage = stages[0].attribute("stage_name")
+        stage_methods, plan_methods, plan_wide = _throttle_settings(view, api, stage)
+        routes = []
+        for method in view.instances("aws_api_gateway_method"):
+            if _ref(method.attribute("rest_api_id")) != (api, "id"):
+                continue
+            resource = _ref(method.attribute("resource_id"))
+            if resource and resource[1] == ROOT:
+                path = "/"
+            elif resource and resource[0] in paths:
+                path = paths[resource[0]]
+            else:
+                raise LoadgenError(f"{method.block.where}: {method.address} resource_id does not resolve to a resource")
+            http_method = str(_known(method.attribute("http_method")))
+            validator = _ref(method.attribute("request_validator_id"))
+            validate_body = bool(validator and validator[0] in validators
+                                 and _known(validators[validator[0]].attribute("validate_request_body")) is True)
+            model_name = (_known(method.attribute("request_models")) or {}).get("application/json")
+            schema = None
+            if model_name:
+                model = next((m for m in models if _known(m.attribute("name")) == model_name
+                              and _ref(m.attribute("rest_api_id")) == (api, "id")), None)
+                text = _known(model.attribute("schema")) if model else None
+                if not isinstance(text, str):
+                    raise LoadgenError(f"{method.block.where}: {method.address} request model {model_name!r} has no "
+                                       "schema that resolves")
+                try:
+                    schema = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise LoadgenError(f"{model.block.where}: {model.address} schema is not JSON ({exc})") from None
+            integration = next((i for i in integrations if _ref(i.attribute("resource_id")) == resource
+                                and _known(i.attribute("http_method")) == http_method), None)
+            integration_type = _known(integration.attribute("type")) if integration else None
+            uri = integration.attribute("uri") if integration else None
+            function = None
+            if integration_type == "AWS_PROXY":
+                target = _ref(uri)
+                if not target or target[0] not in functions:
+                    raise LoadgenError(f"{integration.block.where}: {integration.address} uri is not a Lambda "
+                                       "function of the stack")
+                function = _lambda(view, functions[target[0]], archives, stack_dir)
+            api_key = _known(method.attribute("api_key_required")) is True
+            routes.append(ApiRoute(
+                method=http_method, path=path, method_address=method.address,
+                authorization=str(_known(method.attribute("authorization")) or "NONE"), api_key_required=api_key,
+                validate_body=validate_body, model=model_name, request_schema=schema,
+                integration_type=integration_type, function=function,
+                integration_uri=uri if isinstance(uri, str) and not computed_refs(uri) else None,
+                throttles=_route_throttles(http_method, path, api_key, stage_methods, plan_methods, plan_wide)))
+        apis.append(RestApi(resolved.stack.name, resolved.env, api, _known(api_inst.attribute("name")), stage,
+                            tuple(sorted(routes, key=lambda r: (r.path, r.method)))))
+    return apis
+
+
+def rest_api(resolved: ResolvedStack) -> RestApi:
+    """The stack's REST API (the first, when it has several), or one clear error."""
+    apis = rest_apis(resolved)
+    if not apis:
+        raise LoadgenError(f"stack '{resolved.stack.name}' has no aws_api_gateway_rest_api with a stage")
+    return apis[0]

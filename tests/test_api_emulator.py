@@ -1,0 +1,197 @@
+"""The local API Gateway emulator behaves as API Gateway would for the stacks' own Terraform: API key, request
+validation against the declared model, token-bucket throttling with the env's rate and burst, and the real
+handler behind the route writing to the local Kinesis stand-in. Plus the routes read from Terraform."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+import boto3
+import pytest
+
+from loadgen.api_routes import ApiRoute, rest_api
+from loadgen.local_target import LocalTarget
+from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION
+from loadgen.tf.env_model import ResolvedStack
+from loadgen.tf.hcl_reader import load_stack
+
+REPO = Path(__file__).resolve().parents[1]
+TERRAFORM = REPO / "terraform"
+
+
+def routes(stack: str, env: str):
+    return rest_api(ResolvedStack(load_stack(TERRAFORM, stack), env))
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    target = LocalTarget(tmp_path_factory.mktemp("local-target"))
+    target.up()
+    try:
+        api_url, api_key = target.api_endpoint()
+        yield {"api_url": api_url, "api_key": api_key, "moto": target.status()["aws_endpoint_url"],
+               "state_dir": target.state_dir}
+    finally:
+        target.down()
+
+
+def a_valid_order() -> bytes:
+    from loadgen.profiles import load_profile
+
+    config = load_profile("food_delivery", "dev").config()
+    t = config.peak_time_s
+    return config.build().generate(t, t + 5)["POST /orders"].data[0]
+
+
+async def _post(url: str, body: bytes, api_key: str | None = None) -> tuple[int, dict]:
+    headers = {"content-type": "application/json", **({"x-api-key": api_key} if api_key else {})}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=body, headers=headers) as response:
+            return response.status, json.loads(await response.read() or b"{}")
+
+
+def post(url: str, body: bytes, api_key: str | None = None) -> tuple[int, dict]:
+    return asyncio.run(_post(url, body, api_key))
+
+
+# --- routes read from Terraform ------------------------------------------------------------------------------
+
+
+def test_food_delivery_orders_route_needs_a_key_and_validates_against_order_request_json():
+    api = routes("food_delivery", "dev")
+    orders = api.by_key("POST /orders")
+    assert api.stage == "v1"
+    assert orders.api_key_required and orders.validate_body
+    assert orders.request_schema == json.loads((TERRAFORM / "food_delivery/schemas/order_request.json").read_text())
+    assert orders.function.handler == "order_validator.handler"
+    assert orders.function.source == TERRAFORM / "food_delivery/lambda/order_validator.py"
+    assert orders.function.package["order_request.json"] == \
+        (TERRAFORM / "food_delivery/schemas/order_request.json").read_text()
+    assert orders.function.environment["ORDERS_STREAM"] == "food-delivery-dev-orders"
+    assert {(t.rate, t.burst) for t in orders.throttles} == {(10.0, 20)}  # dev.tfvars throttle_rate/burst_limit
+
+
+def test_property_maintenance_has_request_and_vendor_status_routes_with_their_own_throttles():
+    api = routes("property_maintenance", "prod")
+    request, status = api.by_key("POST /request"), api.by_key("POST /vendor/status")
+    assert request.function.handler == "request_validator.handler" and request.model == "MaintenanceRequest"
+    assert status.function.handler == "vendor_status.handler" and status.model == "VendorStatusUpdate"
+    assert {(t.rate, t.burst) for t in request.throttles} == {(25.0, 100)}  # prod api_request_throttle_*
+    assert "DB_PROXY_ENDPOINT" in status.function.unresolved  # Aurora exists only after apply
+
+
+# --- over HTTP -----------------------------------------------------------------------------------------------
+
+
+def url(local, stack: str, env: str, path: str) -> str:
+    return f"{local['api_url']}/{stack}/{env}/v1{path}"
+
+
+def test_no_key_or_a_wrong_key_is_403_forbidden(local):
+    orders = url(local, "food_delivery", "dev", "/orders")
+    assert post(orders, a_valid_order()) == (403, {"message": "Forbidden"})
+    assert post(orders, a_valid_order(), "not-the-key") == (403, {"message": "Forbidden"})
+    assert post(url(local, "food_delivery", "dev", "/nowhere"), b"{}", local["api_key"])[0] == 403
+
+
+def test_the_key_lives_only_in_the_state_file(local):
+    state = local["state_dir"] / "local-target.json"
+    assert json.loads(state.read_text())["api_key"] == local["api_key"]
+    assert state.stat().st_mode & 0o077 == 0
+    assert local["api_key"] not in (local["state_dir"] / "api.log").read_text()
+    assert local["api_key"] not in json.dumps(LocalTarget(local["state_dir"]).status())
+
+
+def test_an_invalid_body_is_400_with_the_validators_message(local):
+    order = json.loads(a_valid_order())
+    del order["customer_id"]
+    status, body = post(url(local, "food_delivery", "dev", "/orders"), json.dumps(order).encode(), local["api_key"])
+    assert status == 400
+    assert body["message"] == "Invalid request body"
+    assert "'customer_id' is a required property" in body["validationErrorString"]
+
+
+def test_a_valid_order_is_202_and_lands_in_the_local_orders_stream(local):
+    status, body = post(url(local, "food_delivery", "dev", "/orders"), a_valid_order(), local["api_key"])
+    assert status == 202, body
+    kinesis = boto3.client("kinesis", endpoint_url=local["moto"], region_name=LOCAL_REGION, **LOCAL_CREDENTIALS)
+    stream = routes("food_delivery", "dev").by_key("POST /orders").function.environment["ORDERS_STREAM"]
+    order_ids = []
+    for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
+        iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        order_ids += [json.loads(r["Data"])["order_id"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]]
+    assert body["order_id"] in order_ids
+
+
+# --- throttling: the 429s match the token-bucket model of the env's rate and burst ----------------------------
+
+
+def expected_throttled(send_times: list[float], route: ApiRoute) -> int:
+    """Token buckets (one per throttle of the route, full at the first request) replayed over the send times."""
+    buckets = [[float(t.burst), t.rate, t.burst] for t in route.throttles]
+    last, throttled = None, 0
+    for now in sorted(send_times):
+        for bucket in buckets:
+            if last is not None:
+                bucket[0] = min(bucket[2], bucket[0] + (now - last) * bucket[1])
+        last = now
+        if all(b[0] >= 1 for b in buckets):
+            for bucket in buckets:
+                bucket[0] -= 1
+        else:
+            throttled += 1
+    return throttled
+
+
+async def _send_all(target: str, api_key: str, offsets: list[float]) -> tuple[list[float], list[int]]:
+    """Requests due at the given offsets (all at once when they are all 0) on connections opened beforehand;
+    returns when each request's headers went out, and the statuses."""
+    sent: list[float] = []
+
+    async def headers_sent(session, context, params) -> None:
+        sent.append(time.perf_counter())
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_headers_sent.append(headers_sent)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), trace_configs=[tracing]) as session:
+        async def one(due: float, api_key: str | None) -> int:
+            delay = due - (time.perf_counter() - began)
+            if delay > 0:
+                await asyncio.sleep(delay)  # open-loop schedule: the request's intended time
+            # an empty object fails validation: admitted requests answer 400 without running the handler
+            headers = {"content-type": "application/json", **({"x-api-key": api_key} if api_key else {})}
+            async with session.post(target, data=b"{}", headers=headers) as response:
+                await response.read()
+                return response.status
+
+        began = time.perf_counter()
+        # no key: 403s that take no token; they load the stack and open the connections the burst reuses
+        assert set(await asyncio.gather(*(one(0.0, None) for _ in offsets))) == {403}
+        sent.clear()
+        began = time.perf_counter()
+        statuses = await asyncio.gather(*(one(o, api_key) for o in offsets))
+    return sent, list(statuses)
+
+
+def check_against_model(local, stack: str, env: str, key: str, offsets: list[float]) -> None:
+    route = routes(stack, env).by_key(key)
+    sent, statuses = asyncio.run(_send_all(url(local, stack, env, route.path), local["api_key"], offsets))
+    assert set(statuses) <= {400, 429}
+    expected = expected_throttled(sent, route)
+    assert expected > 0
+    assert abs(statuses.count(429) - expected) <= 0.05 * expected, (statuses.count(429), expected)
+
+
+def test_a_burst_beyond_the_bucket_is_429_as_the_token_bucket_model_says(local):
+    # property_maintenance staging POST /request: 10/s, burst 40 (staging.tfvars); 200 requests at once
+    check_against_model(local, "property_maintenance", "staging", "POST /request", [0.0] * 200)
+
+
+def test_a_rate_above_the_limit_is_429_as_the_token_bucket_model_says(local):
+    # property_maintenance dev POST /request: 5/s, burst 20 (dev.tfvars); 40/s for 2 s
+    check_against_model(local, "property_maintenance", "dev", "POST /request", [i / 40 for i in range(80)])
