@@ -1,0 +1,136 @@
+"""`loadgen bench ...`: benchmarks that print figures and judge hot paths (speed is measured here, never
+asserted in tests)."""
+
+from __future__ import annotations
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from loadgen.api_pusher import api_push_ceiling
+from loadgen.cli.common import (ProgressLine, build_context, emit_json, env_option, finish_run, json_option,
+                                load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
+from loadgen.ddb_bench import ddb_hot_path, run_ddb_bench
+from loadgen.errors import LoadgenError
+from loadgen.generate_bench import run_generate_bench
+from loadgen.geo_bench import run_geo_bench, workload_name
+from loadgen.local_target import LocalTarget
+from loadgen.matching_bench import declared_for, run_matching_bench
+from loadgen.profiles import DOMAINS, domain_stack, hot_path_rate, load_profile
+from loadgen.push_ceiling import run_push_ceiling
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks that print figures (speed is measured here, never asserted in tests)."""
+
+
+@bench.command("geo")
+@run_options
+@load_options
+@user_errors
+def bench_geo(terraform_dir, stack, env, target, confirm_prod, out, as_json, duration, rate, max_mode,
+              concurrency) -> None:
+    """Redis GEO hot path: pipelined GEOADD of the stack's members, then GEORADIUS and GEOSEARCH."""
+    ctx = build_context(stack, env, target, out, "geo", confirm_prod, terraform_dir)
+    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, workload_name(ctx.stack)))
+    with ProgressLine(not as_json) as progress:
+        results, load = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, progress))
+    finish_run(ctx, results, 2 * duration, as_json, {"geo_load": load})
+
+
+@bench.command("matching")
+@run_options
+@load_options
+@user_errors
+def bench_matching(terraform_dir, stack, env, target, confirm_prod, out, as_json, duration, rate, max_mode,
+                   concurrency) -> None:
+    """Matching core: GEO candidates, workload, surge and the shared scoring, per assignment."""
+    ctx = build_context(stack, env, target, out, "matching", confirm_prod, terraform_dir)
+    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, declared_for(ctx.stack)))
+    with ProgressLine(not as_json) as progress:
+        results = run_async(run_matching_bench(ctx, duration, work_rate, concurrency, progress))
+    finish_run(ctx, results, duration, as_json)
+
+
+@bench.command("ddb")
+@run_options
+@load_options
+@click.option("--items", default=4, show_default=True, type=click.IntRange(1, 10_000), help="Hot items they contend on.")
+@click.option("--unsafe-no-condition", is_flag=True,
+              help="Demonstration only: the same writes without their ConditionExpression, to show lost updates.")
+@click.option("--confirm-writes", is_flag=True, help="Required on --target aws: the bench writes items to the real table.")
+@user_errors
+def bench_ddb(terraform_dir, stack, env, target, confirm_prod, out, as_json, duration, rate, max_mode, concurrency,
+              items, unsafe_no_condition, confirm_writes) -> None:
+    """DynamoDB conditional assignment writes under contention: --concurrency writers on --items hot items;
+    lost updates checked."""
+    if target == "aws" and not confirm_writes:
+        raise LoadgenError("bench ddb writes items to the stack's real table on --target aws (its stream triggers "
+                           "the handlers); pass --confirm-writes to do that")
+    ctx = build_context(stack, env, target, out, "ddb", confirm_prod, terraform_dir)
+    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, ddb_hot_path(ctx.stack).name))
+    with ProgressLine(not as_json) as progress:
+        results = run_async(run_ddb_bench(ctx, concurrency, items, duration, work_rate, not unsafe_no_condition,
+                                          progress))
+    finish_run(ctx, results, duration, as_json)
+
+
+@bench.command("push-ceiling")
+@click.option("--seconds", default=5.0, show_default=True, type=click.FloatRange(1, 600),
+              help="Seconds per measurement.")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="PutRecords calls in flight.")
+@json_option
+@user_errors
+def bench_push_ceiling(seconds: float, concurrency: int, as_json: bool) -> None:
+    """How fast one core pushes: the pusher vs a bare aiobotocore put_records loop on an instant local sink,
+    and the cores each stack's prod peak needs."""
+    result = run_async(run_push_ceiling(seconds, concurrency)).to_json()
+    local = LocalTarget(state_dir()).status()
+    if local["up"] and local.get("api_url"):
+        peaks = {f"{stack}/prod": sum(d.peak_rps for d in load_profile(stack, "prod").demand() if d.kind == "api")
+                 for stack in ("property_maintenance", "food_delivery")}
+        result["api"] = api_push_ceiling(local["api_url"], seconds, peak_rps=peaks)
+    else:
+        result["api"] = {"skipped": "start the local target (`loadgen local up`) to measure the API client"}
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"pusher {result['records_per_s']:,.0f} rec/s; bare aiobotocore {result['bare_aiobotocore_records_per_s']:,.0f} "
+               f"rec/s; ratio {result['ratio']:.2f} (vs a bare loop with the pusher's client settings: "
+               f"{result['ratio_same_config']:.2f})")
+    for stack, row in result["per_stack"].items():
+        click.echo(f"  {stack}: prod peak {row.get('prod_peak_records_per_s', 0):,.0f} rec/s -> "
+                   f"{row.get('cores_needed', 0):.2f} cores")
+    api = result["api"]
+    if "skipped" in api:
+        click.echo(f"api: skipped ({api['skipped']})")
+    else:
+        wrk = f"; wrk {api['wrk_requests_per_s']:,.0f} req/s, ratio {api['ratio']:.2f}" if api["wrk_requests_per_s"] else ""
+        click.echo(f"api client {api['requests_per_s']:,.0f} req/s on the emulator's cheapest route{wrk}; "
+                   f"cores needed: {api['cores_needed']}")
+
+
+@bench.command("generate")
+@click.option("--domain", required=True, type=click.Choice(sorted(DOMAINS)), help="Domain model to run.")
+@env_option
+@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(min=1, max=86400),
+              help="Simulated seconds to generate.")
+@json_option
+@user_errors
+def bench_generate(domain: str, env: str, seconds: float, as_json: bool) -> None:
+    """Generate and serialize N simulated seconds on one core as fast as possible; compare with peak demand."""
+    chosen = load_profile(domain_stack(domain), env)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[records]:,} records"),
+                  TimeElapsedColumn(), disable=as_json, transient=True) as progress:
+        task = progress.add_task(f"generate {domain}/{env}", total=seconds, records=0)
+        result = run_generate_bench(chosen, seconds,
+                                    progress=lambda done, n: progress.update(task, completed=done, records=n))
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(f"{domain}/{env}: {result.records:,} records in {result.wall_s:.2f}s "
+               f"({seconds:g} simulated s; model set up in {result.setup_s:.2f}s)")
+    click.echo(f"  records/s {result.records_per_s:,.0f}   bytes/s {result.bytes_per_s:,.0f}   "
+               f"peak demand {result.peak_demand_rps:,.1f} rec/s   ratio {result.ratio:,.1f}x   "
+               f"peak RSS {result.peak_rss_mb:.0f} MB")

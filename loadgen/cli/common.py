@@ -1,0 +1,212 @@
+"""What every loadgen command shares: options, the run context built at the edge, the live progress line, and
+how a run is judged, written and turned into an exit code (0 ok, 1 findings or failed verdict, 2 bad input).
+
+This is the edge of the program: the only place that reads argv and environment variables (REDIS_URL,
+AWS_REGION, LOADGEN_STATE_DIR, LOADGEN_API_URL/LOADGEN_API_KEY) and turns a LoadgenError into one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+import uvloop
+from rich.console import Console
+from rich.table import Table
+
+from loadgen.errors import LoadgenError
+from loadgen.local_target import LocalTarget
+from loadgen.profiles import load_profile
+from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
+from loadgen.run_summary import build_summary, write_summary
+from loadgen.tf import hcl_reader
+from loadgen.tf.env_model import ResolvedStack
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_terraform_dir() -> Path:
+    bundled = REPO_ROOT / "terraform"
+    return bundled if bundled.is_dir() else Path.cwd() / "terraform"
+
+
+def user_errors(command: Callable) -> Callable:
+    """Turn a LoadgenError into one line on stderr and exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LoadgenError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def console() -> Console:
+    """Rich output, wide enough for the tables when piped (a terminal sets its own width)."""
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def emit_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=False, default=str))
+
+
+terraform_dir_option = click.option(
+    "--terraform-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Folder holding one sub-folder per stack (default: the repository's terraform/).")
+
+
+stack_option = click.option("--stack", required=True, help="Stack folder name, e.g. food_delivery.")
+
+
+env_option = click.option("--env", required=True, help="Environment: dev, staging or prod.")
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+
+
+target_option = click.option("--target", type=click.Choice(["local", "aws"]), default="local", show_default=True,
+                             help="local: the embedded target (`loadgen local up`); aws: endpoints, region and "
+                                  "credentials from the usual AWS environment (REDIS_URL for Redis).")
+
+
+out_option = click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+                          help="Folder for reports/<run-id>/ (default: the repository's reports/).")
+
+
+confirm_prod_option = click.option("--confirm-prod", is_flag=True,
+                                   help="Required to send load to env=prod on --target aws.")
+
+
+duration_option = click.option("--duration", default=30.0, show_default=True, type=click.FloatRange(0.1, 86400),
+                                help="Seconds of load per hot path.")
+
+
+rate_option = click.option("--rate", type=click.FloatRange(min=0.001), default=None,
+                           help="Open-loop operations per second (default: the profile's rate at its top stage).")
+
+
+max_option = click.option("--max", "max_mode", is_flag=True, help="Closed loop: as fast as --concurrency clients go.")
+
+
+concurrency_option = click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 4096),
+                                  help="Connections (closed loop: clients; open loop: operations in flight).")
+
+
+rate_scale_option = click.option("--rate-scale", default=1.0, show_default=True, type=click.FloatRange(min=0.0001),
+                                 help="Multiply the profile's rates (local stand-ins sustain less than AWS).")
+
+
+def state_dir() -> Path:
+    """Where the local target keeps its state file and logs: LOADGEN_STATE_DIR, else .cache/local-target."""
+    return Path(os.environ.get("LOADGEN_STATE_DIR") or REPO_ROOT / ".cache" / "local-target")
+
+
+def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
+                  terraform_dir: Path | None = None, needs_api: bool = False) -> RunContext:
+    """The run's configuration, resolved once here at the edge (the only place that reads the environment)."""
+    resolved = ResolvedStack(hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack), env)
+    profile = load_profile(stack, env)
+    if target_kind == "local":
+        local = LocalTarget(state_dir())
+        redis_url, endpoint = local.endpoints()
+        api_url, api_key = local.api_endpoint() if needs_api else (None, None)
+        target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION, api_url, api_key)
+    else:
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+        target = Target("aws", os.environ.get("REDIS_URL"), os.environ.get("AWS_ENDPOINT_URL"), region,
+                        os.environ.get("LOADGEN_API_URL"), os.environ.get("LOADGEN_API_KEY"))
+    check_prod_confirmation(target, env, confirm_prod)
+    return RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
+                      out_dir=out or REPO_ROOT / "reports", run_id=new_run_id(stack, env, what))
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a measuring coroutine on uvloop (the event loop's own overhead is part of every measured operation)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
+class ProgressLine:
+    """The live line of a measuring command: ops, rate, errors and running p99 of the current hot path."""
+
+    def __init__(self, enabled: bool):
+        self.console = Console(stderr=True)
+        self.status = self.console.status("starting") if enabled else None
+
+    def __enter__(self) -> "ProgressLine":
+        if self.status:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.status:
+            self.status.__exit__(*exc)
+
+    def __call__(self, name: str, recorder: Any, elapsed: float) -> None:
+        rate = recorder.ops / elapsed if elapsed > 0 else 0.0
+        self.line(f"{name}: {recorder.ops:,} ops  {rate:,.0f}/s  {recorder.errors:,} errors  "
+                  f"p99 {recorder.latency_ms()['p99']:.2f} ms  ({elapsed:.0f}s)")
+
+    def line(self, text: str) -> None:
+        if self.status:
+            self.status.update(text)
+
+
+def cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value >= 10 else f"{value:.3g}"
+    return "" if value is None else str(value)
+
+
+def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool, extra: dict | None = None) -> None:
+    """Judge, write reports/<run-id>/, print, and exit 1 on a failed verdict."""
+    summary = build_summary(ctx, results, duration_s)
+    summary.update(extra or {})
+    write_summary(ctx, summary, results)
+    if as_json:
+        emit_json(summary)
+    else:
+        table = Table(title=f"{ctx.stack} / {ctx.env} on {ctx.target.kind}: {summary['verdict'].upper()}")
+        for column in ("hot path", "ops", "errors", "target/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms",
+                       "max ms", "alarm", "observed", "threshold", "verdict"):
+            table.add_column(column)
+        for hp in summary["hot_paths"]:
+            alarm = hp["alarm"] or {}
+            table.add_row(hp["name"], f"{hp['ops']:,}", f"{hp['errors']:,}", cell(hp["target_rate"]),
+                          cell(hp["achieved_rate"]), *[cell(hp["latency_ms"][k]) for k in ("p50", "p95", "p99", "max")],
+                          str(alarm.get("metric", "")), cell(alarm.get("observed")), cell(alarm.get("threshold")),
+                          hp["verdict"])
+        console().print(table)
+        click.echo(f"report: {ctx.run_dir / 'summary.json'}")
+    sys.exit(1 if summary["verdict"] == "fail" else 0)
+
+
+def run_options(command: Callable) -> Callable:
+    """--terraform-dir --stack --env --target --confirm-prod --out --json: what every measuring command takes."""
+    for option in reversed((terraform_dir_option, stack_option, env_option, target_option, confirm_prod_option,
+                            out_option, json_option)):
+        command = option(command)
+    return command
+
+
+def load_options(command: Callable) -> Callable:
+    """--duration --rate | --max --concurrency: how a bench drives its hot path."""
+    for option in reversed((duration_option, rate_option, max_option, concurrency_option)):
+        command = option(command)
+    return command
+
+
+def open_or_closed_loop(rate: float | None, max_mode: bool, default: Callable[[], float]) -> float | None:
+    """The open-loop rate to run at (the given one, else the profile's), or None for --max (closed loop)."""
+    if rate is not None and max_mode:
+        raise click.UsageError("--rate and --max exclude each other")
+    return None if max_mode else (rate or default())

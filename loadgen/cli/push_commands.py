@@ -1,0 +1,62 @@
+"""`loadgen push ...`: the fleets' load into the stacks' front doors (Kinesis, API Gateway) at per-env rates."""
+
+from __future__ import annotations
+
+import click
+
+from loadgen.api_pusher import push_api, status_counts
+from loadgen.cli.common import (ProgressLine, build_context, finish_run, rate_scale_option, run_async, run_options,
+                                user_errors)
+from loadgen.kinesis_pusher import push_kinesis
+
+
+@click.group()
+def push() -> None:
+    """Push the fleets' load into the stacks' front doors (Kinesis, API Gateway) at per-env rates."""
+
+
+duration_option = click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(0.1, 86400),
+                               help="Seconds of load.")
+
+
+@push.command("kinesis")
+@run_options
+@duration_option
+@rate_scale_option
+@user_errors
+def push_kinesis_command(terraform_dir, stack, env, target, confirm_prod, out, as_json, duration,
+                         rate_scale) -> None:
+    """PutRecords at the profile's rates x --rate-scale; every record acknowledged, retried or reported failed."""
+    ctx = build_context(stack, env, target, out, "push-kinesis", confirm_prod, terraform_dir)
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    with ProgressLine(not as_json) as progress:
+        def report(snapshot) -> None:
+            progress.line(f"kinesis: {snapshot.generated:,} generated  {snapshot.acknowledged:,} acknowledged  "
+                          f"{snapshot.failed:,} failed  {snapshot.in_flight:,} in flight  "
+                          f"{snapshot.records_per_s:,.0f} rec/s  ({snapshot.elapsed_s:.0f}s)")
+
+        outcome = run_async(push_kinesis(ctx, duration, rate_scale, report))
+    accounting = outcome.accounting
+    if not as_json:
+        click.echo(f"generated {accounting['generated']:,} = acknowledged {accounting['acknowledged']:,} + failed "
+                   f"{accounting['failed']:,} + in flight {accounting['in_flight']:,}"
+                   + ("  (aborted)" if outcome.aborted else ""))
+    finish_run(ctx, outcome.results, outcome.duration_s, as_json, outcome.summary_fields())
+
+
+@push.command("api")
+@run_options
+@duration_option
+@rate_scale_option
+@user_errors
+def push_api_command(terraform_dir, stack, env, target, confirm_prod, out, as_json, duration, rate_scale) -> None:
+    """The stack's REST routes with x-api-key at the profile's rates x --rate-scale, open loop; status classes
+    counted per route. On --target aws: LOADGEN_API_URL (stage invoke URL) and LOADGEN_API_KEY."""
+    ctx = build_context(stack, env, target, out, "push-api", confirm_prod, terraform_dir, needs_api=True)
+    with ProgressLine(not as_json) as progress:
+        def report(recorders, elapsed) -> None:
+            progress.line("  ".join(f"{name}: {r.ops:,} ops {r.errors:,} errors" for name, r in recorders.items())
+                          + f"  ({elapsed:.0f}s)")
+
+        results = run_async(push_api(ctx, duration, rate_scale, report))
+    finish_run(ctx, results, duration, as_json, {"status_counts": status_counts(results)})
