@@ -1419,16 +1419,16 @@ locals {
     "schemas/diagnostics_record.json" = "schemas/diagnostics_record.json"
   }
   lambda_bundled_files = {
-    diagnostics_processor  = local.diagnostics_schema
+    diagnostics_processor  = merge(local.common_module, local.diagnostics_schema)
     anomaly_detector       = local.common_module
     maintenance_consumer   = local.common_module
     driver_notifier        = local.common_module
     fleet_consumer         = local.common_module
     predictive_maintenance = merge(local.common_module, local.diagnostics_schema)
-    hos_validator = {
+    hos_validator = merge(local.common_module, {
       "record_schema.py"        = "lambda/record_schema.py"
       "schemas/hos_record.json" = "schemas/hos_record.json"
-    }
+    })
     hos_report_generator = local.common_module
     location_processor = merge(local.common_module, {
       "record_schema.py"        = "lambda/record_schema.py"

@@ -1006,7 +1006,7 @@ locals {
       timeout       = var.api_timeout_s
       reserved      = var.default_reserved_concurrency
       vpc           = false
-      extra_sources = {}
+      extra_sources = { "ws_connections.py" = "lambda/ws_connections.py" }
       env = {
         CONNECTION_TTL_SECONDS = tostring(var.connection_ttl_seconds)
         TTL_ATTRIBUTE          = var.ttl_attribute_name
@@ -1088,7 +1088,7 @@ locals {
       timeout       = var.timeout_s
       reserved      = var.default_reserved_concurrency
       vpc           = false
-      extra_sources = {}
+      extra_sources = { "ws_connections.py" = "lambda/ws_connections.py" }
       env           = { WS_ENDPOINT = local.ws_management_endpoint }
     }
     customer_consumer = {
@@ -1097,7 +1097,7 @@ locals {
       timeout       = var.timeout_s
       reserved      = var.default_reserved_concurrency
       vpc           = false
-      extra_sources = {}
+      extra_sources = { "ws_connections.py" = "lambda/ws_connections.py" }
       env = {
         WS_ENDPOINT                      = local.ws_management_endpoint
         EXTERNAL_NOTIFICATIONS_TOPIC_ARN = aws_sns_topic.external_notifications.arn
@@ -1109,7 +1109,7 @@ locals {
       timeout       = var.timeout_s
       reserved      = var.location_reserved_concurrency
       vpc           = true
-      extra_sources = { "geo.py" = "lambda/geo.py", "datastores.py" = "lambda/datastores.py" }
+      extra_sources = { "geo.py" = "lambda/geo.py", "datastores.py" = "lambda/datastores.py", "ws_connections.py" = "lambda/ws_connections.py" }
       env = merge(local.redis_env, {
         WS_ENDPOINT                       = local.ws_management_endpoint
         LOCATION_TTL_SECONDS              = tostring(var.location_ttl_seconds)

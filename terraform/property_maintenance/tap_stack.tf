@@ -1195,8 +1195,8 @@ locals {
   lambda_names = { for k, v in local.lambda_functions : k => "${local.name_prefix}-${replace(k, "_", "-")}" }
   lambda_arns  = { for k, name in local.lambda_names : k => "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${name}" }
 
-  # Functions packaged from their single handler file; request_router and the
-  # escalation pair are packaged with loadgen.matching (see the archives below).
+  # Functions packaged from their handler file plus maintenance_common.py; request_router
+  # and the escalation pair are packaged with loadgen.matching (see the archives below).
   plain_lambdas = toset([
     "request_validator",
     "vendor_notifier",
@@ -2495,8 +2495,17 @@ data "archive_file" "lambda" {
   for_each = local.plain_lambdas
 
   type        = "zip"
-  source_file = "${path.module}/lambda/${each.key}.py"
   output_path = "${path.module}/.build/${each.key}.zip"
+
+  source {
+    content  = file("${path.module}/lambda/${each.key}.py")
+    filename = "${each.key}.py"
+  }
+
+  source {
+    content  = file("${path.module}/lambda/maintenance_common.py")
+    filename = "maintenance_common.py"
+  }
 }
 
 # The request router runs the shared matching core: the archive carries
@@ -2514,6 +2523,11 @@ data "archive_file" "request_router" {
   source {
     content  = file("${path.module}/lambda/vendor_pool.py")
     filename = "vendor_pool.py"
+  }
+
+  source {
+    content  = file("${path.module}/lambda/maintenance_common.py")
+    filename = "maintenance_common.py"
   }
 
   source {
@@ -2551,6 +2565,11 @@ data "archive_file" "escalation" {
   source {
     content  = file("${path.module}/lambda/vendor_pool.py")
     filename = "vendor_pool.py"
+  }
+
+  source {
+    content  = file("${path.module}/lambda/maintenance_common.py")
+    filename = "maintenance_common.py"
   }
 
   source {

@@ -19,9 +19,8 @@ import json
 import os
 import time
 
-import boto3
 
-from telematics_common import log_event, publish_batch, redis_client, reset_redis, sns_attributes
+from telematics_common import aws_client, log_event, publish_batch, redis_client, reset_redis, sns_attributes
 
 THRESHOLDS_TABLE = os.environ.get("THRESHOLDS_TABLE", "alert-thresholds")
 ALERTS_TOPIC_ARN = os.environ.get("ALERTS_TOPIC_ARN", "")
@@ -39,23 +38,7 @@ DEFAULT_THRESHOLDS = {
 }
 CRITICAL_DTCS = {"P0217", "P0218", "P0524", "P0520", "P0521", "P0522", "P0117", "P0118", "P0335", "P0087"}
 
-_DYNAMODB = None
-_SNS = None
 _THRESHOLDS: dict[str, tuple[float, dict]] = {}
-
-
-def _dynamodb():
-    global _DYNAMODB
-    if _DYNAMODB is None:
-        _DYNAMODB = boto3.client("dynamodb")
-    return _DYNAMODB
-
-
-def _sns():
-    global _SNS
-    if _SNS is None:
-        _SNS = boto3.client("sns")
-    return _SNS
 
 
 def _parse_thresholds(item: dict) -> dict:
@@ -71,7 +54,7 @@ def thresholds_for(vehicle_ids: set[str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
         request = {THRESHOLDS_TABLE: {"Keys": keys}}
         while request:
-            response = _dynamodb().batch_get_item(RequestItems=request)
+            response = aws_client("dynamodb").batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(THRESHOLDS_TABLE, []):
                 found[item["vehicle_id"]["S"]] = _parse_thresholds(item)
             request = response.get("UnprocessedKeys") or None
@@ -193,7 +176,7 @@ def handler(event, context):
             })
             owners.append(sequence)
 
-    failed_ids = publish_batch(_sns(), ALERTS_TOPIC_ARN, entries) if entries and ALERTS_TOPIC_ARN else []
+    failed_ids = publish_batch(aws_client("sns"), ALERTS_TOPIC_ARN, entries) if entries and ALERTS_TOPIC_ARN else []
     failed = sorted({owners[int(i)] for i in failed_ids})
     log_event("anomaly_batch", samples=len(samples), alerts=len(entries), publish_failed=len(failed_ids))
     return {"batchItemFailures": [{"itemIdentifier": seq} for seq in failed]}

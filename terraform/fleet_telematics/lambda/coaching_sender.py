@@ -11,9 +11,8 @@ import datetime as dt
 import json
 import os
 
-import boto3
 
-from telematics_common import log_event
+from telematics_common import aws_client, log_event
 
 TRAINING_QUEUE_URL = os.environ.get("TRAINING_QUEUE_URL", "")
 
@@ -22,15 +21,6 @@ MODULES = {
     "low_mpg": ("ECO-201", "Fuel-efficient driving: progressive shifting, cruise control, momentum"),
     "harsh_driving": ("SAFE-110", "Smooth acceleration and braking"),
 }
-
-_SQS = None
-
-
-def _sqs():
-    global _SQS
-    if _SQS is None:
-        _SQS = boto3.client("sqs")
-    return _SQS
 
 
 def assignment(recommendation: dict) -> dict:
@@ -56,7 +46,7 @@ def handler(event, context):
                         "MessageAttributes": {"source_message_id": {"DataType": "String", "StringValue": sns["MessageId"]}}})
     failed = []
     for start in range(0, len(entries), 10):
-        response = _sqs().send_message_batch(QueueUrl=TRAINING_QUEUE_URL, Entries=entries[start:start + 10])
+        response = aws_client("sqs").send_message_batch(QueueUrl=TRAINING_QUEUE_URL, Entries=entries[start:start + 10])
         failed.extend(response.get("Failed", []))
     log_event("coaching_batch", assignments=len(entries), failed=len(failed))
     if failed:

@@ -20,23 +20,14 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 
 from record_schema import RecordError, decode_kinesis
+from telematics_common import aws_client
 
 TABLE = os.environ.get("DIAGNOSTICS_TABLE", "vehicle-diagnostics")
 TTL_ATTRIBUTE = os.environ.get("TTL_ATTRIBUTE", "expires_at")
 TTL_DAYS = int(os.environ.get("DIAGNOSTICS_TTL_DAYS", "30"))
 MAX_ATTEMPTS = 4
-
-_DYNAMODB = None
-
-
-def _dynamodb():
-    global _DYNAMODB
-    if _DYNAMODB is None:
-        _DYNAMODB = boto3.client("dynamodb")
-    return _DYNAMODB
 
 
 def _number(value: float | int) -> dict:
@@ -65,8 +56,8 @@ def _write_chunk(chunk: list[tuple[str, dict]]) -> list[str]:
     pending = [{"PutRequest": {"Item": item}} for _, item in chunk]
     for attempt in range(MAX_ATTEMPTS):
         try:
-            response = _dynamodb().batch_write_item(RequestItems={TABLE: pending})
-        except _dynamodb().exceptions.ProvisionedThroughputExceededException:
+            response = aws_client("dynamodb").batch_write_item(RequestItems={TABLE: pending})
+        except aws_client("dynamodb").exceptions.ProvisionedThroughputExceededException:
             response = {"UnprocessedItems": {TABLE: pending}}
         pending = response.get("UnprocessedItems", {}).get(TABLE, [])
         if not pending:

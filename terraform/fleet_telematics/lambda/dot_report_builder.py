@@ -21,9 +21,8 @@ import os
 import urllib.error
 import urllib.request
 
-import boto3
 
-from telematics_common import db_connection, ensure_schema, log_event, reset_db, secret_string
+from telematics_common import aws_client, db_connection, ensure_schema, log_event, reset_db, secret_string
 
 DRIVER_LOGS_TABLE = os.environ.get("DRIVER_LOGS_TABLE", "driver-logs")
 REPORTS_BUCKET = os.environ.get("REPORTS_BUCKET", "")
@@ -34,28 +33,11 @@ FLEETS_PER_BATCH = int(os.environ.get("FLEETS_PER_BATCH", "10"))
 PDF_TIMEOUT_S = 30
 
 
-
 class ExternalApiUnavailable(Exception):
     """The PDF rendering API did not answer or answered 5xx/429; Step Functions retries the batch."""
 
 
-_DYNAMODB = None
-_S3 = None
 _API_KEY = None
-
-
-def _dynamodb():
-    global _DYNAMODB
-    if _DYNAMODB is None:
-        _DYNAMODB = boto3.client("dynamodb")
-    return _DYNAMODB
-
-
-def _s3():
-    global _S3
-    if _S3 is None:
-        _S3 = boto3.client("s3")
-    return _S3
 
 
 def _api_key() -> str:
@@ -83,7 +65,7 @@ def driver_day(driver_id: str, day: str) -> dict:
     end = start + 86_400_000 - 1
     logs, violations = [], []
     for prefix, sink in (("LOG#", logs), ("VIOLATION#", violations)):
-        paginator = _dynamodb().get_paginator("query")
+        paginator = aws_client("dynamodb").get_paginator("query")
         for page in paginator.paginate(
             TableName=DRIVER_LOGS_TABLE,
             KeyConditionExpression="driver_id = :d AND sk BETWEEN :from AND :to",
@@ -133,7 +115,7 @@ def build_fleet(conn, fleet_id: str, day: str) -> dict:
                  "ChecksumAlgorithm": "SHA256", "ServerSideEncryption": "aws:kms"}
     if KMS_KEY_ARN:
         arguments["SSEKMSKeyId"] = KMS_KEY_ARN
-    _s3().put_object(**arguments)
+    aws_client("s3").put_object(**arguments)
     return {"fleet_id": fleet_id, "report_date": day, "report_key": key, "status": "generated",
             "violation_count": violation_count, "driver_count": len(drivers)}
 

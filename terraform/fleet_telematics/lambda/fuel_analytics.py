@@ -16,10 +16,9 @@ import datetime as dt
 import json
 import os
 
-import boto3
 
 from record_schema import RecordError, decode_kinesis
-from telematics_common import db_connection, ensure_schema, log_event, publish_batch, redis_client, reset_db, reset_redis, sns_attributes
+from telematics_common import aws_client, db_connection, ensure_schema, log_event, publish_batch, redis_client, reset_db, reset_redis, sns_attributes
 
 COACHING_TOPIC_ARN = os.environ.get("COACHING_TOPIC_ARN", "")
 EFFICIENCY_THRESHOLD = float(os.environ.get("FUEL_EFFICIENCY_THRESHOLD", "0.85"))
@@ -32,16 +31,6 @@ TANK_LITERS = {"tractor": 570.0, "straight_truck": 190.0, "box_truck": 150.0, "v
                "bus": 380.0, "unknown": 300.0}
 DEFAULT_BENCHMARK_MPG = {"tractor": 6.5, "straight_truck": 8.5, "box_truck": 10.0, "van": 14.0, "pickup": 16.0,
                          "bus": 5.5, "unknown": 8.0}
-
-
-_SNS = None
-
-
-def _sns():
-    global _SNS
-    if _SNS is None:
-        _SNS = boto3.client("sns")
-    return _SNS
 
 
 def integrate(previous: dict | None, samples: list[dict]) -> dict[str, dict]:
@@ -145,6 +134,6 @@ def handler(event, context):
                        "idle_ratio": round(idle_ratio, 3), "severity": "medium"}
             entries.append({"Id": str(len(entries)), "Message": json.dumps(message),
                             "MessageAttributes": sns_attributes("medium", f"coaching_{kind}", vehicle_id=vid)})
-    failed = publish_batch(_sns(), COACHING_TOPIC_ARN, entries) if entries and COACHING_TOPIC_ARN else []
+    failed = publish_batch(aws_client("sns"), COACHING_TOPIC_ARN, entries) if entries and COACHING_TOPIC_ARN else []
     log_event("fuel_batch", vehicles=len(per_vehicle), days=len(totals), coaching=len(entries), publish_failed=len(failed))
     return {"batchItemFailures": []}

@@ -13,37 +13,19 @@ import datetime as dt
 import json
 import os
 
-import boto3
 
-from telematics_common import dumps, log_event
+from telematics_common import aws_client, dumps, log_event
 
 REPORTS_BUCKET = os.environ.get("REPORTS_BUCKET", "")
 DRIVER_LOGS_TABLE = os.environ.get("DRIVER_LOGS_TABLE", "driver-logs")
 KMS_KEY_ARN = os.environ.get("KMS_KEY_ARN", "")
 LOOKBACK_DAYS = 8
 
-_DYNAMODB = None
-_S3 = None
-
-
-def _dynamodb():
-    global _DYNAMODB
-    if _DYNAMODB is None:
-        _DYNAMODB = boto3.client("dynamodb")
-    return _DYNAMODB
-
-
-def _s3():
-    global _S3
-    if _S3 is None:
-        _S3 = boto3.client("s3")
-    return _S3
-
 
 def duty_log(driver_id: str, until_ms: int) -> list[dict]:
     start = until_ms - LOOKBACK_DAYS * 86_400_000
     entries = []
-    paginator = _dynamodb().get_paginator("query")
+    paginator = aws_client("dynamodb").get_paginator("query")
     for page in paginator.paginate(
         TableName=DRIVER_LOGS_TABLE,
         KeyConditionExpression="driver_id = :d AND sk BETWEEN :from AND :to",
@@ -86,7 +68,7 @@ def handler(event, context):
                      "ServerSideEncryption": "aws:kms"}
         if KMS_KEY_ARN:
             arguments["SSEKMSKeyId"] = KMS_KEY_ARN
-        _s3().put_object(**arguments)
+        aws_client("s3").put_object(**arguments)
         written.append(key)
     log_event("hos_reports_written", count=len(written))
     return {"reports": written}

@@ -32,10 +32,10 @@ import json
 import os
 import time
 
-import boto3
 from botocore.exceptions import ClientError
 
 from record_schema import RecordError, decode_kinesis
+from telematics_common import aws_client
 
 COMPLIANCE_RULES_TABLE = os.environ.get("COMPLIANCE_RULES_TABLE", "compliance-rules")
 DRIVER_LOGS_TABLE = os.environ.get("DRIVER_LOGS_TABLE", "driver-logs")
@@ -60,31 +60,15 @@ DEFAULT_RULES = {
 OFF_STATUSES = ("off_duty", "sleeper_berth")
 SEVERITY = {"DRIVING_LIMIT_11H": "critical", "DUTY_WINDOW_14H": "critical", "BREAK_30MIN": "high"}
 
-_DYNAMODB = None
-_SNS = None
 _RULES: dict | None = None
 _RULES_AT = 0.0
-
-
-def _dynamodb():
-    global _DYNAMODB
-    if _DYNAMODB is None:
-        _DYNAMODB = boto3.client("dynamodb")
-    return _DYNAMODB
-
-
-def _sns():
-    global _SNS
-    if _SNS is None:
-        _SNS = boto3.client("sns")
-    return _SNS
 
 
 def rules() -> dict:
     """Limits in milliseconds from compliance_rules (cached), regulatory defaults for missing attributes."""
     global _RULES, _RULES_AT
     if _RULES is None or time.time() - _RULES_AT > RULES_CACHE_SECONDS:
-        item = _dynamodb().get_item(TableName=COMPLIANCE_RULES_TABLE, Key={"rule_set_id": {"S": RULE_SET_ID}}).get("Item", {})
+        item = aws_client("dynamodb").get_item(TableName=COMPLIANCE_RULES_TABLE, Key={"rule_set_id": {"S": RULE_SET_ID}}).get("Item", {})
         minutes = {k: float(item[k]["N"]) if k in item else v for k, v in DEFAULT_RULES.items()}
         _RULES = {k.replace("_minutes", "_ms"): int(v * MINUTE_MS) for k, v in minutes.items()}
         _RULES_AT = time.time()
@@ -177,7 +161,7 @@ def _load_states(driver_ids: list[str]) -> dict[str, dict]:
         keys = [{"driver_id": {"S": d}, "sk": {"S": "STATE"}} for d in driver_ids[start:start + 100]]
         request = {DRIVER_LOGS_TABLE: {"Keys": keys, "ConsistentRead": True}}
         while request:
-            response = _dynamodb().batch_get_item(RequestItems=request)
+            response = aws_client("dynamodb").batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(DRIVER_LOGS_TABLE, []):
                 states[item["driver_id"]["S"]] = _state_from_item(item)
             request = response.get("UnprocessedKeys") or None
@@ -193,7 +177,7 @@ def _expires(ts_ms: int) -> dict:
 def _save(driver_id: str, state: dict, log_items: list[dict]) -> bool:
     """Write the state (optimistic: only if nobody stored a newer one) and the log/violation items."""
     try:
-        _dynamodb().put_item(
+        aws_client("dynamodb").put_item(
             TableName=DRIVER_LOGS_TABLE,
             Item={"driver_id": {"S": driver_id}, "sk": {"S": "STATE"}, "last_ts": {"N": str(state["last_ts"])},
                   "status": {"S": state["status"]}, "fleet_id": {"S": state["fleet_id"]},
@@ -208,7 +192,7 @@ def _save(driver_id: str, state: dict, log_items: list[dict]) -> bool:
     for start in range(0, len(log_items), 25):
         pending = [{"PutRequest": {"Item": item}} for item in log_items[start:start + 25]]
         for attempt in range(5):
-            response = _dynamodb().batch_write_item(RequestItems={DRIVER_LOGS_TABLE: pending})
+            response = aws_client("dynamodb").batch_write_item(RequestItems={DRIVER_LOGS_TABLE: pending})
             pending = response.get("UnprocessedItems", {}).get(DRIVER_LOGS_TABLE, [])
             if not pending:
                 break
@@ -283,7 +267,7 @@ def handler(event, context):
     for message in publish:
         if not VIOLATIONS_TOPIC_ARN:
             break
-        _sns().publish(
+        aws_client("sns").publish(
             TopicArn=VIOLATIONS_TOPIC_ARN,
             Subject=f"HOS violation {message['rule']}",
             Message=json.dumps(message),

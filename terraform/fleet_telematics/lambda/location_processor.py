@@ -25,11 +25,10 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 from botocore.exceptions import ClientError
 
 from record_schema import RecordError, decode_kinesis
-from telematics_common import publish_batch, redis_client, reset_redis, sns_attributes
+from telematics_common import aws_client, publish_batch, redis_client, reset_redis, sns_attributes
 
 LOCATIONS_TABLE = os.environ.get("LOCATIONS_TABLE", "vehicle-locations")
 GEOFENCES_TABLE = os.environ.get("GEOFENCES_TABLE", "geofences")
@@ -43,24 +42,8 @@ GEOHASH_PRECISION = 5  # ~4.9 km x 4.9 km cells for the GSI
 WRITE_WORKERS = 16
 
 _BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
-_DYNAMODB = None
-_SNS = None
 _FENCES: dict[str, dict] = {}
 _FENCES_LOADED_AT = 0.0
-
-
-def _dynamodb():
-    global _DYNAMODB
-    if _DYNAMODB is None:
-        _DYNAMODB = boto3.client("dynamodb")
-    return _DYNAMODB
-
-
-def _sns():
-    global _SNS
-    if _SNS is None:
-        _SNS = boto3.client("sns")
-    return _SNS
 
 
 def geohash(lat: float, lon: float, precision: int = GEOHASH_PRECISION) -> str:
@@ -131,7 +114,7 @@ def _load_fences() -> dict[str, dict]:
     if _FENCES and time.time() - _FENCES_LOADED_AT < FENCE_CACHE_SECONDS:
         return _FENCES
     fences: dict[str, dict] = {}
-    paginator = _dynamodb().get_paginator("scan")
+    paginator = aws_client("dynamodb").get_paginator("scan")
     for page in paginator.paginate(TableName=GEOFENCES_TABLE):
         for item in page.get("Items", []):
             fence = _parse_fence(item)
@@ -188,7 +171,7 @@ def _put_location(args: tuple[dict, set[str]]) -> tuple[str, set[str] | None]:
     if fence_ids:
         item["geofences"] = {"SS": sorted(fence_ids)}
     try:
-        response = _dynamodb().put_item(
+        response = aws_client("dynamodb").put_item(
             TableName=LOCATIONS_TABLE,
             Item=item,
             ConditionExpression="attribute_not_exists(vehicle_id) OR #ts < :ts",
@@ -287,7 +270,7 @@ def handler(event, context):
     if alerts and GEOFENCE_TOPIC_ARN:
         for index, entry in enumerate(alerts):
             entry["Id"] = str(index)
-        not_published = publish_batch(_sns(), GEOFENCE_TOPIC_ARN, alerts)
+        not_published = publish_batch(aws_client("sns"), GEOFENCE_TOPIC_ARN, alerts)
         if not_published:
             print(json.dumps({"event": "geofence_publish_failed", "count": len(not_published)}))
 

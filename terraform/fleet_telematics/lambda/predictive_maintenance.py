@@ -24,11 +24,10 @@ import os
 import time
 from decimal import Decimal
 
-import boto3
 from botocore.exceptions import ClientError
 
 from record_schema import RecordError, decode_kinesis
-from telematics_common import db_connection, ensure_schema, log_event, publish_batch, reset_db, sns_attributes
+from telematics_common import aws_client, db_connection, ensure_schema, log_event, publish_batch, reset_db, sns_attributes
 
 ENDPOINT = os.environ.get("SAGEMAKER_ENDPOINT_NAME", "")
 PREDICTIONS_TABLE = os.environ.get("PREDICTIONS_TABLE", "predicted-failures")
@@ -38,32 +37,7 @@ MIN_INTERVAL_S = int(os.environ.get("PREDICTION_MIN_INTERVAL_SECONDS", "900"))
 TTL_DAYS = int(os.environ.get("PREDICTIONS_TTL_DAYS", "90"))
 TTL_ATTRIBUTE = os.environ.get("TTL_ATTRIBUTE", "expires_at")
 
-_SAGEMAKER = None
-_DYNAMODB = None
-_SNS = None
 _LAST_SCORED: dict[str, float] = {}
-
-
-
-def _sagemaker():
-    global _SAGEMAKER
-    if _SAGEMAKER is None:
-        _SAGEMAKER = boto3.client("sagemaker-runtime")
-    return _SAGEMAKER
-
-
-def _dynamodb():
-    global _DYNAMODB
-    if _DYNAMODB is None:
-        _DYNAMODB = boto3.client("dynamodb")
-    return _DYNAMODB
-
-
-def _sns():
-    global _SNS
-    if _SNS is None:
-        _SNS = boto3.client("sns")
-    return _SNS
 
 
 def live_features(samples: list[dict]) -> dict:
@@ -96,7 +70,7 @@ def history(vehicle_ids: list[str]) -> dict[str, dict]:
 
 
 def score(instances: list[dict]) -> list[list[dict]]:
-    response = _sagemaker().invoke_endpoint(
+    response = aws_client("sagemaker-runtime").invoke_endpoint(
         EndpointName=ENDPOINT, ContentType="application/json", Accept="application/json",
         Body=json.dumps({"instances": instances}),
     )
@@ -108,7 +82,7 @@ def score(instances: list[dict]) -> list[list[dict]]:
 
 def _store(prediction: dict) -> bool:
     try:
-        _dynamodb().put_item(
+        aws_client("dynamodb").put_item(
             TableName=PREDICTIONS_TABLE,
             Item={
                 "vehicle_id": {"S": prediction["vehicle_id"]},
@@ -182,7 +156,7 @@ def handler(event, context):
                     "MessageAttributes": sns_attributes(severity, "failure_prediction", vehicle_id=prediction["vehicle_id"],
                                                         fleet_id=prediction["fleet_id"]),
                 })
-    failed = publish_batch(_sns(), MAINTENANCE_TOPIC_ARN, entries) if entries and MAINTENANCE_TOPIC_ARN else []
+    failed = publish_batch(aws_client("sns"), MAINTENANCE_TOPIC_ARN, entries) if entries and MAINTENANCE_TOPIC_ARN else []
     if failed:
         raise RuntimeError(f"{len(failed)} maintenance notifications not published")
     log_event("predictive_batch", vehicles=len(per_vehicle), scored=len(due), stored=stored, notified=len(entries))

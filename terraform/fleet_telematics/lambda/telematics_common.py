@@ -1,4 +1,4 @@
-"""Shared helpers of the telematics handlers: structured logs, Redis and Aurora connections.
+"""Shared helpers of the telematics handlers: boto3 clients, structured logs, Redis and Aurora connections.
 
 Connections are created once per container (module globals) and re-created after a connection error. Credentials
 come from Secrets Manager at cold start: the Redis AUTH token secret and the RDS-managed Aurora master secret.
@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-_SECRETS = None
+_CLIENTS: dict[str, Any] = {}
 _REDIS = None
 _DB = None
 
@@ -25,11 +25,11 @@ _DB = None
 _RDS_CA_BUNDLE = os.environ.get("DB_CA_BUNDLE", "/opt/rds-global-bundle.pem")
 
 
-def _secrets():
-    global _SECRETS
-    if _SECRETS is None:
-        _SECRETS = boto3.client("secretsmanager")
-    return _SECRETS
+def aws_client(service: str) -> Any:
+    """boto3 client of a service, created on first use and reused by the container."""
+    if service not in _CLIENTS:
+        _CLIENTS[service] = boto3.client(service)
+    return _CLIENTS[service]
 
 
 def _json_default(value: Any) -> Any:
@@ -51,7 +51,7 @@ def log_event(event: str, **fields: Any) -> None:
 
 
 def secret_string(secret_arn: str) -> str:
-    return _secrets().get_secret_value(SecretId=secret_arn)["SecretString"]
+    return aws_client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
 
 
 def redis_client():

@@ -11,11 +11,10 @@ import os
 import boto3
 from botocore.exceptions import ClientError
 
-dynamodb = boto3.client("dynamodb")
-sns = boto3.client("sns")
-_ws = None
+import ws_connections
 
-CONNECTIONS_TABLE = os.environ["CONNECTIONS_TABLE"]
+sns = boto3.client("sns")
+
 EXTERNAL_TOPIC_ARN = os.environ["EXTERNAL_NOTIFICATIONS_TOPIC_ARN"]
 TEXT = {
     "placed": "We received your order and sent it to the restaurant.",
@@ -26,31 +25,9 @@ TEXT = {
 }
 
 
-def _management():
-    global _ws
-    if _ws is None:
-        _ws = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["WS_ENDPOINT"])
-    return _ws
-
-
 def push_to_trackers(order_id, payload):
-    items = dynamodb.query(
-        TableName=CONNECTIONS_TABLE,
-        IndexName="order_id-index",
-        KeyConditionExpression="order_id = :o",
-        ExpressionAttributeValues={":o": {"S": order_id}},
-    )["Items"]
-    sent = 0
-    for item in items:
-        connection_id = item["connection_id"]["S"]
-        try:
-            _management().post_to_connection(ConnectionId=connection_id, Data=json.dumps(payload).encode("utf-8"))
-            sent += 1
-        except ClientError as err:
-            if err.response["Error"]["Code"] not in ("GoneException", "410"):
-                raise
-            dynamodb.delete_item(TableName=CONNECTIONS_TABLE, Key={"connection_id": {"S": connection_id}})
-    return sent
+    data = json.dumps(payload).encode("utf-8")
+    return sum(ws_connections.post(c, data) for c in ws_connections.order_connections(order_id))
 
 
 def handle(message):

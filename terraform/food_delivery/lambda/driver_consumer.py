@@ -14,39 +14,11 @@ import time
 import boto3
 from botocore.exceptions import ClientError
 
+import ws_connections
+
 dynamodb = boto3.client("dynamodb")
-_ws = None
 
-CONNECTIONS_TABLE = os.environ["CONNECTIONS_TABLE"]
 DRIVER_ORDERS_TABLE = os.environ["DRIVER_ORDERS_TABLE"]
-
-
-def _management():
-    global _ws
-    if _ws is None:
-        _ws = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["WS_ENDPOINT"])
-    return _ws
-
-
-def connections_of(user_id):
-    items = dynamodb.query(
-        TableName=CONNECTIONS_TABLE,
-        IndexName="user_id-index",
-        KeyConditionExpression="user_id = :u",
-        ExpressionAttributeValues={":u": {"S": user_id}},
-    )["Items"]
-    return [i["connection_id"]["S"] for i in items]
-
-
-def push(connection_id, payload):
-    try:
-        _management().post_to_connection(ConnectionId=connection_id, Data=json.dumps(payload).encode("utf-8"))
-        return True
-    except ClientError as err:
-        if err.response["Error"]["Code"] in ("GoneException", "410"):
-            dynamodb.delete_item(TableName=CONNECTIONS_TABLE, Key={"connection_id": {"S": connection_id}})
-            return False
-        raise
 
 
 def handle(message):
@@ -62,7 +34,8 @@ def handle(message):
         "delivery_fee": order.get("delivery_fee"),
         "surge_multiplier": order.get("surge_multiplier"),
     }
-    delivered = sum(push(c, payload) for c in connections_of(driver_id))
+    data = json.dumps(payload).encode("utf-8")
+    delivered = sum(ws_connections.post(c, data) for c in ws_connections.user_connections(driver_id))
     dynamodb.update_item(
         TableName=DRIVER_ORDERS_TABLE,
         Key={"driver_id": {"S": driver_id}},

@@ -20,28 +20,19 @@ import os
 import time
 
 import boto3
-from botocore.exceptions import ClientError
 
 import datastores
 import geo
+import ws_connections
 
 dynamodb = boto3.client("dynamodb")
-_ws = None
 
 DRIVER_LOCATIONS_TABLE = os.environ["DRIVER_LOCATIONS_TABLE"]
 DRIVER_ORDERS_TABLE = os.environ["DRIVER_ORDERS_TABLE"]
-CONNECTIONS_TABLE = os.environ["CONNECTIONS_TABLE"]
 TTL_ATTRIBUTE = os.environ.get("TTL_ATTRIBUTE", "expires_at")
 LOCATION_TTL = int(os.environ.get("LOCATION_TTL_SECONDS", "300"))
 PERSIST_INTERVAL = int(os.environ.get("LOCATION_PERSIST_INTERVAL_SECONDS", "30"))
 STATUSES = {"available", "on_delivery", "offline"}
-
-
-def _management():
-    global _ws
-    if _ws is None:
-        _ws = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["WS_ENDPOINT"])
-    return _ws
 
 
 def parse(record):
@@ -141,24 +132,11 @@ def push_positions(fixes, orders_by_driver):
     for driver_id, order_ids in orders_by_driver.items():
         f = fixes[driver_id]
         for order_id in order_ids:
-            items = dynamodb.query(
-                TableName=CONNECTIONS_TABLE,
-                IndexName="order_id-index",
-                KeyConditionExpression="order_id = :o",
-                ExpressionAttributeValues={":o": {"S": order_id}},
-            )["Items"]
+            connection_ids = ws_connections.order_connections(order_id)
             payload = json.dumps(
                 {"type": "driver_location", "order_id": order_id, "lat": f["lat"], "lon": f["lon"], "ts": f["ts"]}
             ).encode("utf-8")
-            for item in items:
-                connection_id = item["connection_id"]["S"]
-                try:
-                    _management().post_to_connection(ConnectionId=connection_id, Data=payload)
-                    pushed += 1
-                except ClientError as err:
-                    if err.response["Error"]["Code"] not in ("GoneException", "410"):
-                        raise
-                    dynamodb.delete_item(TableName=CONNECTIONS_TABLE, Key={"connection_id": {"S": connection_id}})
+            pushed += sum(ws_connections.post(c, payload) for c in connection_ids)
     return pushed
 
 

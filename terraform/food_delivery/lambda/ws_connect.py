@@ -18,8 +18,9 @@ import time
 import boto3
 from botocore.exceptions import ClientError
 
+import ws_connections
+
 dynamodb = boto3.client("dynamodb")
-_ws = None
 
 CONNECTIONS_TABLE = os.environ["CONNECTIONS_TABLE"]
 ORDERS_TABLE = os.environ["ORDERS_TABLE"]
@@ -28,13 +29,6 @@ CONNECTION_TTL_SECONDS = int(os.environ.get("CONNECTION_TTL_SECONDS", "7200"))
 ROLES = {"customer", "driver", "restaurant"}
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_MESSAGE_CHARS = 500
-
-
-def _management():
-    global _ws
-    if _ws is None:
-        _ws = boto3.client("apigatewaymanagementapi", endpoint_url=os.environ["WS_ENDPOINT"])
-    return _ws
 
 
 def _response(status, body):
@@ -59,18 +53,6 @@ def _connect(event, connection_id):
     dynamodb.put_item(TableName=CONNECTIONS_TABLE, Item=item)
     print(json.dumps({"event": "ws_connected", "role": role, "user_id": user_id}))
     return _response(200, {"connected": True})
-
-
-def _post(connection_id, payload):
-    """PostToConnection; returns False when the connection is gone (and removes it)."""
-    try:
-        _management().post_to_connection(ConnectionId=connection_id, Data=json.dumps(payload).encode())
-        return True
-    except ClientError as err:
-        if err.response["Error"]["Code"] in ("GoneException", "410"):
-            dynamodb.delete_item(TableName=CONNECTIONS_TABLE, Key={"connection_id": {"S": connection_id}})
-            return False
-        raise
 
 
 def _mark_picked_up(order_id, driver_id):
@@ -129,17 +111,12 @@ def _sendmessage(event, connection_id):
 
     message = body.get("message")
     if isinstance(message, str) and message.strip():
-        peers = dynamodb.query(
-            TableName=CONNECTIONS_TABLE,
-            IndexName="order_id-index",
-            KeyConditionExpression="order_id = :order",
-            ExpressionAttributeValues={":order": {"S": order_id}},
-        )["Items"]
+        peers = ws_connections.order_connections(order_id)
         payload = {"type": "message", "order_id": order_id, "from_role": role, "message": message[:MAX_MESSAGE_CHARS]}
+        data = json.dumps(payload).encode()
         delivered = 0
-        for peer in peers:
-            peer_id = peer["connection_id"]["S"]
-            if peer_id != connection_id and _post(peer_id, payload):
+        for peer_id in peers:
+            if peer_id != connection_id and ws_connections.post(peer_id, data):
                 delivered += 1
         result["delivered_to"] = delivered
     return _response(200, result)

@@ -18,49 +18,17 @@ violations are published as one sla_violation message to the compliance-alerts t
 import json
 import math
 import os
-import ssl
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
-import boto3
+from maintenance_common import VENDOR_ASSIGNMENTS_DDL, client, connect_aurora, iso, log
 
 WINDOW_HOURS = 24
 MAX_VIOLATIONS_PER_MESSAGE = 100
-DDL = (
-    """CREATE TABLE IF NOT EXISTS vendor_assignments (
-        request_id TEXT PRIMARY KEY,
-        vendor_id TEXT NOT NULL,
-        property_id TEXT,
-        priority TEXT NOT NULL,
-        category TEXT,
-        status TEXT NOT NULL,
-        assigned_at TIMESTAMPTZ,
-        started_at TIMESTAMPTZ,
-        completed_at TIMESTAMPTZ,
-        response_due_at TIMESTAMPTZ,
-        resolution_due_at TIMESTAMPTZ,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )""",
-    "CREATE INDEX IF NOT EXISTS vendor_assignments_open_idx ON vendor_assignments (status, resolution_due_at)",
-)
+DDL = VENDOR_ASSIGNMENTS_DDL
 
-_clients = {}
 _db = None
 _rates = {}
-
-
-def _client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def _log(event, **fields):
-    print(json.dumps({"event": event, **fields}, default=str))
-
-
-def _iso(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(value):
@@ -72,15 +40,7 @@ def _parse(value):
 def db():
     global _db
     if _db is None:
-        import pg8000.native  # provided by the dependency layer
-
-        secret = json.loads(_client("secretsmanager").get_secret_value(
-            SecretId=os.environ["DB_SECRET_ARN"])["SecretString"])
-        _db = pg8000.native.Connection(
-            user=secret["username"], password=secret["password"],
-            host=os.environ["DB_PROXY_ENDPOINT"], port=int(os.environ.get("DB_PORT", "5432")),
-            database=os.environ["DB_NAME"], ssl_context=ssl.create_default_context(), timeout=10,
-        )
+        _db = connect_aurora(timeout=10)
         for statement in DDL:
             _db.run(statement)
     return _db
@@ -89,7 +49,7 @@ def db():
 def penalty_rate(priority, violation_type):
     key = (priority, violation_type)
     if key not in _rates:
-        item = _client("dynamodb").get_item(
+        item = client("dynamodb").get_item(
             TableName=os.environ["PENALTY_RATES_TABLE"],
             Key={"priority": {"S": priority}, "violation_type": {"S": violation_type}},
         ).get("Item") or {}
@@ -121,13 +81,13 @@ def resolution_late(now):
 
 
 def overdue_by_status(status, now):
-    paginator = _client("dynamodb").get_paginator("query")
+    paginator = client("dynamodb").get_paginator("query")
     pages = paginator.paginate(
         TableName=os.environ["REQUESTS_TABLE"],
         IndexName="status_due_index",
         KeyConditionExpression="#s = :status AND response_due_at < :now",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":status": {"S": status}, ":now": {"S": _iso(now)}},
+        ExpressionAttributeValues={":status": {"S": status}, ":now": {"S": iso(now)}},
     )
     for page in pages:
         for item in page.get("Items", []):
@@ -141,11 +101,11 @@ def overdue_by_status(status, now):
 
 
 def charge(vendor_id, points, count, now):
-    _client("dynamodb").update_item(
+    client("dynamodb").update_item(
         TableName=os.environ["VENDOR_SCORES_TABLE"],
         Key={"vendor_id": {"S": vendor_id}},
         UpdateExpression="ADD penalty_points :p, violation_count :n SET last_violation_at = :now, updated_at = :now",
-        ExpressionAttributeValues={":p": {"N": str(points)}, ":n": {"N": str(count)}, ":now": {"S": _iso(now)}},
+        ExpressionAttributeValues={":p": {"N": str(points)}, ":n": {"N": str(count)}, ":now": {"S": iso(now)}},
     )
 
 
@@ -153,7 +113,7 @@ def publish(event_type, body, vendor_id=None):
     attributes = {"event_type": {"DataType": "String", "StringValue": event_type}}
     if vendor_id:
         attributes["vendor_id"] = {"DataType": "String", "StringValue": vendor_id}
-    _client("sns").publish(
+    client("sns").publish(
         TopicArn=os.environ["COMPLIANCE_TOPIC"],
         Message=json.dumps(body, default=str),
         MessageAttributes=attributes,
@@ -172,7 +132,7 @@ def handler(event, context):
         if not violation.get("vendor_id"):
             continue
         points, hours = penalty_points(violation["priority"], violation["violation_type"], violation["due_at"], now)
-        violation.update(points=points, hours_late=round(hours, 2), due_at=_iso(violation["due_at"]))
+        violation.update(points=points, hours_late=round(hours, 2), due_at=iso(violation["due_at"]))
         by_vendor[violation["vendor_id"]].append(violation)
 
     for vendor_id, items in by_vendor.items():
@@ -188,7 +148,7 @@ def handler(event, context):
             }, vendor_id=vendor_id)
 
     unassigned = [
-        {**row, "due_at": _iso(row["due_at"])} for row in overdue_by_status("new", now)
+        {**row, "due_at": iso(row["due_at"])} for row in overdue_by_status("new", now)
     ]
     if unassigned:
         publish("unassigned_overdue", {
@@ -204,5 +164,5 @@ def handler(event, context):
         "vendors_penalised": len(by_vendor),
         "unassigned_overdue": len(unassigned),
     }
-    _log("compliance_sweep_done", **summary)
+    log("compliance_sweep_done", **summary)
     return summary

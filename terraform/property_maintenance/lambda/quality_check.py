@@ -16,27 +16,12 @@ import urllib.parse
 from datetime import datetime, timezone
 from decimal import Decimal
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-_deserializer = TypeDeserializer()
-_clients = {}
+from maintenance_common import client, log, plain
+from maintenance_common import parse_time as _parse
+
 DEFAULT_RULE = {"min_work_minutes": 10, "requires_notes": False}
-
-
-def _client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def _log(event, **fields):
-    print(json.dumps({"event": event, **fields}, default=str))
-
-
-def _plain(item):
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
 def _json_default(value):
@@ -45,10 +30,6 @@ def _json_default(value):
     if isinstance(value, set):
         return sorted(value)
     return str(value)
-
-
-def _parse(value):
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
 
 def evaluate(request, rule):
@@ -77,24 +58,24 @@ def handler(event, context):
     request_id = event["request_id"]
     table = os.environ["REQUESTS_TABLE"]
     key = {"request_id": {"S": request_id}}
-    item = _client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    item = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
     if not item:
-        _log("quality_check_skipped", request_id=request_id, reason="not_found")
+        log("quality_check_skipped", request_id=request_id, reason="not_found")
         return {"request_id": request_id, "result": "not_found"}
-    request = _plain(item)
+    request = plain(item)
     if request.get("status") != "completed":
         return {"request_id": request_id, "result": "not_completed"}
     if request.get("quality_checked_at"):
         return {"request_id": request_id, "result": "already_checked"}
 
-    rule_item = _client("dynamodb").get_item(
+    rule_item = client("dynamodb").get_item(
         TableName=os.environ["QUALITY_RULES_TABLE"], Key={"category": {"S": str(request.get("category"))}}
     ).get("Item")
-    rule = _plain(rule_item) if rule_item else DEFAULT_RULE
+    rule = plain(rule_item) if rule_item else DEFAULT_RULE
     score, flags = evaluate(request, rule)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
-        updated = _client("dynamodb").update_item(
+        updated = client("dynamodb").update_item(
             TableName=table,
             Key=key,
             UpdateExpression=(
@@ -118,7 +99,7 @@ def handler(event, context):
             # Changed under us (e.g. the escalation marked it): let the async retry re-read it.
             raise RuntimeError(f"request {request_id} changed during the quality check") from exc
         raise
-    request = _plain(updated["Attributes"])
+    request = plain(updated["Attributes"])
 
     key_name = archive_key(request)
     tags = urllib.parse.urlencode({
@@ -126,7 +107,7 @@ def handler(event, context):
         "category": request.get("category", "general"),
         "quality_score": str(score),
     })
-    _client("s3").put_object(
+    client("s3").put_object(
         Bucket=os.environ["ARCHIVE_BUCKET"],
         Key=key_name,
         Body=json.dumps(request, default=_json_default, sort_keys=True).encode("utf-8"),
@@ -135,7 +116,7 @@ def handler(event, context):
         SSEKMSKeyId=os.environ["KMS_KEY_ARN"],
         Tagging=tags,
     )
-    _client("sns").publish(
+    client("sns").publish(
         TopicArn=os.environ["SURVEY_TOPIC"],
         Message=json.dumps({
             "event_type": "survey",
@@ -150,5 +131,5 @@ def handler(event, context):
             "property_id": {"DataType": "String", "StringValue": str(request.get("property_id", ""))},
         },
     )
-    _log("quality_checked", request_id=request_id, quality_score=score, flags=flags, archive_key=key_name)
+    log("quality_checked", request_id=request_id, quality_score=score, flags=flags, archive_key=key_name)
     return {"request_id": request_id, "result": "checked", "quality_score": score, "flags": flags}

@@ -9,56 +9,25 @@
    temporary key, then RENAME), correcting drift of the best-effort HINCRBY updates.
 """
 
-import json
 import os
-import ssl
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer
+from maintenance_common import client, connect_aurora, connect_redis, log, plain
 
-_deserializer = TypeDeserializer()
-_clients = {}
 _db = None
 _redis = None
-
-
-def _client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def _log(event, **fields):
-    print(json.dumps({"event": event, **fields}, default=str))
 
 
 def redis_client():
     global _redis
     if _redis is None:
-        import redis  # provided by the dependency layer
-
-        secret_arn = os.environ.get("REDIS_AUTH_SECRET_ARN")
-        password = _client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"] if secret_arn else None
-        _redis = redis.Redis(
-            host=os.environ["REDIS_HOST"], port=int(os.environ.get("REDIS_PORT", "6379")), password=password,
-            ssl=os.environ.get("REDIS_TLS", "true") == "true", decode_responses=True,
-            socket_timeout=5, socket_connect_timeout=3,
-        )
+        _redis = connect_redis(socket_timeout=5, socket_connect_timeout=3)
     return _redis
 
 
 def db():
     global _db
     if _db is None:
-        import pg8000.native  # provided by the dependency layer
-
-        secret = json.loads(_client("secretsmanager").get_secret_value(
-            SecretId=os.environ["DB_SECRET_ARN"])["SecretString"])
-        _db = pg8000.native.Connection(
-            user=secret["username"], password=secret["password"],
-            host=os.environ["DB_PROXY_ENDPOINT"], port=int(os.environ.get("DB_PORT", "5432")),
-            database=os.environ["DB_NAME"], ssl_context=ssl.create_default_context(), timeout=10,
-        )
+        _db = connect_aurora(timeout=10)
     return _db
 
 
@@ -66,14 +35,14 @@ def sync_locations(r):
     geo_key = os.environ.get("REDIS_GEO_KEY", "vendors:geo")
     added = removed = 0
     zones = {}
-    paginator = _client("dynamodb").get_paginator("scan")
+    paginator = client("dynamodb").get_paginator("scan")
     for page in paginator.paginate(
         TableName=os.environ["VENDOR_AVAILABILITY"],
         ProjectionExpression="vendor_id, available, lat, lon, service_zone",
     ):
         pipe = r.pipeline(transaction=False)
         for raw in page.get("Items", []):
-            row = {k: _deserializer.deserialize(v) for k, v in raw.items()}
+            row = plain(raw)
             vendor_id = row["vendor_id"]
             if row.get("available") is False or row.get("lat") is None or row.get("lon") is None:
                 pipe.zrem(geo_key, vendor_id)
@@ -117,5 +86,5 @@ def handler(event, context):
     added, removed = sync_locations(r)
     vendors_with_jobs = sync_workloads(r)
     summary = {"geo_added": added, "geo_removed": removed, "vendors_with_open_jobs": vendors_with_jobs}
-    _log("redis_sync_done", **summary)
+    log("redis_sync_done", **summary)
     return summary

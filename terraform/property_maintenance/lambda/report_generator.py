@@ -15,36 +15,12 @@ import os
 import urllib.parse
 import urllib.request
 
-import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-
-_clients = {}
-_session = None
-
-
-def _client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def _log(event, **fields):
-    print(json.dumps({"event": event, **fields}, default=str))
+from maintenance_common import client, log, process_sqs_batch, signed_request
 
 
 def signed_post(url, payload, timeout=60):
     """POST JSON to an AWS_IAM-protected API Gateway route; returns (body, content_type)."""
-    global _session
-    _session = _session or boto3.session.Session()
-    body = json.dumps(payload).encode("utf-8")
-    request = AWSRequest(method="POST", url=url, data=body,
-                         headers={"Content-Type": "application/json", "Accept": "application/pdf"})
-    credentials = _session.get_credentials()
-    if credentials is not None:
-        region = _session.region_name or os.environ.get("AWS_REGION", "us-east-1")
-        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
-    http_request = urllib.request.Request(url, data=body, headers=dict(request.headers.items()), method="POST")
+    http_request = signed_request(url, payload, {"Content-Type": "application/json", "Accept": "application/pdf"})
     with urllib.request.urlopen(http_request, timeout=timeout) as response:  # noqa: S310 - https URL from config
         return response.read(), response.headers.get("Content-Type", "")
 
@@ -60,7 +36,7 @@ def pdf_bytes(body, content_type):
 
 
 def vendor_score(vendor_id):
-    item = _client("dynamodb").get_item(
+    item = client("dynamodb").get_item(
         TableName=os.environ["VENDOR_SCORES_TABLE"], Key={"vendor_id": {"S": vendor_id}}
     ).get("Item") or {}
     return {
@@ -80,7 +56,7 @@ def process(record):
     })
     document = pdf_bytes(body, content_type)
     key = f"reports/dt={report_date}/vendor_id={vendor_id}/sla-violations-{digest}.pdf"
-    _client("s3").put_object(
+    client("s3").put_object(
         Bucket=os.environ["REPORTS_BUCKET"],
         Key=key,
         Body=document,
@@ -89,15 +65,9 @@ def process(record):
         SSEKMSKeyId=os.environ["KMS_KEY_ARN"],
         Tagging=urllib.parse.urlencode({"vendor_id": vendor_id, "report_date": report_date}),
     )
-    _log("report_generated", vendor_id=vendor_id, report_date=report_date, key=key, bytes=len(document))
+    log("report_generated", vendor_id=vendor_id, report_date=report_date, key=key, bytes=len(document))
 
 
 def handler(event, context):
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            process(record)
-        except Exception as exc:  # noqa: BLE001 - counted by the metric filter, retried by SQS
-            _log("report_generation_failed", message_id=record.get("messageId"), error=repr(exc))
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+    # report_generation_failed is counted by the metric filter; the message is retried by SQS.
+    return process_sqs_batch(event, process, "report_generation_failed")

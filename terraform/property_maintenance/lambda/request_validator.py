@@ -16,8 +16,11 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-import boto3
 from botocore.exceptions import ClientError
+
+from maintenance_common import client
+from maintenance_common import error_response as _error
+from maintenance_common import json_response as _response
 
 CATEGORIES = {"plumbing", "electrical", "hvac", "appliance", "locksmith", "pest", "general"}
 PRIORITY_RANK = {"emergency": 0, "high": 1, "standard": 2, "low": 3}
@@ -29,30 +32,6 @@ ALLOWED_FIELDS = {
     "tenant_id", "property_id", "unit_id", "category", "priority", "description",
     "location", "contact", "access_notes", "photos",
 }
-
-_clients = {}
-
-
-def _client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def _response(status, body):
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-    }
-
-
-def _error(status, code, message, details=None):
-    body = {"error": code, "message": message}
-    if details:
-        body["details"] = details
-    return _response(status, body)
-
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -175,7 +154,7 @@ def handler(event, context):
     table = os.environ["REQUESTS_TABLE"]
     started = time.monotonic()
     try:
-        _client("dynamodb").put_item(
+        client("dynamodb").put_item(
             TableName=table,
             Item=item,
             ConditionExpression="attribute_not_exists(request_id)",
@@ -184,7 +163,7 @@ def handler(event, context):
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             print(json.dumps({"event": "request_write_failed", "request_id": request_id, "error": str(exc)}))
             return _error(500, "internal_error", "The request could not be stored; retry later.")
-        existing = _client("dynamodb").get_item(
+        existing = client("dynamodb").get_item(
             TableName=table, Key={"request_id": {"S": request_id}}, ConsistentRead=True
         ).get("Item", {})
         print(json.dumps({"event": "request_duplicate", "request_id": request_id}))

@@ -18,40 +18,18 @@ import os
 import time
 from datetime import datetime, timedelta, timezone
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from loadgen.matching.vendor_assignment import DEFAULT_RULES, PriorityRule, VendorCandidate
+from maintenance_common import client, connect_redis, free_job_slot, iso, log, plain
 
 RULE_CACHE_SECONDS = 300
-_deserializer = TypeDeserializer()
-_clients = {}
 _rules = {}
 _redis = None
 
 
-def client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def log(event, **fields):
-    print(json.dumps({"event": event, **fields}, default=str))
-
-
 def utc_now():
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def iso(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def plain(image):
-    """DynamoDB-typed attributes -> Python values."""
-    return {k: _deserializer.deserialize(v) for k, v in image.items()}
 
 
 def get_request(request_id):
@@ -94,22 +72,7 @@ def load_rule(priority):
 def redis_client():
     global _redis
     if _redis is None:
-        import redis  # provided by the dependency layer
-
-        password = None
-        secret_arn = os.environ.get("REDIS_AUTH_SECRET_ARN")
-        if secret_arn:
-            password = client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-        _redis = redis.Redis(
-            host=os.environ["REDIS_HOST"],
-            port=int(os.environ.get("REDIS_PORT", "6379")),
-            password=password,
-            ssl=os.environ.get("REDIS_TLS", "true") == "true",
-            decode_responses=True,
-            socket_timeout=2,
-            socket_connect_timeout=2,
-            health_check_interval=30,
-        )
+        _redis = connect_redis(socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
     return _redis
 
 
@@ -185,17 +148,7 @@ def reserve_vendor(vendor_id):
 
 
 def release_vendor(vendor_id):
-    try:
-        client("dynamodb").update_item(
-            TableName=os.environ["VENDOR_AVAILABILITY"],
-            Key={"vendor_id": {"S": vendor_id}},
-            UpdateExpression="ADD active_jobs :minus",
-            ConditionExpression="active_jobs > :zero",
-            ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    free_job_slot(vendor_id)
     _bump_workload(vendor_id, -1)
 
 

@@ -24,12 +24,15 @@ import base64
 import json
 import os
 import re
-import ssl
 from datetime import datetime, timezone
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
+
+from maintenance_common import VENDOR_ASSIGNMENTS_DDL, client, connect_aurora, iso, log, plain
+from maintenance_common import error_response as _error
+from maintenance_common import free_job_slot as _release_vendor
+from maintenance_common import json_response as _response
+from maintenance_common import parse_time as _parse_time
 
 TRANSITIONS = {"in_progress": "assigned", "completed": "in_progress"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -52,74 +55,17 @@ DDL = (
         recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         UNIQUE (request_id, version)
     )""",
-    """CREATE TABLE IF NOT EXISTS vendor_assignments (
-        request_id TEXT PRIMARY KEY,
-        vendor_id TEXT NOT NULL,
-        property_id TEXT,
-        priority TEXT NOT NULL,
-        category TEXT,
-        status TEXT NOT NULL,
-        assigned_at TIMESTAMPTZ,
-        started_at TIMESTAMPTZ,
-        completed_at TIMESTAMPTZ,
-        response_due_at TIMESTAMPTZ,
-        resolution_due_at TIMESTAMPTZ,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )""",
-    "CREATE INDEX IF NOT EXISTS vendor_assignments_open_idx ON vendor_assignments (status, resolution_due_at)",
+    *VENDOR_ASSIGNMENTS_DDL,
 )
 
-_deserializer = TypeDeserializer()
-_clients = {}
 _db = None
-
-
-def _client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def _log(event, **fields):
-    print(json.dumps({"event": event, **fields}, default=str))
-
-
-def _response(status, body):
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
-
-
-def _error(status, code, message, details=None):
-    body = {"error": code, "message": message}
-    if details:
-        body["details"] = details
-    return _response(status, body)
-
-
-def _iso(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(value):
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
 
 def db():
     """pg8000 connection to Aurora through the RDS proxy (pooled); tables created on first use."""
     global _db
     if _db is None:
-        import pg8000.native  # provided by the dependency layer
-
-        secret = json.loads(_client("secretsmanager").get_secret_value(
-            SecretId=os.environ["DB_SECRET_ARN"])["SecretString"])
-        _db = pg8000.native.Connection(
-            user=secret["username"],
-            password=secret["password"],
-            host=os.environ["DB_PROXY_ENDPOINT"],
-            port=int(os.environ.get("DB_PORT", "5432")),
-            database=os.environ["DB_NAME"],
-            ssl_context=ssl.create_default_context(),
-            timeout=5,
-        )
+        _db = connect_aurora(timeout=5)
         for statement in DDL:
             _db.run(statement)
     return _db
@@ -183,20 +129,6 @@ def _audit(request, payload, from_status, to_status, version, sla_met, now):
     )
 
 
-def _release_vendor(vendor_id):
-    try:
-        _client("dynamodb").update_item(
-            TableName=os.environ["VENDOR_AVAILABILITY"],
-            Key={"vendor_id": {"S": vendor_id}},
-            UpdateExpression="ADD active_jobs :minus",
-            ConditionExpression="active_jobs > :zero",
-            ExpressionAttributeValues={":minus": {"N": "-1"}, ":zero": {"N": "0"}},
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-
-
 def handler(event, context):
     try:
         raw = event.get("body")
@@ -211,10 +143,10 @@ def handler(event, context):
 
     table = os.environ["REQUESTS_TABLE"]
     key = {"request_id": {"S": payload["request_id"]}}
-    item = _client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+    item = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
     if not item:
         return _error(404, "not_found", "Unknown request_id.")
-    request = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    request = plain(item)
     to_status = payload["status"]
     from_status = TRANSITIONS[to_status]
     current_version = int(request.get("version", 0))
@@ -242,7 +174,7 @@ def handler(event, context):
         ":from": {"S": from_status},
         ":v": {"N": str(expected_version)},
         ":vendor": {"S": payload["vendor_id"]},
-        ":now": {"S": _iso(now)},
+        ":now": {"S": iso(now)},
         ":one": {"N": "1"},
     }
     if sla_met is not None:
@@ -252,7 +184,7 @@ def handler(event, context):
         update += ", vendor_notes = :notes"
         values[":notes"] = {"S": payload["notes"]}
     try:
-        result = _client("dynamodb").update_item(
+        result = client("dynamodb").update_item(
             TableName=table,
             Key=key,
             UpdateExpression=update,
@@ -263,13 +195,13 @@ def handler(event, context):
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            _log("status_conflict", request_id=payload["request_id"], to_status=to_status)
+            log("status_conflict", request_id=payload["request_id"], to_status=to_status)
             return _error(409, "conflict", "The request changed concurrently; re-read and retry.")
-        _log("status_write_failed", request_id=payload["request_id"], error=str(exc))
+        log("status_write_failed", request_id=payload["request_id"], error=str(exc))
         return _error(500, "internal_error", "The status could not be stored; retry later.")
     new_version = int(result["Attributes"]["version"]["N"])
 
-    _log("status_transition", request_id=payload["request_id"], vendor_id=payload["vendor_id"],
+    log("status_transition", request_id=payload["request_id"], vendor_id=payload["vendor_id"],
          priority=request.get("priority"), from_status=from_status, to_status=to_status,
          version=new_version, sla_met=None if sla_met is None else int(sla_met))
 
@@ -278,7 +210,7 @@ def handler(event, context):
     try:
         _audit(request, payload, from_status, to_status, new_version, sla_met, now)
     except Exception as exc:  # noqa: BLE001 - the transition is committed; the audit gap is alarmed via logs
-        _log("audit_write_failed", request_id=payload["request_id"], version=new_version, error=repr(exc))
+        log("audit_write_failed", request_id=payload["request_id"], version=new_version, error=repr(exc))
         _reset_db()
 
     message = {
@@ -292,9 +224,9 @@ def handler(event, context):
         "status": to_status,
         "version": new_version,
         "sla_met": sla_met,
-        "occurred_at": _iso(now),
+        "occurred_at": iso(now),
     }
-    _client("sns").publish(
+    client("sns").publish(
         TopicArn=os.environ["STATUS_UPDATES_TOPIC"],
         Message=json.dumps(message),
         MessageAttributes={

@@ -16,20 +16,9 @@ import json
 import os
 from datetime import datetime, timedelta, timezone
 
-import boto3
 from botocore.exceptions import ClientError
 
-_clients = {}
-
-
-def _client(name):
-    if name not in _clients:
-        _clients[name] = boto3.client(name)
-    return _clients[name]
-
-
-def _log(event, **fields):
-    print(json.dumps({"event": event, **fields}, default=str))
+from maintenance_common import client, log, process_sqs_batch
 
 
 def schedule_name(request_id):
@@ -39,7 +28,7 @@ def schedule_name(request_id):
 def start_checkins(message):
     now = datetime.now(timezone.utc)
     try:
-        _client("scheduler").create_schedule(
+        client("scheduler").create_schedule(
             Name=schedule_name(message["request_id"]),
             GroupName=os.environ["SCHEDULE_GROUP"],
             ScheduleExpression=os.environ["CHECKIN_EXPRESSION"],
@@ -63,12 +52,12 @@ def start_checkins(message):
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConflictException":
             raise
-    _log("checkin_schedule_created", request_id=message["request_id"])
+    log("checkin_schedule_created", request_id=message["request_id"])
 
 
 def stop_checkins(request_id):
     try:
-        _client("scheduler").delete_schedule(
+        client("scheduler").delete_schedule(
             Name=schedule_name(request_id), GroupName=os.environ["SCHEDULE_GROUP"]
         )
     except ClientError as exc:
@@ -77,17 +66,17 @@ def stop_checkins(request_id):
 
 
 def start_quality_check(message):
-    _client("lambda").invoke(
+    client("lambda").invoke(
         FunctionName=os.environ["QUALITY_CHECK_FUNCTION"],
         InvocationType="Event",
         Payload=json.dumps({"request_id": message["request_id"], "vendor_id": message.get("vendor_id")}).encode(),
     )
-    _log("quality_check_started", request_id=message["request_id"])
+    log("quality_check_started", request_id=message["request_id"])
 
 
 def check_in(event):
     request_id = event["request_id"]
-    item = _client("dynamodb").get_item(
+    item = client("dynamodb").get_item(
         TableName=os.environ["REQUESTS_TABLE"],
         Key={"request_id": {"S": request_id}},
         ProjectionExpression="#s, vendor_id, property_id, priority, #v",
@@ -99,7 +88,7 @@ def check_in(event):
         return {"request_id": request_id, "action": "schedule_removed", "status": status}
     vendor_id = item.get("vendor_id", {}).get("S", "")
     priority = item.get("priority", {}).get("S", "standard")
-    _client("sns").publish(
+    client("sns").publish(
         TopicArn=os.environ["REQUEST_ASSIGNED_TOPIC"],
         Message=json.dumps({
             "event_type": "vendor_checkin",
@@ -115,7 +104,7 @@ def check_in(event):
             "vendor_id": {"DataType": "String", "StringValue": vendor_id or "unknown"},
         },
     )
-    _log("vendor_checkin_sent", request_id=request_id, vendor_id=vendor_id)
+    log("vendor_checkin_sent", request_id=request_id, vendor_id=vendor_id)
     return {"request_id": request_id, "action": "checkin_sent"}
 
 
@@ -129,17 +118,10 @@ def process(record):
         stop_checkins(message["request_id"])
         start_quality_check(message)
     else:
-        _log("workflow_status_ignored", request_id=message.get("request_id"), status=status)
+        log("workflow_status_ignored", request_id=message.get("request_id"), status=status)
 
 
 def handler(event, context):
     if event.get("action") == "check_in":
         return check_in(event)
-    failures = []
-    for record in event.get("Records", []):
-        try:
-            process(record)
-        except Exception as exc:  # noqa: BLE001 - retried by SQS
-            _log("workflow_event_failed", message_id=record.get("messageId"), error=repr(exc))
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+    return process_sqs_batch(event, process, "workflow_event_failed")
