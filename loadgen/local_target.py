@@ -130,10 +130,10 @@ def start_redis(state_dir: Path) -> Service:
 def start_moto(state_dir: Path) -> Service:
     port = free_port()
     log = state_dir / "moto.log"
-    process = _spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], log)
+    process = _spawn([sys.executable, "-m", "loadgen.moto_server", "-H", "127.0.0.1", "-p", str(port)], log)
     url = f"http://127.0.0.1:{port}"
     _wait(lambda: _http_answers(url + "/moto-api/"), f"moto server on port {port}", process, log)
-    return Service("moto", process.pid, port, url, "moto.server", str(log))
+    return Service("moto", process.pid, port, url, "loadgen.moto_server", str(log))
 
 
 def start_api(state_dir: Path, moto_url: str, redis_url: str) -> Service:

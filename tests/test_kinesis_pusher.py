@@ -61,6 +61,9 @@ async def read_back(ctx: RunContext, stream: str) -> tuple[dict[str, int], int]:
     return counts, checksum
 
 
+RUN_S = 60.0  # the acceptance run: a full minute of fleet_telematics dev
+
+
 def sent_checksum(ctx: RunContext, stream: str, duration_s: float, rate_scale: float) -> tuple[int, int]:
     """The records the profile's model generates for the run (same seed, same slices): (count, checksum)."""
     config = ctx.profile.config()
@@ -79,7 +82,7 @@ def sent_checksum(ctx: RunContext, stream: str, duration_s: float, rate_scale: f
 
 def test_a_local_run_delivers_exactly_the_generated_records_at_the_target_rate(moto_url, tmp_path):
     ctx = context("fleet_telematics", "dev", moto_url, tmp_path)
-    outcome = asyncio.run(push_kinesis(ctx, duration_s=20.0, rate_scale=1.0))
+    outcome = asyncio.run(push_kinesis(ctx, duration_s=RUN_S, rate_scale=1.0))
 
     accounting = outcome.accounting
     assert accounting["generated"] == accounting["acknowledged"] > 0
@@ -87,11 +90,11 @@ def test_a_local_run_delivers_exactly_the_generated_records_at_the_target_rate(m
     assert abs(outcome.achieved_records_per_s / outcome.target_records_per_s - 1) < 0.02
     for key, name in outcome.streams.items():
         per_shard, checksum = asyncio.run(read_back(ctx, name))
-        expected_count, expected_checksum = sent_checksum(ctx, key, 20.0, 1.0)
+        expected_count, expected_checksum = sent_checksum(ctx, key, RUN_S, 1.0)
         assert sum(per_shard.values()) == accounting["per_stream"][key]["acknowledged"] == expected_count
         assert checksum == expected_checksum
         # the shard model put the records where moto did
-        model_counts = [round(s["records_per_s"] * 20.0) for s in outcome.shards[key]["shards"]]
+        model_counts = [round(s["records_per_s"] * RUN_S) for s in outcome.shards[key]["shards"]]
         assert sorted(per_shard.values()) == sorted(model_counts)
     summary = build_summary(ctx, outcome.results, outcome.duration_s) | outcome.summary_fields()
     gps = next(e for e in summary["hot_paths"] if e["name"] == "gps_stream")
