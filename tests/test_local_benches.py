@@ -92,8 +92,10 @@ def test_a_bench_without_a_running_target_is_one_clear_line(tmp_path, monkeypatc
     assert "loadgen local up" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_aws_prod_without_confirmation_exits_2_before_sending(monkeypatch):
+@pytest.mark.parametrize("command", [["bench", "geo"], ["bench", "matching"], ["push", "kinesis"], ["push", "api"]])
+def test_aws_prod_without_confirmation_exits_2_before_sending(monkeypatch, command):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    result = CliRunner().invoke(main, ["bench", "geo", "--stack", "food_delivery", "--env", "prod", "--target", "aws"])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # were anything sent, it would fail differently
+    result = CliRunner().invoke(main, [*command, "--stack", "food_delivery", "--env", "prod", "--target", "aws"])
     assert result.exit_code == 2
-    assert "--confirm-prod" in result.stderr
+    assert "--confirm-prod" in result.stderr and len(result.stderr.strip().splitlines()) == 1
