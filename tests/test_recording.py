@@ -51,11 +51,10 @@ def stalling_op(stall_at: int):
 
 def test_open_loop_shows_an_injected_stall_in_p99():
     recorder = HotPathRecorder("open")
-    result = asyncio.run(run_open_loop(stalling_op(500), OpenLoop(rate=1000, duration_s=2.0), recorder))
+    asyncio.run(run_open_loop(stalling_op(500), OpenLoop(rate=1000, duration_s=2.0), recorder))
     assert recorder.ops == 2000 and recorder.errors == 0
     assert recorder.latency_ms()["p99"] > 100  # ~200 operations were due during the stall
     assert recorder.late_starts >= 150
-    assert abs(result.achieved_rate - 1000) < 100
 
 
 def test_closed_loop_hides_the_same_stall():
