@@ -9,11 +9,14 @@ slice (slices are seconds, shapes change over hours).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
+WEEK_START_EPOCH_MS = 1_767_571_200_000
+"""Monday 2026-01-05 00:00 UTC: the wall-clock time of t = 0, where the shapes' week begins."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class RateShape:
 
 
 FLAT = RateShape()
+
+
+def busiest_time_s(rate: Callable[[np.ndarray], np.ndarray]) -> float:
+    """Seconds after t = 0 of the busiest minute of the week for a rate curve (a shape or a sum of shapes)."""
+    grid = np.arange(0, WEEK_S, 60.0)
+    return float(grid[int(np.argmax(rate(grid)))])
 
 
 def poisson_arrivals(rng: np.random.Generator, mean_rate: float, shape: RateShape, t0: float,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fleet_models.arrivals import Peak, RateShape, poisson_arrivals
+from fleet_models.arrivals import WEEK_START_EPOCH_MS, Peak, RateShape, busiest_time_s, poisson_arrivals
 from fleet_models.demand import Demand
 from fleet_models.geography import METROS, bearing_deg, distance_km, move, scatter
 from fleet_models.payloads import RecordBatch, fill, keys
@@ -66,7 +66,7 @@ class OrdersConfig:
     location_interval_s: float = 4.0
     hot_restaurant_skew: float = 1.1
     metro: str = "dallas"
-    start_epoch_ms: int = 1_767_571_200_000  # Monday 2026-01-05 00:00 UTC, the shape's hour zero
+    start_epoch_ms: int = WEEK_START_EPOCH_MS
 
     @classmethod
     def from_profile(cls, seed: int, fleet: dict, streams: dict) -> "OrdersConfig":
@@ -83,8 +83,7 @@ class OrdersConfig:
     @property
     def peak_time_s(self) -> float:
         """Seconds after t = 0 of the week's busiest minute (a weekend dinner)."""
-        grid = np.arange(0, 7 * 86400.0, 60.0)
-        return float(grid[int(np.argmax(MEAL_SHAPE(grid)))])
+        return busiest_time_s(MEAL_SHAPE)
 
     def demand(self) -> list[Demand]:
         order_peak = self.mean_order_rate * MEAL_SHAPE.peak

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fleet_models.arrivals import Peak, RateShape, poisson_arrivals
+from fleet_models.arrivals import WEEK_START_EPOCH_MS, Peak, RateShape, busiest_time_s, poisson_arrivals
 from fleet_models.demand import Demand
 from fleet_models.geography import METROS, scatter
 from fleet_models.payloads import RecordBatch, fill
@@ -59,7 +59,7 @@ class UnitsConfig:
     high_fraction: float = 0.17
     low_fraction: float = 0.15
     mean_units_per_property: float = 40.0
-    start_epoch_ms: int = 1_767_571_200_000  # Monday 2026-01-05 00:00 UTC, the shapes' hour zero
+    start_epoch_ms: int = WEEK_START_EPOCH_MS
 
     @classmethod
     def from_profile(cls, seed: int, fleet: dict, streams: dict) -> "UnitsConfig":
@@ -73,8 +73,7 @@ class UnitsConfig:
 
     @property
     def peak_time_s(self) -> float:
-        grid = np.arange(0, 7 * 86400.0, 60.0)
-        return float(grid[int(np.argmax(REQUEST_SHAPE(grid) + 2 * VENDOR_SHAPE(grid)))])
+        return busiest_time_s(lambda t: REQUEST_SHAPE(t) + 2 * VENDOR_SHAPE(t))
 
     def demand(self) -> list[Demand]:
         rate = self.mean_request_rate
