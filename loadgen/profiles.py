@@ -17,8 +17,8 @@ from fleet_models.orders import OrdersConfig
 from fleet_models.units import UnitsConfig
 from fleet_models.vehicles import VehicleFleetConfig
 from loadgen.errors import LoadgenError
+from loadgen.paths import PROFILES_DIR
 
-PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 KINESIS_RECORDS_PER_SHARD = 1000
 KINESIS_BYTES_PER_SHARD = 1024 * 1024
 

@@ -13,8 +13,8 @@ import aiohttp
 import boto3
 import pytest
 
-from loadgen.api_routes import ApiRoute, rest_api
-from loadgen.local_target import LocalTarget
+from loadgen.tf.api_routes import ApiRoute, rest_api
+from loadgen.target.local_target import LocalTarget
 from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION
 from loadgen.tf.env_model import ResolvedStack
 from loadgen.tf.hcl_reader import load_stack

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from aiobotocore.session import AioSession
 
-from loadgen.ddb_bench import ddb_hot_path, run_ddb_bench
-from loadgen.local_resources import create_streams, create_tables
-from loadgen.local_target import is_ours, start_moto
+from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
+from loadgen.target.local_resources import create_streams, create_tables
+from loadgen.target.local_target import is_ours, start_moto
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, new_run_id
-from loadgen.run_summary import build_summary
+from loadgen.measure.run_summary import build_summary
 from loadgen.tf import hcl_reader
 from loadgen.tf.alarm_thresholds import alarms
 from loadgen.tf.env_model import ResolvedStack

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from aiobotocore.session import AioSession
 
-from loadgen.kinesis_pusher import PutLimits, push_kinesis
-from loadgen.kinesis_sink import CHECKSUM_MOD, KinesisSink, SinkFaults, record_checksum
-from loadgen.local_target import is_ours, start_moto
+from loadgen.drive.kinesis_pusher import PutLimits, push_kinesis
+from loadgen.target.kinesis_sink import CHECKSUM_MOD, KinesisSink, SinkFaults, record_checksum
+from loadgen.target.local_target import is_ours, start_moto
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, new_run_id
-from loadgen.run_summary import build_summary
-from loadgen.shard_model import HASH_SPACE, ShardLoad, hash_key, shard_ranges
+from loadgen.measure.run_summary import build_summary
+from loadgen.measure.shard_model import HASH_SPACE, ShardLoad, hash_key, shard_ranges
 from loadgen.tf import hcl_reader
 from loadgen.tf.env_model import ResolvedStack
 from tests.conftest import TERRAFORM
@@ -214,7 +214,7 @@ def test_a_skewed_partition_key_makes_its_shard_hot_and_an_even_spread_does_not(
 
 
 def test_recording_a_batch_of_latencies_at_once_equals_recording_them_one_by_one():
-    from loadgen.recorder import HotPathRecorder
+    from loadgen.measure.recorder import HotPathRecorder
 
     latencies = np.random.default_rng(3).lognormal(-5, 2, 5000)
     one_by_one, at_once = HotPathRecorder("a"), HotPathRecorder("b")

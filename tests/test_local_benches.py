@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from loadgen.cli import main
-from loadgen.local_target import LocalTarget, _cmdline
+from loadgen.target.local_target import LocalTarget, _cmdline
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from loadgen.recorder import HotPathRecorder
-from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.measure.recorder import HotPathRecorder
+from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
 
 
 def test_histogram_percentiles_are_within_hdr_precision_of_numpy():

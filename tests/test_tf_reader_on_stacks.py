@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -95,3 +96,16 @@ def test_property_maintenance_priority_matrix_seed_matches_the_matching_core():
     for name, rule in DEFAULT_RULES.items():
         for field in ("max_distance_km", "distance_weight", "workload_weight", "rating_weight", "response_sla_minutes"):
             assert float(seeded[name][field]) == float(getattr(rule, field)), (name, field)
+
+
+def test_the_terraform_layer_imports_nothing_of_the_engine():
+    import ast
+
+    allowed = ("loadgen.tf", "loadgen.errors", "loadgen.paths")
+    for module in (Path(__file__).resolve().parents[1] / "loadgen" / "tf").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.startswith("loadgen"):
+                    assert name.startswith(allowed), f"{module.name} imports {name}"

@@ -6,17 +6,17 @@ from __future__ import annotations
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from loadgen.api_pusher import api_push_ceiling
+from loadgen.drive.api_pusher import api_push_ceiling
 from loadgen.cli.common import (ProgressLine, build_context, emit_json, env_option, finish_run, json_option,
                                 load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
-from loadgen.ddb_bench import ddb_hot_path, run_ddb_bench
+from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
-from loadgen.generate_bench import run_generate_bench
-from loadgen.geo_bench import run_geo_bench, workload_name
-from loadgen.local_target import LocalTarget
-from loadgen.matching_bench import declared_for, run_matching_bench
+from loadgen.bench.generate_bench import run_generate_bench
+from loadgen.drive.geo_bench import run_geo_bench, workload_name
+from loadgen.target.local_target import LocalTarget
+from loadgen.drive.matching_bench import declared_for, run_matching_bench
 from loadgen.profiles import DOMAINS, domain_stack, hot_path_rate, load_profile
-from loadgen.push_ceiling import run_push_ceiling
+from loadgen.bench.push_ceiling import run_push_ceiling
 
 
 @click.group()

@@ -20,19 +20,19 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.paths import CACHE_DIR, REPORTS_DIR, TERRAFORM_DIR
 from loadgen.errors import LoadgenError
-from loadgen.local_target import LocalTarget
+from loadgen.target.local_target import LocalTarget
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
-from loadgen.run_summary import build_summary, write_summary
+from loadgen.measure.run_summary import build_summary, write_summary
 from loadgen.tf import hcl_reader
 from loadgen.tf.env_model import ResolvedStack
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_terraform_dir() -> Path:
-    bundled = REPO_ROOT / "terraform"
+    bundled = TERRAFORM_DIR
     return bundled if bundled.is_dir() else Path.cwd() / "terraform"
 
 
@@ -107,7 +107,7 @@ rate_scale_option = click.option("--rate-scale", default=1.0, show_default=True,
 
 def state_dir() -> Path:
     """Where the local target keeps its state file and logs: LOADGEN_STATE_DIR, else .cache/local-target."""
-    return Path(os.environ.get("LOADGEN_STATE_DIR") or REPO_ROOT / ".cache" / "local-target")
+    return Path(os.environ.get("LOADGEN_STATE_DIR") or CACHE_DIR / "local-target")
 
 
 def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
@@ -126,7 +126,7 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
                         os.environ.get("LOADGEN_API_URL"), os.environ.get("LOADGEN_API_KEY"))
     check_prod_confirmation(target, env, confirm_prod)
     return RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
-                      out_dir=out or REPO_ROOT / "reports", run_id=new_run_id(stack, env, what))
+                      out_dir=out or REPORTS_DIR, run_id=new_run_id(stack, env, what))
 
 
 def run_async(coroutine: Any) -> Any:

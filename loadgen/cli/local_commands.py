@@ -7,7 +7,7 @@ import sys
 import click
 
 from loadgen.cli.common import emit_json, json_option, state_dir, user_errors
-from loadgen.local_target import LocalTarget
+from loadgen.target.local_target import LocalTarget
 
 
 @click.group()

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from loadgen.cli.common import (cell, console, default_terraform_dir, emit_json, env_option, json_option,
                                 stack_option, terraform_dir_option, user_errors)
-from loadgen.profile_report import profile_report
+from loadgen.report.profile_report import profile_report
 from loadgen.profiles import load_profile
 from loadgen.tf import hcl_reader
 

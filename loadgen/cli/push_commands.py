@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from loadgen.api_pusher import push_api, status_counts
+from loadgen.drive.api_pusher import push_api, status_counts
 from loadgen.cli.common import (ProgressLine, build_context, finish_run, rate_scale_option, run_async, run_options,
                                 user_errors)
-from loadgen.kinesis_pusher import push_kinesis
+from loadgen.drive.kinesis_pusher import push_kinesis
 
 
 @click.group()

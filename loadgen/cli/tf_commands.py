@@ -10,6 +10,7 @@ from rich.table import Table
 
 from loadgen.cli.common import (console, default_terraform_dir, emit_json, env_option, json_option, stack_option,
                                 terraform_dir_option, user_errors)
+from loadgen.hot_paths import guarded_by
 from loadgen.tf import hcl_reader
 from loadgen.tf.alarm_thresholds import alarms
 from loadgen.tf.capacity import capacity
@@ -68,7 +69,7 @@ def tf_check(terraform_dir: Path | None, stacks: tuple[str, ...], schema: bool, 
 def tf_alarms(terraform_dir: Path | None, stack: str, env: str, as_json: bool) -> None:
     """Every CloudWatch alarm with its threshold resolved for the env and the hot path it guards."""
     resolved = ResolvedStack(hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack), env)
-    found = alarms(resolved)
+    found = alarms(resolved, guarded_by(stack))
     if as_json:
         rows = []
         for alarm in found:

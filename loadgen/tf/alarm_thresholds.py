@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from loadgen.hot_paths import guarded_by
 from loadgen.tf.env_model import ResolvedStack
 from loadgen.tf.expressions import UNKNOWN, known_or_none
 
@@ -48,9 +47,10 @@ def _from_metric_query(queries: list[dict]) -> dict:
     return {}
 
 
-def alarms(resolved: ResolvedStack) -> list[Alarm]:
-    """Every alarm of the stack for the env, with the hot path it guards (from loadgen.hot_paths)."""
-    guards = guarded_by(resolved.stack.name)
+def alarms(resolved: ResolvedStack, guards: dict[str, str] | None = None) -> list[Alarm]:
+    """Every alarm of the stack for the env; `guards` (alarm address -> hot path, from the engine's declarations)
+    names the hot path each one guards. The Terraform layer itself knows nothing of hot paths."""
+    guards = guards or {}
     found = []
     for instance in resolved.instances("aws_cloudwatch_metric_alarm"):
         fallback = _from_metric_query(instance.blocks("metric_query"))

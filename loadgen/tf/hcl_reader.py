@@ -8,7 +8,7 @@ LoadgenError line for malformed HCL or a missing file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -199,3 +199,17 @@ def check_env(stack: Stack, env: str) -> TfvarsFile:
             f"known envs: {', '.join(stack.tfvars) or 'none'}"
         )
     return stack.tfvars[env]
+
+
+def with_candidate_tfvars(stack: Stack, env: str, path: Path) -> Stack:
+    """The stack with `path` read as the env's tfvars in place of its own (`--tfvars CANDIDATE`): the candidate
+    must set only variables the stack declares, since a typo would silently fall back to a default."""
+    check_env(stack, env)
+    if not path.is_file():
+        raise LoadgenError(f"{path}: candidate tfvars file not found; pass an existing .tfvars file")
+    candidate = load_tfvars(path, env)
+    unknown = sorted(set(candidate.values) - set(stack.variables))
+    if unknown:
+        raise LoadgenError(f"{path}:{candidate.lines.get(unknown[0], 1)}: '{unknown[0]}' is not a variable of stack "
+                           f"{stack.name}; remove it or fix its name")
+    return replace(stack, tfvars={**stack.tfvars, env: candidate})

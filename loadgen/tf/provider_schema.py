@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from loadgen.paths import CACHE_DIR
 from loadgen.errors import LoadgenError
 
 WHEEL_NAME = "cdktf_cdktf_provider_aws-19.65.1-py3-none-any.whl"
@@ -39,7 +40,7 @@ _ARCHIVE_FILE = {
 
 def default_cache_dir() -> Path:
     """Where `.ci/setup` downloads the wheel: LOADGEN_CACHE_DIR, else `.cache/` at the repository root."""
-    return Path(os.environ.get("LOADGEN_CACHE_DIR") or Path(__file__).resolve().parents[2] / ".cache")
+    return Path(os.environ.get("LOADGEN_CACHE_DIR") or CACHE_DIR)
 
 
 def _snake(name: str) -> str:

@@ -1,7 +1,7 @@
 """A local Kinesis stand-in that answers PutRecords instantly: the push-ceiling bench's sink and the pusher's
 fault injector.
 
-Where it sits: beside the local target (loadgen.local_target) for what moto cannot do. moto's Kinesis stores
+Where it sits: beside the local target (loadgen.target.local_target) for what moto cannot do. moto's Kinesis stores
 every record and accepts ~12k records/s, which hides how fast the pusher itself is, and it never throttles, which
 hides the pusher's retry path. This sink speaks just enough of the Kinesis JSON protocol 1.1
 (`X-Amz-Target: Kinesis_20131202.<Operation>`) for aiobotocore: PutRecords, plus CreateStream,
@@ -18,7 +18,7 @@ Two modes, chosen by `SinkFaults`:
   records are tallied per stream: a count and an order-independent checksum of (partition key, data), so a test
   can prove that what the sink accepted is exactly what the pusher reports as acknowledged.
 
-Runs in-process (`async with KinesisSink(...)`) or as its own process (`python -m loadgen.kinesis_sink`, or
+Runs in-process (`async with KinesisSink(...)`) or as its own process (`python -m loadgen.target.kinesis_sink`, or
 `start_sink_process`), so that a bench does not share its measured core with the sink.
 """
 
@@ -193,7 +193,7 @@ def start_sink_process(faults: SinkFaults = SinkFaults(), cpu: int | None = None
                        timeout_s: float = 20.0) -> tuple[str, subprocess.Popen]:
     """The sink in its own process (optionally pinned to one CPU); returns (url, process). Stop it with
     `stop_sink_process(process)`."""
-    args = [sys.executable, "-m", "loadgen.kinesis_sink", "--fail-fraction", str(faults.fail_fraction)]
+    args = [sys.executable, "-m", "loadgen.target.kinesis_sink", "--fail-fraction", str(faults.fail_fraction)]
     for key in sorted(faults.permanent_keys):
         args += ["--permanent-key", key]
     if cpu is not None:

@@ -1,5 +1,5 @@
 """The embedded local target: a real Redis-protocol server, a moto server (AWS stand-in) and the API Gateway
-emulator (loadgen.api_emulator) on loopback.
+emulator (loadgen.target.api_emulator) on loopback.
 
 `loadgen local up` starts them on free loopback ports with persistence off and records their endpoints and
 process ids in a state file; `status` reports them; `down` stops exactly the processes it started (it checks
@@ -130,20 +130,20 @@ def start_redis(state_dir: Path) -> Service:
 def start_moto(state_dir: Path) -> Service:
     port = free_port()
     log = state_dir / "moto.log"
-    process = _spawn([sys.executable, "-m", "loadgen.moto_server", "-H", "127.0.0.1", "-p", str(port)], log)
+    process = _spawn([sys.executable, "-m", "loadgen.target.moto_server", "-H", "127.0.0.1", "-p", str(port)], log)
     url = f"http://127.0.0.1:{port}"
     _wait(lambda: _http_answers(url + "/moto-api/"), f"moto server on port {port}", process, log)
-    return Service("moto", process.pid, port, url, "loadgen.moto_server", str(log))
+    return Service("moto", process.pid, port, url, "loadgen.target.moto_server", str(log))
 
 
 def start_api(state_dir: Path, moto_url: str, redis_url: str) -> Service:
     port = free_port()
     log = state_dir / "api.log"
-    process = _spawn([sys.executable, "-m", "loadgen.api_emulator", "--port", str(port), "--state-dir",
+    process = _spawn([sys.executable, "-m", "loadgen.target.api_emulator", "--port", str(port), "--state-dir",
                       str(state_dir), "--moto", moto_url, "--redis", redis_url], log)
     url = f"http://127.0.0.1:{port}"
     _wait(lambda: _http_answers(url + "/_emulator/health"), f"API emulator on port {port}", process, log)
-    return Service("api", process.pid, port, url, "loadgen.api_emulator", str(log))
+    return Service("api", process.pid, port, url, "loadgen.target.api_emulator", str(log))
 
 
 class LocalTarget:

@@ -3,7 +3,7 @@
 Where it sits: the third service of the embedded local target (`loadgen local up` starts it next to Redis and
 moto; moto stores API Gateway definitions but does not serve invocations, enforce API keys or throttle). It
 serves `POST {api_url}/{stack}/{env}/{stage}/{path...}` for any stack and env, each read from terraform/ by
-loadgen.api_routes when first asked for, and answers as API Gateway does, in its order:
+loadgen.tf.api_routes when first asked for, and answers as API Gateway does, in its order:
 
 1. unknown route or stage -> 403 {"message": "Missing Authentication Token"}; AWS_IAM routes (SigV4) likewise;
 2. API key: on `api_key_required` routes `x-api-key` must equal the local key -> else 403 {"message": "Forbidden"}.
@@ -23,7 +23,7 @@ loadgen.api_routes when first asked for, and answers as API Gateway does, in its
    env resolves them, AWS_ENDPOINT_URL = the local moto. Values that exist only after apply get local stand-ins:
    SNS topics, SQS queues and S3 buckets are created on moto under their Terraform names and their ARN/URL used,
    Kinesis/DynamoDB ARNs read back from moto, ElastiCache endpoints become the local Redis host. The stack's
-   tables and streams are created on moto from Terraform (loadgen.local_resources) when a (stack, env) is first
+   tables and streams are created on moto from Terraform (loadgen.target.local_resources) when a (stack, env) is first
    used. The handler's proxy response is returned; a handler that raises, or returns no proxy response, gives
    502 {"message": "Internal server error"} and one log line naming the route, function and error.
 
@@ -62,11 +62,11 @@ from typing import Any
 
 from aiohttp import web
 
-from loadgen.api_routes import ApiRoute, LambdaFunction, RestApi, rest_api
+from loadgen.paths import REPO_ROOT, TERRAFORM_DIR
+from loadgen.tf.api_routes import ApiRoute, LambdaFunction, RestApi, rest_api
 from loadgen.errors import LoadgenError
 from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 HEALTH_PATH = "/_emulator/health"
 WARM_PATH = "/_emulator/warm"
 """POST {WARM_PATH}/{stack}/{env}: prepare a (stack, env) and start its handler workers before a measured run,
@@ -77,7 +77,7 @@ LOCAL_ACCOUNT = "123456789012"
 REDACTED = "<redacted>"
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
 
-log = logging.getLogger("loadgen.api_emulator")
+log = logging.getLogger("loadgen.target.api_emulator")
 
 
 def _json(status: int, body: dict, headers: dict | None = None) -> web.Response:
@@ -383,7 +383,7 @@ class ApiEmulator:
                 return
             from aiobotocore.session import get_session
 
-            from loadgen.local_resources import create_streams, create_tables
+            from loadgen.target.local_resources import create_streams, create_tables
             from loadgen.tf.env_model import ResolvedStack
             from loadgen.tf.hcl_reader import load_stack
 
@@ -497,12 +497,12 @@ def write_api_key(state_dir: Path, api_key: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m loadgen.api_emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m loadgen.target.api_emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--moto", required=True, help="the local moto server's URL")
     parser.add_argument("--redis", default=None, help="the local Redis URL")
-    parser.add_argument("--terraform-dir", type=Path, default=REPO_ROOT / "terraform")
+    parser.add_argument("--terraform-dir", type=Path, default=TERRAFORM_DIR)
     parser.add_argument("--workers", type=int, default=2, help="worker processes per Lambda function")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",

@@ -1,8 +1,8 @@
 """`loadgen bench push-ceiling` (Kinesis half): how many records/s one core pushes, and how many cores each
 stack's prod peak therefore needs.
 
-Where it sits: beside the pusher (loadgen.kinesis_pusher), measuring it against the instant sink
-(loadgen.kinesis_sink), which runs in its own process pinned to another CPU so that it does not share the measured
+Where it sits: beside the pusher (loadgen.drive.kinesis_pusher), measuring it against the instant sink
+(loadgen.target.kinesis_sink), which runs in its own process pinned to another CPU so that it does not share the measured
 core. This process pins itself to one CPU for the measurements and restores its affinity afterwards.
 
 Two measurements, same sink, same concurrency (calls in flight):
@@ -33,8 +33,9 @@ from pathlib import Path
 from aiobotocore.session import AioSession
 from botocore.config import Config
 
-from loadgen.kinesis_pusher import PushProgress, client_config, push_kinesis
-from loadgen.kinesis_sink import start_sink_process, stop_sink_process
+from loadgen.paths import TERRAFORM_DIR
+from loadgen.drive.kinesis_pusher import PushProgress, client_config, push_kinesis
+from loadgen.target.kinesis_sink import start_sink_process, stop_sink_process
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, LOCAL_CREDENTIALS, RunContext, Target, new_run_id
 from loadgen.tf import hcl_reader
@@ -123,7 +124,7 @@ async def run_push_ceiling(seconds: float = 5.0, concurrency: int = 8, overdrive
                            stacks: tuple[str, ...] = KINESIS_STACKS, terraform_dir: Path | None = None,
                            out_dir: Path | None = None) -> CeilingResult:
     """Measure bare aiobotocore and the pusher on one core against the instant sink (its own process)."""
-    terraform_dir = terraform_dir or Path(__file__).resolve().parents[1] / "terraform"
+    terraform_dir = terraform_dir or TERRAFORM_DIR
     measured_cpu, sink_cpu = _cpus()
     url, sink = start_sink_process(cpu=sink_cpu)
     saved = os.sched_getaffinity(0) if measured_cpu is not None else None

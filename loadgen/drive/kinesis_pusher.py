@@ -58,11 +58,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from loadgen.errors import LoadgenError
-from loadgen.local_resources import create_streams, stream_definition
-from loadgen.recorder import HotPathRecorder
+from loadgen.target.local_resources import create_streams, stream_definition
+from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
-from loadgen.run_summary import HotPathResult
-from loadgen.shard_model import HashCache, ShardLoad
+from loadgen.measure.run_summary import HotPathResult
+from loadgen.measure.shard_model import HashCache, ShardLoad
 
 MIB = 1024 * 1024
 LATE_START_S = 0.001

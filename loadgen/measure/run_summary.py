@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadgen.hot_paths import HotPath, hot_paths
-from loadgen.recorder import HotPathRecorder
+from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
 from loadgen.tf.alarm_thresholds import Alarm, alarms
 

@@ -27,11 +27,11 @@ from fleet_models.orders import OrdersWorld
 from fleet_models.units import Portfolio
 from fleet_models.vehicles import VehicleFleet
 from loadgen.errors import LoadgenError
-from loadgen.recorder import HotPathRecorder
-from loadgen.resp_client import RespPool, encode
+from loadgen.measure.recorder import HotPathRecorder
+from loadgen.drive.resp_client import RespPool, encode
 from loadgen.run_context import RunContext
-from loadgen.run_summary import HotPathResult
-from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.measure.run_summary import HotPathResult
+from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
 
 GEOADD_CHUNK = 2000
 REDIS_BENCHMARK_SECONDS = 3.0

@@ -18,7 +18,7 @@ from typing import Awaitable, Callable
 
 import numpy as np
 
-from loadgen.recorder import HotPathRecorder
+from loadgen.measure.recorder import HotPathRecorder
 
 Operation = Callable[[int], Awaitable[bool]]
 """One operation: called with its sequence number, returns True on success (raises or False on failure)."""

@@ -1,7 +1,7 @@
 """Kinesis' partition-key hashing and per-shard write limits: which shards a run's records land on, and which of
 them would be throttled on AWS.
 
-Where it sits: between the pusher (loadgen.kinesis_pusher), which sees every record it generates, and the run's
+Where it sits: between the pusher (loadgen.drive.kinesis_pusher), which sees every record it generates, and the run's
 summary (`shards` section). The local stand-ins never throttle, so this model is how a local run tells that an
 env's shard count (from its tfvars) or a skewed partition-key distribution would exceed the per-shard write
 limits of 1,000 records/s and 1 MiB/s.

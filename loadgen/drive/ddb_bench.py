@@ -2,7 +2,7 @@
 
 Where it sits: a bench of loadgen/ (drive it, measure it, judge it). The hot path is the stack's declared
 `ddb_conditional_write` (loadgen.hot_paths); the table is the TableName dimension of the first alarm that guards
-it, resolved for the env, and its keys come from that table's Terraform definition (loadgen.local_resources) —
+it, resolved for the env, and its keys come from that table's Terraform definition (loadgen.target.local_resources) —
 no table name or key is written here. On the local target the stack's tables are created from Terraform first.
 
 What one run does, over HTTP through aiobotocore:
@@ -30,7 +30,7 @@ including a failed read). Retries are off in the client so a write is never sent
 write that errors or is cancelled at the drain deadline may still have been applied, which would show up as a
 negative lost_updates. The hot path's histogram holds each read-modify-write cycle from its intended start (open
 loop) or actual start (closed loop); `write_latency_ms` holds the conditional write alone. The failures per
-second go into counts_per_s, which loadgen.run_summary turns into failures per alarm period and compares with the
+second go into counts_per_s, which loadgen.measure.run_summary turns into failures per alarm period and compares with the
 env's ConditionalCheckFailedRequests threshold.
 
 `conditional=False` (for a CLI flag such as `--unsafe-no-condition`) is a demonstration, not a mode to run against
@@ -53,11 +53,11 @@ from botocore.exceptions import ClientError
 
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import HotPath, hot_paths
-from loadgen.local_resources import TableDefinition, create_tables, find_table
-from loadgen.recorder import HotPathRecorder
+from loadgen.target.local_resources import TableDefinition, create_tables, find_table
+from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
-from loadgen.run_summary import HotPathResult
-from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.measure.run_summary import HotPathResult
+from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
 from loadgen.tf.alarm_thresholds import alarms
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"

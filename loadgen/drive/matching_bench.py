@@ -19,14 +19,14 @@ import redis.asyncio as aioredis
 
 from fleet_models.units import CATEGORIES, PRIORITIES
 from loadgen.errors import LoadgenError
-from loadgen.geo_bench import GeoWorkload, load_members, workload
+from loadgen.drive.geo_bench import GeoWorkload, load_members, workload
 from loadgen.matching.driver_matching import DriverCandidate, MatchWeights, choose_driver
 from loadgen.matching.vendor_assignment import PriorityRule, VendorCandidate, choose_vendor
-from loadgen.recorder import HotPathRecorder
-from loadgen.resp_client import RespPool, encode
+from loadgen.measure.recorder import HotPathRecorder
+from loadgen.drive.resp_client import RespPool, encode
 from loadgen.run_context import RunContext
-from loadgen.run_summary import HotPathResult
-from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.measure.run_summary import HotPathResult
+from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
 
 DECLARED = {"property_maintenance": "vendor_assignment", "food_delivery": "driver_matching"}
 WORKLOAD_KEY = {"property_maintenance": "bench:vendor_jobs", "food_delivery": "bench:driver_orders"}

@@ -1,8 +1,8 @@
 """A stack's REST API as one env deploys it, read from its Terraform: what the API emulator serves and the API
 pusher drives.
 
-Where it sits: between loadgen/tf (the only reader of terraform/) and `loadgen.api_emulator` /
-`loadgen.api_pusher`. Everything is looked up, nothing copied: routes are the `aws_api_gateway_method`s, their
+Where it sits: between loadgen/tf (the only reader of terraform/) and `loadgen.target.api_emulator` /
+`loadgen.drive.api_pusher`. Everything is looked up, nothing copied: routes are the `aws_api_gateway_method`s, their
 full paths built from the `aws_api_gateway_resource` parent chain and `path_part`; `api_key_required`; the
 `aws_api_gateway_request_validator` (validate the body?) and the request model's JSON schema (the model's
 `schema`, i.e. the text of the file the stack loads with file()); the integration, and for AWS_PROXY the

@@ -4,7 +4,7 @@
 Where it sits: fleet_models (the exact request bodies, each due at its intended time) -> this client -> the
 target's REST API (the local API emulator, or a stage on AWS) -> the shared recorder and run summary. One hot
 path per route (declared in loadgen.hot_paths with kind `api_route`); each route runs its own open loop
-(loadgen.scheduler) over the bodies the fleet model generates from the profile's busiest moment, at the
+(loadgen.drive.scheduler) over the bodies the fleet model generates from the profile's busiest moment, at the
 profile's rate x `rate_scale` (simulated time is stretched by 1/rate_scale, so the bodies are the model's own).
 Latency is measured from each request's intended time into the route's HotPathRecorder; responses are counted
 per status class (2xx, 400, 403, 429, 5xx, other) into the hot path's `status_counts`; 4XXError / 5XXError rates
@@ -28,13 +28,13 @@ from typing import Callable
 import aiohttp
 import numpy as np
 
-from loadgen.api_routes import rest_api
+from loadgen.tf.api_routes import rest_api
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import hot_paths
-from loadgen.recorder import HotPathRecorder
+from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext, Target
-from loadgen.run_summary import HotPathResult
-from loadgen.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.measure.run_summary import HotPathResult
+from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
 
 STATUS_CLASSES = ("2xx", "400", "403", "429", "5xx", "other")
 SLICE_S = 10.0
@@ -169,7 +169,7 @@ async def push_api(ctx: RunContext, duration_s: float, rate_scale: float,
 
 async def warm_up(session: aiohttp.ClientSession, ctx: RunContext) -> None:
     """Have the local emulator prepare the stack (tables, streams, handler workers) before the clock starts."""
-    from loadgen.api_emulator import WARM_PATH
+    from loadgen.target.api_emulator import WARM_PATH
 
     url = f"{ctx.target.api_url.rstrip('/')}{WARM_PATH}/{ctx.stack}/{ctx.env}"
     async with session.post(url, timeout=aiohttp.ClientTimeout(total=120)) as response:
@@ -221,7 +221,7 @@ def api_push_ceiling(api_url: str, duration_s: float = 5.0, concurrency: int = 6
                      peak_rps: dict[str, float] | None = None) -> dict:
     """The API client's ceiling against the emulator's cheapest route (its health route, answered without any
     stack), vs wrk at the same concurrency when wrk is on PATH; `cores_needed` per env for the given peaks."""
-    from loadgen.api_emulator import HEALTH_PATH
+    from loadgen.target.api_emulator import HEALTH_PATH
 
     url = api_url.rstrip("/") + HEALTH_PATH
     try:

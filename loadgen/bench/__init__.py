@@ -1,0 +1,1 @@
+"""Benchmarks of the harness itself: how fast loadgen generates and pushes, against the demand it must feed."""

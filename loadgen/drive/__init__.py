@@ -1,0 +1,1 @@
+"""Driving hot paths: the open-loop scheduler, one driver per hot-path kind, and the clients they use."""

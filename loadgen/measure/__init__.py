@@ -1,0 +1,1 @@
+"""Measuring and judging: the HdrHistogram recorder, the alarm judge and summary.json, the Kinesis shard model."""

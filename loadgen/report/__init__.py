@@ -1,0 +1,1 @@
+"""What a run leaves for people: printed profiles, the HTML report, run comparison."""
