@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from aiobotocore.session import AioSession
 
+from loadgen.drive.ramp import RampPlan
 from loadgen.drive.kinesis_pusher import PutLimits, push_kinesis
 from loadgen.target.kinesis_sink import CHECKSUM_MOD, KinesisSink, SinkFaults, record_checksum
 from loadgen.target.local_target import is_ours, start_moto
@@ -82,7 +83,7 @@ def sent_checksum(ctx: RunContext, stream: str, duration_s: float, rate_scale: f
 
 def test_a_local_run_delivers_exactly_the_generated_records_at_the_target_rate(moto_url, tmp_path):
     ctx = context("fleet_telematics", "dev", moto_url, tmp_path)
-    outcome = asyncio.run(push_kinesis(ctx, duration_s=RUN_S, rate_scale=1.0))
+    outcome = asyncio.run(push_kinesis(ctx, plan=RampPlan.constant(RUN_S), rate_scale=1.0))
 
     accounting = outcome.accounting
     assert accounting["generated"] == accounting["acknowledged"] > 0
@@ -110,7 +111,7 @@ def test_records_the_sink_throttles_are_retried_until_accepted_and_none_is_lost(
     async def run():
         async with KinesisSink(SinkFaults(fail_fraction=0.2)) as sink:
             ctx = sink_context(sink.url, tmp_path)
-            return ctx, sink, await push_kinesis(ctx, duration_s=3.0, rate_scale=1.0, max_attempts=20)
+            return ctx, sink, await push_kinesis(ctx, plan=RampPlan.constant(3.0), rate_scale=1.0, max_attempts=20)
 
     ctx, sink, outcome = asyncio.run(run())
     accounting = outcome.accounting
@@ -131,7 +132,7 @@ def test_a_partition_key_the_sink_always_rejects_is_reported_failed_not_hidden(t
     async def run():
         # Transient throttling too, rare enough that no other record fails all 8 attempts (0.05^8 per record).
         async with KinesisSink(SinkFaults(fail_fraction=0.05, permanent_keys=frozenset({"VH0004042"}))) as sink:
-            return await push_kinesis(sink_context(sink.url, tmp_path), duration_s=3.0, max_attempts=8)
+            return await push_kinesis(sink_context(sink.url, tmp_path), plan=RampPlan.constant(3.0), max_attempts=8)
 
     outcome = asyncio.run(run())
     accounting = outcome.accounting
@@ -148,7 +149,7 @@ def test_a_partition_key_the_sink_always_rejects_is_reported_failed_not_hidden(t
 def test_a_record_over_the_per_record_limit_is_counted_failed_with_a_clear_code(tmp_path):
     async def run():
         async with KinesisSink() as sink:
-            return await push_kinesis(sink_context(sink.url, tmp_path), duration_s=1.0,
+            return await push_kinesis(sink_context(sink.url, tmp_path), plan=RampPlan.constant(1.0),
                                       limits=PutLimits(max_record_bytes=150))
 
     outcome = asyncio.run(run())
@@ -161,7 +162,7 @@ def test_a_record_over_the_per_record_limit_is_counted_failed_with_a_clear_code(
 def test_cancelling_a_push_flushes_and_reports_what_did_not_finish(tmp_path):
     async def run():
         async with KinesisSink() as sink:
-            task = asyncio.create_task(push_kinesis(sink_context(sink.url, tmp_path), duration_s=30.0))
+            task = asyncio.create_task(push_kinesis(sink_context(sink.url, tmp_path), plan=RampPlan.constant(30.0)))
             while not sink.stats.calls:
                 await asyncio.sleep(0.01)
             task.cancel()

@@ -8,7 +8,9 @@ import time
 import numpy as np
 
 from loadgen.measure.recorder import HotPathRecorder
-from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.drive.ramp import RampPlan
+from loadgen.drive.scheduler import ClosedLoop, poisson_offsets, run_closed_loop, run_open_loop
+from loadgen.measure.staged_recorder import StagedRecorder
 
 
 def test_histogram_percentiles_are_within_hdr_precision_of_numpy():
@@ -50,22 +52,69 @@ def stalling_op(stall_at: int):
 
 
 def test_open_loop_shows_an_injected_stall_in_p99():
-    recorder = HotPathRecorder("open")
-    asyncio.run(run_open_loop(stalling_op(500), OpenLoop(rate=1000, duration_s=2.0), recorder))
+    staged = StagedRecorder("open", [0.0], 2.0)
+    asyncio.run(run_open_loop(stalling_op(500), RampPlan.constant(2.0).offsets(1000), staged))
+    recorder = staged.total()
     assert recorder.ops == 2000 and recorder.errors == 0
     assert recorder.latency_ms()["p99"] > 100  # ~200 operations were due during the stall
     assert recorder.late_starts >= 150
 
 
 def test_closed_loop_hides_the_same_stall():
-    recorder = HotPathRecorder("closed")
-    asyncio.run(run_closed_loop(stalling_op(500), ClosedLoop(concurrency=1, duration_s=1.0), recorder))
+    staged = StagedRecorder("closed", [0.0], 1.0)
+    asyncio.run(run_closed_loop(stalling_op(500), ClosedLoop(concurrency=1, duration_s=1.0), staged))
+    recorder = staged.total()
     assert recorder.ops > 1000
     assert recorder.latency_ms()["max"] >= 200  # the stall is recorded once...
     assert recorder.latency_ms()["p99"] < 10  # ...and vanishes from the percentiles
 
 
 def test_poisson_arrivals_keep_the_target_rate_within_noise():
-    offsets = OpenLoop(rate=500, duration_s=20, arrivals="poisson", seed=3).intended_offsets()
+    offsets = poisson_offsets(rate=500, duration_s=20, seed=3)
     assert abs(offsets.size - 10_000) < 4 * np.sqrt(10_000)
     assert np.all(np.diff(offsets) > 0) and offsets[-1] < 20
+
+
+def test_ramp_intended_times_continue_across_stages_at_each_stage_rate():
+    plan = RampPlan((2.0, 1.0, 3.0), (0.5, 0.0, 2.0))
+    offsets = plan.offsets(100.0)
+    stage = plan.stage_of(offsets)
+    assert np.bincount(stage, minlength=3).tolist() == [100, 0, 600]
+    assert np.all(np.diff(offsets) > 0)
+    gaps = np.diff(offsets)
+    assert np.allclose(gaps[:99], 1 / 50) and np.allclose(gaps[101:], 1 / 200)
+    assert offsets[100] == 3.0  # the zero-rate stage is a pause; the next operation is due when stage 2 begins
+
+
+def test_a_ramp_run_achieves_each_stage_rate_within_two_percent():
+    plan = RampPlan((1.5, 1.5, 1.5), (0.5, 1.0, 2.0))
+    recorder = StagedRecorder("ramp", plan.starts_s, plan.total_s)
+
+    async def instant(i: int) -> bool:
+        return True
+
+    offsets = plan.offsets(400.0)
+    asyncio.run(run_open_loop(instant, offsets, recorder))
+    scheduled = np.bincount(plan.stage_of(offsets), minlength=3)
+    for k, duration in enumerate(plan.durations_s):
+        target, achieved = scheduled[k] / duration, recorder.done_in_stage[k] / duration
+        assert abs(achieved / target - 1) < 0.02, (k, target, achieved)
+        assert recorder.stages[k].ops == scheduled[k]
+
+
+def test_merged_worker_histograms_equal_one_histogram_fed_every_value():
+    plan = RampPlan((1.0, 1.0), (1.0, 1.0))
+    rng = np.random.default_rng(9)
+    intended = np.sort(rng.uniform(0, 2, 6000))
+    latency = rng.lognormal(np.log(0.003), 1.0, 6000)
+    single = StagedRecorder("x", plan.starts_s, plan.total_s)
+    workers = [StagedRecorder("x", plan.starts_s, plan.total_s) for _ in range(2)]
+    for i, (t0, lat) in enumerate(zip(intended.tolist(), latency.tolist())):
+        single.record(t0, lat)
+        workers[i % 2].record(t0, lat)
+    merged = StagedRecorder("x", plan.starts_s, plan.total_s)
+    for worker in workers:  # as the parent does with each worker's decoded histograms
+        merged.merge(worker)
+    assert merged.total().ops == sum(w.total().ops for w in workers) == 6000
+    assert merged.total().latency_ms() == single.total().latency_ms()
+    assert [s.latency_ms() for s in merged.stages] == [s.latency_ms() for s in single.stages]

@@ -33,8 +33,10 @@ from pathlib import Path
 from aiobotocore.session import AioSession
 from botocore.config import Config
 
+from loadgen.drive.ramp import RampPlan
+from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.paths import TERRAFORM_DIR
-from loadgen.drive.kinesis_pusher import PushProgress, client_config, push_kinesis
+from loadgen.drive.kinesis_pusher import client_config, push_kinesis
 from loadgen.target.kinesis_sink import start_sink_process, stop_sink_process
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, LOCAL_CREDENTIALS, RunContext, Target, new_run_id
@@ -98,16 +100,18 @@ async def pusher_rate(stack: str, url: str, seconds: float, concurrency: int, ta
                                                                         "prod"),
                      profile=load_profile(stack, "prod"), target=Target("local", None, url, LOCAL_REGION),
                      out_dir=out_dir, run_id=new_run_id(stack, "prod", "push-ceiling"))
-    snapshots: list[PushProgress] = []
+    recorders: list[StagedRecorder] = []
     duration = warmup_s + seconds
-    await push_kinesis(ctx, duration, rate_scale=target_records_per_s / _peak_records_per_s(stack),
-                       progress=snapshots.append, max_in_flight=concurrency, slice_s=0.1, drain_timeout_s=1.0,
-                       max_backlog=50_000, create_on_target=False)
-    window = [p for p in snapshots if warmup_s <= p.elapsed_s <= duration]
-    if len(window) < 2:
+    await push_kinesis(ctx, RampPlan.constant(duration),
+                       rate_scale=target_records_per_s / _peak_records_per_s(stack), watch=recorders.append,
+                       max_in_flight=concurrency, slice_s=0.1, drain_timeout_s=1.0, max_backlog=50_000,
+                       create_on_target=False)
+    # records finished per wall second (every record of these runs is acknowledged: the sink fails none)
+    first, last = int(round(warmup_s)), int(duration)
+    if last <= first:
         raise RuntimeError("the push-ceiling run was too short to measure; raise --seconds")
-    first, last = window[0], window[-1]
-    return (last.acknowledged - first.acknowledged) / (last.elapsed_s - first.elapsed_s)
+    done = sum(int(r.timeline_ops[first:last].sum()) for r in recorders)
+    return done / (last - first)
 
 
 def _cpus() -> tuple[int | None, int | None]:

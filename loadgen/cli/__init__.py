@@ -12,6 +12,7 @@ from loadgen.cli.local_commands import local
 from loadgen.cli.profile_commands import profile
 from loadgen.cli.push_commands import push
 from loadgen.cli.tf_commands import tf
+from loadgen.cli.validate_commands import validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +21,7 @@ def main() -> None:
     """Load and performance simulator for the hot paths of the stacks in terraform/."""
 
 
-for group in (tf, profile, local, bench, push):
+for group in (tf, profile, local, bench, push, validate):
     main.add_command(group)
 
 __all__ = ["main"]

@@ -7,10 +7,11 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadgen.drive.api_pusher import api_push_ceiling
-from loadgen.cli.common import (ProgressLine, build_context, emit_json, env_option, finish_run, json_option,
+from loadgen.cli.common import (build_context, emit_json, env_option, finish_run, json_option,
                                 load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
 from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
+from loadgen.report.live_board import LiveBoard
 from loadgen.bench.generate_bench import run_generate_bench
 from loadgen.drive.geo_bench import run_geo_bench, workload_name
 from loadgen.target.local_target import LocalTarget
@@ -33,8 +34,9 @@ def bench_geo(terraform_dir, stack, env, target, confirm_prod, out, as_json, dur
     """Redis GEO hot path: pipelined GEOADD of the stack's members, then GEORADIUS and GEOSEARCH."""
     ctx = build_context(stack, env, target, out, "geo", confirm_prod, terraform_dir)
     work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, workload_name(ctx.stack)))
-    with ProgressLine(not as_json) as progress:
-        results, load = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, progress))
+    with LiveBoard(not as_json, f"bench geo {stack}/{env}") as board:
+        results = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, board.watch))
+    load = {k: results[0].extra[k] for k in ("members_loaded", "load_s", "members_per_s")}
     finish_run(ctx, results, 2 * duration, as_json, {"geo_load": load})
 
 
@@ -47,8 +49,8 @@ def bench_matching(terraform_dir, stack, env, target, confirm_prod, out, as_json
     """Matching core: GEO candidates, workload, surge and the shared scoring, per assignment."""
     ctx = build_context(stack, env, target, out, "matching", confirm_prod, terraform_dir)
     work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, declared_for(ctx.stack)))
-    with ProgressLine(not as_json) as progress:
-        results = run_async(run_matching_bench(ctx, duration, work_rate, concurrency, progress))
+    with LiveBoard(not as_json, f"bench matching {stack}/{env}") as board:
+        results = run_async(run_matching_bench(ctx, duration, work_rate, concurrency, board.watch))
     finish_run(ctx, results, duration, as_json)
 
 
@@ -69,9 +71,9 @@ def bench_ddb(terraform_dir, stack, env, target, confirm_prod, out, as_json, dur
                            "the handlers); pass --confirm-writes to do that")
     ctx = build_context(stack, env, target, out, "ddb", confirm_prod, terraform_dir)
     work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, ddb_hot_path(ctx.stack).name))
-    with ProgressLine(not as_json) as progress:
+    with LiveBoard(not as_json, f"bench ddb {stack}/{env}") as board:
         results = run_async(run_ddb_bench(ctx, concurrency, items, duration, work_rate, not unsafe_no_condition,
-                                          progress))
+                                          board.watch))
     finish_run(ctx, results, duration, as_json)
 
 

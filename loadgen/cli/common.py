@@ -1,4 +1,4 @@
-"""What every loadgen command shares: options, the run context built at the edge, the live progress line, and
+"""What every loadgen command shares: options, the run context built at the edge, and
 how a run is judged, written and turned into an exit code (0 ok, 1 findings or failed verdict, 2 bad input).
 
 This is the edge of the program: the only place that reads argv and environment variables (REDIS_URL,
@@ -111,9 +111,14 @@ def state_dir() -> Path:
 
 
 def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
-                  terraform_dir: Path | None = None, needs_api: bool = False) -> RunContext:
-    """The run's configuration, resolved once here at the edge (the only place that reads the environment)."""
-    resolved = ResolvedStack(hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack), env)
+                  terraform_dir: Path | None = None, needs_api: bool = False, tfvars: Path | None = None,
+                  run_id: str | None = None) -> RunContext:
+    """The run's configuration, resolved once here at the edge (the only place that reads the environment).
+    `tfvars` is a candidate file read in place of the env's own."""
+    loaded = hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)
+    if tfvars is not None:
+        loaded = hcl_reader.with_candidate_tfvars(loaded, env, tfvars)
+    resolved = ResolvedStack(loaded, env)
     profile = load_profile(stack, env)
     if target_kind == "local":
         local = LocalTarget(state_dir())
@@ -126,39 +131,13 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
                         os.environ.get("LOADGEN_API_URL"), os.environ.get("LOADGEN_API_KEY"))
     check_prod_confirmation(target, env, confirm_prod)
     return RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
-                      out_dir=out or REPORTS_DIR, run_id=new_run_id(stack, env, what))
+                      out_dir=out or REPORTS_DIR, run_id=run_id or new_run_id(stack, env, what))
 
 
 def run_async(coroutine: Any) -> Any:
     """Run a measuring coroutine on uvloop (the event loop's own overhead is part of every measured operation)."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coroutine)
-
-
-class ProgressLine:
-    """The live line of a measuring command: ops, rate, errors and running p99 of the current hot path."""
-
-    def __init__(self, enabled: bool):
-        self.console = Console(stderr=True)
-        self.status = self.console.status("starting") if enabled else None
-
-    def __enter__(self) -> "ProgressLine":
-        if self.status:
-            self.status.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.status:
-            self.status.__exit__(*exc)
-
-    def __call__(self, name: str, recorder: Any, elapsed: float) -> None:
-        rate = recorder.ops / elapsed if elapsed > 0 else 0.0
-        self.line(f"{name}: {recorder.ops:,} ops  {rate:,.0f}/s  {recorder.errors:,} errors  "
-                  f"p99 {recorder.latency_ms()['p99']:.2f} ms  ({elapsed:.0f}s)")
-
-    def line(self, text: str) -> None:
-        if self.status:
-            self.status.update(text)
 
 
 def cell(value: Any) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from loadgen.drive.api_pusher import push_api, status_counts
-from loadgen.cli.common import (ProgressLine, build_context, finish_run, rate_scale_option, run_async, run_options,
+from loadgen.cli.common import (build_context, finish_run, rate_scale_option, run_async, run_options,
                                 user_errors)
 from loadgen.drive.kinesis_pusher import push_kinesis
+from loadgen.drive.ramp import RampPlan
+from loadgen.report.live_board import LiveBoard
 
 
 @click.group()
@@ -29,13 +31,8 @@ def push_kinesis_command(terraform_dir, stack, env, target, confirm_prod, out, a
     """PutRecords at the profile's rates x --rate-scale; every record acknowledged, retried or reported failed."""
     ctx = build_context(stack, env, target, out, "push-kinesis", confirm_prod, terraform_dir)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    with ProgressLine(not as_json) as progress:
-        def report(snapshot) -> None:
-            progress.line(f"kinesis: {snapshot.generated:,} generated  {snapshot.acknowledged:,} acknowledged  "
-                          f"{snapshot.failed:,} failed  {snapshot.in_flight:,} in flight  "
-                          f"{snapshot.records_per_s:,.0f} rec/s  ({snapshot.elapsed_s:.0f}s)")
-
-        outcome = run_async(push_kinesis(ctx, duration, rate_scale, report))
+    with LiveBoard(not as_json, f"push kinesis {stack}/{env}") as board:
+        outcome = run_async(push_kinesis(ctx, RampPlan.constant(duration), rate_scale, board.watch))
     accounting = outcome.accounting
     if not as_json:
         click.echo(f"generated {accounting['generated']:,} = acknowledged {accounting['acknowledged']:,} + failed "
@@ -53,10 +50,6 @@ def push_api_command(terraform_dir, stack, env, target, confirm_prod, out, as_js
     """The stack's REST routes with x-api-key at the profile's rates x --rate-scale, open loop; status classes
     counted per route. On --target aws: LOADGEN_API_URL (stage invoke URL) and LOADGEN_API_KEY."""
     ctx = build_context(stack, env, target, out, "push-api", confirm_prod, terraform_dir, needs_api=True)
-    with ProgressLine(not as_json) as progress:
-        def report(recorders, elapsed) -> None:
-            progress.line("  ".join(f"{name}: {r.ops:,} ops {r.errors:,} errors" for name, r in recorders.items())
-                          + f"  ({elapsed:.0f}s)")
-
-        results = run_async(push_api(ctx, duration, rate_scale, report))
+    with LiveBoard(not as_json, f"push api {stack}/{env}") as board:
+        results = run_async(push_api(ctx, RampPlan.constant(duration), rate_scale, board.watch))
     finish_run(ctx, results, duration, as_json, {"status_counts": status_counts(results)})

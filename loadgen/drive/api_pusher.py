@@ -21,7 +21,6 @@ import math
 import re
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,10 +30,11 @@ import numpy as np
 from loadgen.tf.api_routes import rest_api
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import hot_paths
-from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext, Target
 from loadgen.measure.run_summary import HotPathResult
-from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.drive.ramp import RampPlan
+from loadgen.drive.scheduler import ClosedLoop, clock, run_closed_loop, run_open_loop
+from loadgen.measure.staged_recorder import StagedRecorder
 
 STATUS_CLASSES = ("2xx", "400", "403", "429", "5xx", "other")
 SLICE_S = 10.0
@@ -42,6 +42,13 @@ SLICE_S = 10.0
 MAX_REQUESTS = 2_000_000
 REQUEST_TIMEOUT_S = 30.0
 CONNECTIONS = 256
+
+
+class HttpStatus(Exception):
+    """A response that is not 2xx: a failed operation whose cause is its status."""
+
+    def __init__(self, status: int):
+        super().__init__(f"HTTP {status}")
 
 
 def status_class(status: int) -> str:
@@ -78,28 +85,20 @@ class RouteLoad:
     """Every 4xx (API Gateway's 4XXError counts 404 and 409 too, which fall under `other`)."""
 
 
-@dataclass(frozen=True)
-class _Due(OpenLoop):
-    """An open loop whose operations are due at given offsets (the fleet model's intended times)."""
-
-    due: tuple[float, ...] = ()
-
-    def intended_offsets(self) -> np.ndarray:
-        return np.asarray(self.due, dtype=float)
-
-
-def plan_routes(ctx: RunContext, duration_s: float, rate_scale: float,
+def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
                 max_requests: int = MAX_REQUESTS) -> list[RouteLoad]:
-    """Every API hot path's bodies for the run, from the fleet model at the profile's busiest moment."""
-    if rate_scale <= 0 or duration_s <= 0:
-        raise LoadgenError("--duration and --rate-scale must be positive")
+    """Every API hot path's bodies for the run, from the fleet model at the profile's busiest moment: the
+    model's simulated time runs at rate_scale x each stage's fraction of wall time (RampPlan.wall_times)."""
+    if rate_scale <= 0 or not np.isfinite(rate_scale):
+        raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
     api = rest_api(ctx.resolved)
     paths = [p for p in hot_paths(ctx.stack) if p.kind == "api_route"]
     if not paths:
         raise LoadgenError(f"stack '{ctx.stack}' declares no api_route hot path in loadgen/hot_paths.py")
     config = ctx.profile.config()
     model = config.build()
-    start, end = config.peak_time_s, config.peak_time_s + duration_s * rate_scale
+    start = config.peak_time_s
+    end = start + float(plan.units(rate_scale)[-1])
     loads = {p.rate_source: RouteLoad(p.name, p.rate_source, route_url(
         ctx.target, ctx.stack, ctx.env, api.stage, api.by_key(p.rate_source).path), [], np.empty(0))
         for p in paths}
@@ -110,33 +109,38 @@ def plan_routes(ctx: RunContext, duration_s: float, rate_scale: float,
         for key, batch in model.generate(t, t1).items():
             if key in loads:
                 loads[key].bodies.extend(batch.data)
-                offsets[key].append((np.asarray(batch.intended_s) - start) / rate_scale)
+                offsets[key].append(plan.wall_times(np.asarray(batch.intended_s) - start, rate_scale))
         t = t1
     budget = max_requests
     for key, load in loads.items():
-        load.offsets = np.concatenate(offsets[key]) if offsets[key] else np.empty(0)
+        due = np.concatenate(offsets[key]) if offsets[key] else np.empty(0)
+        order = np.argsort(due, kind="stable")
         keep = min(len(load.bodies), budget)
-        load.bodies, load.offsets = load.bodies[:keep], load.offsets[:keep]
+        order = order[:keep]
+        load.bodies, load.offsets = [load.bodies[i] for i in order.tolist()], due[order]
         budget -= keep
     return list(loads.values())
 
 
-async def push_api(ctx: RunContext, duration_s: float, rate_scale: float,
-                   progress: Callable[[dict[str, HotPathRecorder], float], None] | None = None,
-                   max_requests: int = MAX_REQUESTS) -> list[HotPathResult]:
-    """Drive every API route of the stack open loop for duration_s; one HotPathResult per route, its
-    `extra` holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"})."""
-    loads = plan_routes(ctx, duration_s, rate_scale, max_requests)
+async def push_api(ctx: RunContext, plan: RampPlan, rate_scale: float,
+                   watch: Callable[[StagedRecorder], None] | None = None,
+                   max_requests: int = MAX_REQUESTS, began: float | None = None) -> list[HotPathResult]:
+    """Drive every API route of the stack open loop through the plan; one HotPathResult per route, its `extra`
+    holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"})."""
+    loads = plan_routes(ctx, plan, rate_scale, max_requests)
     headers = {"content-type": "application/json"}
     if ctx.target.api_key:
         headers["x-api-key"] = ctx.target.api_key
-    recorders = {load.hot_path: HotPathRecorder(load.hot_path) for load in loads}
+    recorders = {load.hot_path: StagedRecorder(load.hot_path, plan.starts_s, plan.total_s) for load in loads}
+    for recorder in recorders.values():
+        if watch:
+            watch(recorder)
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
         if ctx.target.kind == "local":
             await warm_up(session, ctx)
-        began = time.perf_counter()
+        began = clock() if began is None else max(began, clock())
 
         def run(load: RouteLoad):
             async def send(i: int) -> bool:
@@ -145,25 +149,27 @@ async def push_api(ctx: RunContext, duration_s: float, rate_scale: float,
                     kind = status_class(response.status)
                 load.status_counts[kind] += 1
                 load.client_errors += 400 <= response.status < 500
-                return kind == "2xx"
+                if kind != "2xx":
+                    raise HttpStatus(response.status)
+                return True
 
-            plan = _Due(rate=len(load.bodies) / duration_s, duration_s=duration_s, due=tuple(load.offsets.tolist()))
-            report = (lambda recorder, elapsed: progress(recorders, elapsed)) if progress else None
-            return run_open_loop(send, plan, recorders[load.hot_path], report)
+            return run_open_loop(send, load.offsets, recorders[load.hot_path], CONNECTIONS, began)
 
         outcomes = await asyncio.gather(*(run(load) for load in loads))
-        elapsed = time.perf_counter() - began
+        elapsed = clock() - began
     results = []
+    span = max(elapsed, plan.total_s)
     for load, outcome in zip(loads, outcomes):
         recorder = recorders[load.hot_path]
         counts = load.status_counts
         counts["other"] += recorder.ops - sum(counts.values())  # timeouts and connection errors
-        span = max(elapsed, duration_s)
         results.append(HotPathResult(
-            name=load.hot_path, declared=load.hot_path, recorder=recorder,
-            target_rate=round(len(load.bodies) / duration_s, 3), achieved_rate=outcome.achieved_rate,
+            name=load.hot_path, declared=load.hot_path, recorder=recorder.total(),
+            target_rate=round(len(load.bodies) / plan.total_s, 3), achieved_rate=recorder.ops / span,
             counts_per_s={"5XXError": counts["5xx"] / span, "4XXError": load.client_errors / span},
-            extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled}))
+            extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled},
+            staged=recorder, kind="api_route",
+            scheduled_per_stage=np.bincount(plan.stage_of(load.offsets), minlength=len(plan.durations_s)).tolist()))
     return results
 
 
@@ -203,7 +209,7 @@ async def client_requests_per_s(url: str, duration_s: float, concurrency: int) -
     """The pusher's own request path (aiohttp session, status counting, HDR recording in the scheduler) in a
     closed loop of `concurrency` clients against one URL on one core."""
     counts = dict.fromkeys(STATUS_CLASSES, 0)
-    recorder = HotPathRecorder("api_push_ceiling")
+    recorder = StagedRecorder("api_push_ceiling", [0.0], duration_s)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         async def send(i: int) -> bool:

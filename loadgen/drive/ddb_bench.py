@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -51,13 +52,14 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 
+from loadgen.drive.scheduler import clock
+from loadgen.drive.prepared import PreparedOperation, run_prepared
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import HotPath, hot_paths
 from loadgen.target.local_resources import TableDefinition, create_tables, find_table
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
-from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
 from loadgen.tf.alarm_thresholds import alarms
 
 CONDITIONAL_FAILED = "ConditionalCheckFailedException"
@@ -200,7 +202,7 @@ class ContendedWriter:
         self.client, self.table, self.write, self.keys = client, table, write, keys
         self.assignees, self.conditional, self.tally = assignees, conditional, tally
         self.write_recorder = write_recorder
-        self.clock = asyncio.get_running_loop().time
+        self.clock = clock  # the scheduler's high-resolution clock (uvloop's loop.time() is cached to 1 ms)
 
     def request(self, key: dict, item: dict, i: int) -> tuple[str, dict]:
         """The write (operation name, arguments) that follows reading `item`."""
@@ -319,46 +321,46 @@ def _assignees(ctx: RunContext, write: ContendedWrite) -> list[str]:
     return [write.assignee_format.format(d) for d in draws.tolist()]
 
 
-async def run_ddb_bench(ctx: RunContext, writers: int, items: int, duration_s: float, rate: float | None,
-                        conditional: bool = True, progress=None) -> list[HotPathResult]:
-    """N writers on K hot items for duration_s (closed loop, or open loop at `rate`); one result for the stack's
-    ddb_conditional_write hot path carrying successful_writes, conditional_failures and lost_updates.
-    `progress(name, recorder, elapsed_s)` is called about twice a second when given."""
+VALIDATE_ITEMS = 256
+"""Items in assignment at once when `loadgen validate` drives the write (the bench's default contends on 4)."""
+
+
+async def prepare_contended_write(ctx: RunContext, writers: int = 16, items: int = VALIDATE_ITEMS,
+                                  conditional: bool = True) -> PreparedOperation:
+    """The `ddb_conditional_write` driver: the stack's table created (local) or checked (aws), K hot items
+    seeded, then one contended conditional write per operation by at most N concurrent writers. `finish` reads
+    the items' final versions back and counts lost updates exactly."""
     if not 1 <= writers <= MAX_WRITERS:
         raise LoadgenError(f"--concurrency (writers) must be within 1..{MAX_WRITERS}, got {writers}")
     if not 1 <= items <= MAX_ITEMS:
         raise LoadgenError(f"--items must be within 1..{MAX_ITEMS}, got {items}")
-    if duration_s <= 0 or (rate is not None and rate <= 0):
-        raise LoadgenError("the duration and rate must be positive")
     path = ddb_hot_path(ctx.stack)
     write = WRITES.get(ctx.stack)
     if write is None:
         raise LoadgenError(f"stack '{ctx.stack}' has no contended write defined; known: {', '.join(sorted(WRITES))}")
     table = hot_table(ctx, path)
-    name = path.name if conditional else f"{path.name}_unsafe_no_condition"
-    recorder, write_recorder = HotPathRecorder(name), HotPathRecorder(f"{name}_write")
+    write_recorder = HotPathRecorder(f"{path.name}_write")
     config = AioConfig(max_pool_connections=max(writers, 10), retries={"total_max_attempts": 1})
-    async with AioSession().create_client("dynamodb", config=config, **ctx.target.client_kwargs()) as client:
+    stack = AsyncExitStack()
+    client = await stack.enter_async_context(
+        AioSession().create_client("dynamodb", config=config, **ctx.target.client_kwargs()))
+    try:
         await _ensure_table(ctx, client, table)
         keys = hot_keys(table, ctx.run_id, items)
         await seed(client, table, write, keys, writers)
-        tally = WriteTally(per_item_successes=[0] * items)
-        operation = ContendedWriter(client, table, write, keys, _assignees(ctx, write), conditional, tally,
-                                    write_recorder)
-        report = (lambda r, t: progress(name, r, t)) if progress else None
-        if rate is None:
-            loop = await run_closed_loop(operation, ClosedLoop(writers, duration_s), recorder, report)
-        else:
-            loop = await run_open_loop(operation, OpenLoop(rate, duration_s, max_in_flight=writers), recorder,
-                                       report)
+    except BaseException:
+        await stack.aclose()
+        raise
+    tally = WriteTally(per_item_successes=[0] * items)
+    operation = ContendedWriter(client, table, write, keys, _assignees(ctx, write), conditional, tally,
+                                write_recorder)
+
+    async def finish(elapsed_s: float) -> tuple[dict, dict]:
         finals = await final_versions(client, table, keys, writers)
-    increments = [version - SEED_VERSION for version in finals]
-    lost_per_item = [s - v for s, v in zip(tally.per_item_successes, increments)]
-    elapsed = max(loop.elapsed_s, 1e-9)
-    return [HotPathResult(
-        name, path.name, recorder, rate, loop.achieved_rate,
-        counts_per_s={ALARM_METRIC: tally.conditional_failures / elapsed},
-        extra={
+        increments = [version - SEED_VERSION for version in finals]
+        lost_per_item = [s - v for s, v in zip(tally.per_item_successes, increments)]
+        elapsed_s = max(elapsed_s, 1e-9)
+        extra = {
             "table": table.name, "writers": writers, "items": items, "conditional": conditional,
             "write": write.handler if conditional else f"{write.handler} without its ConditionExpression "
                                                       "(demonstration)",
@@ -367,7 +369,21 @@ async def run_ddb_bench(ctx: RunContext, writers: int, items: int, duration_s: f
             "write_errors": tally.write_errors, "read_errors": tally.read_errors,
             "lost_updates": tally.successful_writes - sum(increments),
             "items_with_lost_updates": sum(1 for lost in lost_per_item if lost != 0),
-            "conditional_failures_per_s": round(tally.conditional_failures / elapsed, 3),
+            "conditional_failures_per_s": round(tally.conditional_failures / elapsed_s, 3),
             "write_latency_ms": {k: round(v, 3) for k, v in write_recorder.latency_ms().items()},
-            "cancelled": loop.cancelled,
-        })]
+        }
+        return extra, {ALARM_METRIC: tally.conditional_failures / elapsed_s}
+
+    return PreparedOperation(operation, writers, finish, stack.aclose)
+
+
+async def run_ddb_bench(ctx: RunContext, writers: int, items: int, duration_s: float, rate: float | None,
+                        conditional: bool = True, watch=None) -> list[HotPathResult]:
+    """N writers on K hot items for duration_s (closed loop, or open loop at `rate`); one result for the stack's
+    ddb_conditional_write hot path carrying successful_writes, conditional_failures and lost_updates."""
+    if duration_s <= 0 or (rate is not None and rate <= 0):
+        raise LoadgenError("the duration and rate must be positive")
+    path = ddb_hot_path(ctx.stack)
+    name = path.name if conditional else f"{path.name}_unsafe_no_condition"
+    prepared = await prepare_contended_write(ctx, writers, items, conditional)
+    return [await run_prepared(prepared, name, path.name, rate, duration_s, watch)]

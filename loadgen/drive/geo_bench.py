@@ -15,7 +15,6 @@ import asyncio
 import re
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlparse
@@ -26,12 +25,13 @@ import redis.asyncio as aioredis
 from fleet_models.orders import OrdersWorld
 from fleet_models.units import Portfolio
 from fleet_models.vehicles import VehicleFleet
+from loadgen.drive.prepared import PreparedOperation, run_prepared
 from loadgen.errors import LoadgenError
-from loadgen.measure.recorder import HotPathRecorder
 from loadgen.drive.resp_client import RespPool, encode
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
-from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
+from loadgen.drive.scheduler import ClosedLoop, clock, run_closed_loop
+from loadgen.measure.staged_recorder import StagedRecorder
 
 GEOADD_CHUNK = 2000
 REDIS_BENCHMARK_SECONDS = 3.0
@@ -170,58 +170,24 @@ def redis_benchmark_rps(url: str, command: tuple, concurrency: int, requests: in
     return float(numbers[0]) if numbers else None
 
 
-async def _run_query(pool: RespPool, build: Callable[[int], tuple], name: str, work: GeoWorkload,
-                     rate: float | None, concurrency: int, duration_s: float, progress) -> HotPathResult:
-    recorder = HotPathRecorder(name)
-    payloads = [encode(*build(i)) for i in range(len(work.query_keys))]
-    count = len(payloads)
-
-    async def op(i: int) -> bool:
-        await pool.call(payloads[i % count])
-        return True
-
-    if rate is None:
-        loop = await run_closed_loop(op, ClosedLoop(concurrency, duration_s), recorder, progress)
-    else:
-        loop = await run_open_loop(op, OpenLoop(rate, duration_s, max_in_flight=concurrency), recorder, progress)
-    return HotPathResult(name, work.declared, recorder, rate, loop.achieved_rate,
-                         extra={"command": build(0)[0], "radius_km": work.radius_km, "count": work.count,
-                                "concurrency": concurrency})
-
-
 async def run_geo_bench(ctx: RunContext, duration_s: float, rate: float | None, concurrency: int,
-                        progress=None) -> tuple[list[HotPathResult], dict]:
-    """Load the members, then run GEORADIUS and GEOSEARCH for duration_s each; rate None = closed loop (max)."""
-    work = workload(ctx)
-    client = aioredis.from_url(ctx.target.redis_url, decode_responses=False)
-    try:
-        began = time.perf_counter()
-        loaded = await load_members(client, work)
-        load_s = time.perf_counter() - began
-    finally:
-        await client.aclose()
-    pool = await RespPool.connect(ctx.target.redis_url, concurrency)
-    try:
-        results = []
-        for command, build in (("georadius", work.georadius), ("geosearch", work.geosearch)):
-            name = f"{work.declared}_{command}"
-            result = await _run_query(pool, build, name, work, rate, concurrency, duration_s,
-                                      (lambda r, t, n=name: progress(n, r, t)) if progress else None)
-            if rate is None:
-                await _compare_with_redis_benchmark(pool, ctx, build, concurrency, result)
-            results.append(result)
-    finally:
-        await pool.close()
-    return results, {"members_loaded": loaded, "load_s": round(load_s, 3),
-                     "members_per_s": round(loaded / load_s, 1) if load_s > 0 else None}
+                        watch=None) -> list[HotPathResult]:
+    """GEORADIUS and GEOSEARCH for duration_s each on the stack's members; rate None = closed loop (max), which
+    also compares the query's throughput with redis-benchmark's."""
+    declared = workload_name(ctx.stack)
+    results = []
+    for command in ("georadius", "geosearch"):
+        prepared = await prepare_geo_search(ctx, concurrency, command, compare_with_redis_benchmark=rate is None)
+        results.append(await run_prepared(prepared, f"{declared}_{command}", declared, rate, duration_s, watch))
+    return results
 
 
 async def _compare_with_redis_benchmark(pool: RespPool, ctx: RunContext, build: Callable[[int], tuple],
-                                        concurrency: int, result: HotPathResult) -> None:
+                                        concurrency: int) -> dict:
     """Same query (the first origin), same server, same concurrency: ours in closed loop, then redis-benchmark."""
     if shutil.which("redis-benchmark") is None:
-        return
-    fixed = HotPathRecorder("fixed")
+        return {}
+    fixed = StagedRecorder("fixed", [0.0], REDIS_BENCHMARK_SECONDS)
     payload = encode(*build(0))
 
     async def op(i: int) -> bool:
@@ -231,6 +197,39 @@ async def _compare_with_redis_benchmark(pool: RespPool, ctx: RunContext, build: 
     ours = await run_closed_loop(op, ClosedLoop(concurrency, REDIS_BENCHMARK_SECONDS), fixed)
     requests = max(1000, int(ours.achieved_rate * REDIS_BENCHMARK_SECONDS))
     theirs = await asyncio.to_thread(redis_benchmark_rps, ctx.target.redis_url, build(0), concurrency, requests)
-    if theirs:
-        result.extra.update({"fixed_query_rps": round(ours.achieved_rate, 1), "redis_benchmark_rps": theirs,
-                             "redis_benchmark_ratio": round(ours.achieved_rate / theirs, 3)})
+    if not theirs:
+        return {}
+    return {"fixed_query_rps": round(ours.achieved_rate, 1), "redis_benchmark_rps": theirs,
+            "redis_benchmark_ratio": round(ours.achieved_rate / theirs, 3)}
+
+
+async def prepare_geo_search(ctx: RunContext, concurrency: int, command: str = "geosearch",
+                             compare_with_redis_benchmark: bool = False) -> PreparedOperation:
+    """The `redis_geo` driver: the stack's members loaded with pipelined GEOADD, then one GEO query per
+    operation (GEOSEARCH as the handlers run it, or GEORADIUS) on a lean pooled connection. With
+    `compare_with_redis_benchmark`, `finish` also runs the same query closed loop and through redis-benchmark."""
+    work = workload(ctx)
+    build = {"geosearch": work.geosearch, "georadius": work.georadius}[command]
+    client = aioredis.from_url(ctx.target.redis_url, decode_responses=False)
+    try:
+        began = clock()
+        loaded = await load_members(client, work)
+        load_s = clock() - began
+    finally:
+        await client.aclose()
+    pool = await RespPool.connect(ctx.target.redis_url, concurrency)
+    payloads = [encode(*build(i)) for i in range(len(work.query_keys))]
+
+    async def op(i: int) -> bool:
+        await pool.call(payloads[i % len(payloads)])
+        return True
+
+    async def finish(elapsed_s: float) -> tuple[dict, dict]:
+        extra = {"command": command.upper(), "radius_km": work.radius_km, "count": work.count,
+                 "members_loaded": loaded, "load_s": round(load_s, 3),
+                 "members_per_s": round(loaded / load_s, 1) if load_s > 0 else None}
+        if compare_with_redis_benchmark:
+            extra.update(await _compare_with_redis_benchmark(pool, ctx, build, concurrency))
+        return extra, {}
+
+    return PreparedOperation(op, concurrency, finish, pool.close)

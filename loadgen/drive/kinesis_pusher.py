@@ -45,7 +45,6 @@ import asyncio
 import json
 import math
 import random
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,18 +56,20 @@ from aiobotocore.session import AioSession
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from loadgen.drive.ramp import RampPlan
+from loadgen.drive.scheduler import clock
 from loadgen.errors import LoadgenError
 from loadgen.target.local_resources import create_streams, stream_definition
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.shard_model import HashCache, ShardLoad
+from loadgen.measure.staged_recorder import StagedRecorder
 
 MIB = 1024 * 1024
 LATE_START_S = 0.001
 TICK_S = 0.002
 """How often the dispatcher looks for due records when nothing is ready (timers wake up ~1 ms late anyway)."""
-PROGRESS_EVERY_S = 0.5
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
 FATAL_CALL_ERRORS = frozenset({
@@ -90,26 +91,6 @@ class PutLimits:
     """Data + partition keys per call."""
     max_record_bytes: int = 1 * MIB
     """Data + partition key per record."""
-
-
-@dataclass(frozen=True)
-class PushProgress:
-    """A snapshot for the live progress line."""
-
-    elapsed_s: float
-    generated: int
-    acknowledged: int
-    failed: int
-    in_flight: int
-    records_per_s: float
-    """Acknowledged records per second since the start."""
-    busiest: HotPathRecorder
-    """The per-record recorder of the stream with the most records so far."""
-
-    @property
-    def p99_ms(self) -> float:
-        """Per-record latency p99 of the busiest stream so far (read from its histogram on demand: costly)."""
-        return self.busiest.latency_ms()["p99"]
 
 
 @dataclass
@@ -176,7 +157,7 @@ class _Stream:
     key: str
     name: str
     target_rate: float
-    recorder: HotPathRecorder
+    recorder: StagedRecorder
     call_recorder: HotPathRecorder
     load: ShardLoad | None
     chunks: deque = field(default_factory=deque)
@@ -190,6 +171,8 @@ class _Stream:
     """In a call that has not returned."""
     acknowledged_bytes: int = 0
     retried: int = 0
+    scheduled_per_stage: list[int] = field(default_factory=list)
+    """Records generated for each ramp stage (by intended time): the load offered."""
     calls: int = 0
     call_errors: int = 0
     error_codes: dict[str, int] = field(default_factory=dict)
@@ -228,17 +211,17 @@ def _streams_of(ctx: RunContext) -> list[tuple[Any, Any]]:
 
 
 class _Pusher:
-    def __init__(self, ctx: RunContext, client: Any, duration_s: float, rate_scale: float, limits: PutLimits,
+    def __init__(self, ctx: RunContext, client: Any, plan: RampPlan, rate_scale: float, limits: PutLimits,
                  max_attempts: int, failures: Any, max_in_flight: int, linger_s: float, slice_s: float,
-                 max_backlog: int, seed: int, progress: Callable[[PushProgress], None] | None):
-        self.ctx, self.client, self.duration_s, self.scale = ctx, client, duration_s, rate_scale
+                 max_backlog: int, seed: int):
+        self.ctx, self.client, self.plan, self.scale = ctx, client, plan, rate_scale
+        self.duration_s = plan.total_s
         self.limits, self.max_attempts, self.failures = limits, max_attempts, failures
         self.linger_s, self.slice_s, self.max_backlog = linger_s, slice_s, max_backlog
-        self.progress = progress
         self.rng = random.Random(seed)
         self.gate = asyncio.Semaphore(max_in_flight)
         self.tasks: set[asyncio.Task] = set()
-        self.clock = time.perf_counter  # not loop.time(): uvloop's is cached at millisecond resolution
+        self.clock = clock
         self.began = 0.0
         self.generation_done = False
         self.last_ack = 0.0
@@ -247,9 +230,11 @@ class _Pusher:
         for demand, definition in _streams_of(ctx):
             name = f"{demand.name}_stream"
             self.streams[demand.name] = _Stream(
-                demand.name, definition.name, demand.peak_rps * rate_scale, HotPathRecorder(name),
+                demand.name, definition.name, demand.peak_rps * rate_scale * plan.top_fraction,
+                StagedRecorder(name, plan.starts_s, plan.total_s),
                 HotPathRecorder(f"{name}_put_records"),
-                ShardLoad(demand.name, definition.shard_count, hashes) if definition.shard_count else None)
+                ShardLoad(demand.name, definition.shard_count, hashes) if definition.shard_count else None,
+                scheduled_per_stage=[0] * len(plan.durations_s))
 
     def prime_shard_maps(self, model) -> None:
         """Hash the model's partition keys up front (setup, like the model's own warm-up), not per record."""
@@ -271,7 +256,7 @@ class _Pusher:
     def _fail(self, s: _Stream, key: str, due: float, code: str, attempts: int, now: float) -> None:
         s.failed += 1
         s.error_codes[code] = s.error_codes.get(code, 0) + 1
-        s.recorder.record(max(now - due, 0.0), ok=False)
+        s.recorder.record(due, max(now - due, 0.0), ok=False, cause=code)
         self.failures.write(json.dumps({"stream": s.key, "stream_name": s.name, "partition_key": key,
                                         "error_code": code, "attempts": attempts,
                                         "intended_offset_s": round(due, 6)}) + "\n")
@@ -288,13 +273,15 @@ class _Pusher:
                 while (self.clock() - self.began < wall0 - self.slice_s
                        or (k and self.backlog() > self.max_backlog)):
                     await asyncio.sleep(TICK_S)
-                generated = model.generate(sim_start + wall0 * self.scale, sim_start + wall1 * self.scale)
+                generated = model.generate(sim_start + self.plan.units_at(wall0, self.scale),
+                                           sim_start + self.plan.units_at(wall1, self.scale))
                 now = self.clock() - self.began
                 for key, s in self.streams.items():
                     batch = generated.get(key)
                     if batch is not None and len(batch):
-                        self._enqueue(s, batch.data, batch.partition_keys,
-                                      (np.asarray(batch.intended_s, dtype=np.float64) - sim_start) / self.scale, now)
+                        due = self.plan.wall_times(np.asarray(batch.intended_s, dtype=np.float64) - sim_start,
+                                                   self.scale)
+                        self._enqueue(s, batch.data, batch.partition_keys, due, now)
                 await asyncio.sleep(0)
         finally:
             self.generation_done = True
@@ -306,6 +293,8 @@ class _Pusher:
             data, keys, due = [data[i] for i in order.tolist()], [keys[i] for i in order.tolist()], due[order]
         sizes = _record_sizes(data, keys)
         s.generated += n
+        for k, count in zip(*np.unique(self.plan.stage_of(due), return_counts=True)):
+            s.scheduled_per_stage[int(k)] += int(count)
         too_big = sizes > self.limits.max_record_bytes
         if too_big.any():
             for i in np.flatnonzero(too_big).tolist():
@@ -359,7 +348,7 @@ class _Pusher:
         if response is not None and not failed_count:
             s.acknowledged += n
             s.acknowledged_bytes += nbytes
-            s.recorder.record_many(now - due)
+            s.recorder.record_many(due, now - due)
             self.last_ack = now
             return
         if response is None:
@@ -377,7 +366,7 @@ class _Pusher:
             acked = int(ok.sum())
             s.acknowledged += acked
             s.acknowledged_bytes += nbytes - sum(len(data[i]) + len(keys[i].encode()) for i, _ in failed)
-            s.recorder.record_many(now - due[ok])
+            s.recorder.record_many(due[ok], now - due[ok])
             if acked:
                 self.last_ack = now
         for i, error in failed:
@@ -446,21 +435,10 @@ class _Pusher:
         self._launch(s, c.data[a:end], c.keys[a:end], c.due[a:end], int(c.cum[end] - c.cum[a]), None)
         return True
 
-    def _report(self) -> None:
-        if self.progress is None:
-            return
-        elapsed = self.clock() - self.began
-        totals = self.totals()
-        busiest = max(self.streams.values(), key=lambda x: x.recorder.ops)
-        self.progress(PushProgress(elapsed, totals["generated"], totals["acknowledged"], totals["failed"],
-                                   totals["in_flight"], totals["acknowledged"] / elapsed if elapsed > 0 else 0.0,
-                                   busiest.recorder))
-
     async def dispatch(self, deadline: float, horizon: float | None = None) -> None:
         """Send due records (and due retries) until everything generated is finished or `deadline` (seconds from
         the start) passes. With `horizon` (an abort flush): send only what was due by then, ignore linger, and
         do not retry."""
-        next_progress = PROGRESS_EVERY_S
         while True:
             now = self.clock() - self.began
             if now >= deadline:
@@ -469,9 +447,6 @@ class _Pusher:
             for s in self.streams.values():
                 launched |= await self._send_retries(s, now, horizon)
                 launched |= await self._send_due(s, now, horizon)
-            if now >= next_progress:
-                self._report()
-                next_progress = now + PROGRESS_EVERY_S
             if launched:
                 await asyncio.sleep(0)
                 continue
@@ -490,17 +465,19 @@ class _Pusher:
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def push_kinesis(ctx: RunContext, duration_s: float, rate_scale: float = 1.0,
-                       progress: Callable[[PushProgress], None] | None = None, limits: PutLimits = PutLimits(),
+async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
+                       watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
                        max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
                        linger_s: float = 0.05, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
                        abort_flush_s: float = 5.0, max_backlog: int = 200_000, create_on_target: bool | None = None,
-                       seed: int = 1) -> PushOutcome:
-    """Push the profile's Kinesis records for `duration_s` seconds at its rates x `rate_scale` into the stack's
+                       seed: int = 1, began: float | None = None) -> PushOutcome:
+    """Push the profile's Kinesis records through the plan's stages at its rates x `rate_scale` into the stack's
     streams on ctx.target; see the module docstring. Streams are created from Terraform first when the target is
-    local (or `create_on_target` says so)."""
-    if duration_s <= 0 or rate_scale <= 0:
-        raise LoadgenError("--duration and --rate-scale must be positive")
+    local (or `create_on_target` says so). `began` (a scheduler clock reading) lets other hot paths share the
+    start."""
+    duration_s = plan.total_s
+    if not (rate_scale > 0 and np.isfinite(rate_scale)):
+        raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
     if max_attempts < 1:
         raise LoadgenError("max_attempts must be at least 1")
     failures_path = failures_path or ctx.run_dir / "kinesis_failures.jsonl"
@@ -514,10 +491,13 @@ async def push_kinesis(ctx: RunContext, duration_s: float, rate_scale: float = 1
         if create_on_target if create_on_target is not None else ctx.target.kind == "local":
             await create_streams(ctx.resolved, client)
         with open(failures_path, "w") as failures:
-            pusher = _Pusher(ctx, client, duration_s, rate_scale, limits, max_attempts, failures, max_in_flight,
-                             linger_s, slice_s, max_backlog, seed, progress)
+            pusher = _Pusher(ctx, client, plan, rate_scale, limits, max_attempts, failures, max_in_flight,
+                             linger_s, slice_s, max_backlog, seed)
             pusher.prime_shard_maps(model)
-            pusher.began = pusher.clock()
+            for s in pusher.streams.values():
+                if watch:
+                    watch(s.recorder)
+            pusher.began = clock() if began is None else max(began, clock())
             producer = asyncio.get_running_loop().create_task(pusher.produce(model, sim_start))
             try:
                 await pusher.dispatch(duration_s + drain_timeout_s)
@@ -556,10 +536,11 @@ def _outcome(ctx: RunContext, pusher: _Pusher, failures_path: Path, duration_s: 
                  "put_records_calls": s.calls, "error_codes": dict(sorted(s.error_codes.items())),
                  "bytes_per_s": round(s.acknowledged_bytes / span, 1),
                  "shard_count": s.load.shard_count if s.load else None}
-        results.append(HotPathResult(s.recorder.name, s.recorder.name, s.recorder, s.target_rate, achieved,
+        results.append(HotPathResult(s.recorder.name, s.recorder.name, s.recorder.total(), s.target_rate, achieved,
                                      counts_per_s={"IncomingRecords": achieved,
                                                    "IncomingBytes": s.acknowledged_bytes / span},
-                                     extra=extra))
+                                     extra=extra, staged=s.recorder, kind="kinesis_stream",
+                                     scheduled_per_stage=s.scheduled_per_stage))
         # the call recorder is its own (undeclared) hot path: GetRecords.Latency alarms are not about PutRecords
         results.append(HotPathResult(s.call_recorder.name, s.call_recorder.name, s.call_recorder,
                                      s.target_rate / pusher.limits.max_records if s.target_rate else None,

@@ -10,7 +10,6 @@ profile's rate (open loop) unless --rate or --max say otherwise.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
@@ -18,15 +17,14 @@ import numpy as np
 import redis.asyncio as aioredis
 
 from fleet_models.units import CATEGORIES, PRIORITIES
+from loadgen.drive.prepared import PreparedOperation, run_prepared
 from loadgen.errors import LoadgenError
 from loadgen.drive.geo_bench import GeoWorkload, load_members, workload
 from loadgen.matching.driver_matching import DriverCandidate, MatchWeights, choose_driver
 from loadgen.matching.vendor_assignment import PriorityRule, VendorCandidate, choose_vendor
-from loadgen.measure.recorder import HotPathRecorder
 from loadgen.drive.resp_client import RespPool, encode
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
-from loadgen.drive.scheduler import ClosedLoop, OpenLoop, run_closed_loop, run_open_loop
 
 DECLARED = {"property_maintenance": "vendor_assignment", "food_delivery": "driver_matching"}
 WORKLOAD_KEY = {"property_maintenance": "bench:vendor_jobs", "food_delivery": "bench:driver_orders"}
@@ -126,19 +124,21 @@ def _driver_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcome
     return work, assign
 
 
+MATCHERS = {"property_maintenance": _vendor_matcher, "food_delivery": _driver_matcher}
+
+
 def declared_for(stack: str) -> str:
     if stack not in DECLARED:
         raise LoadgenError(f"stack '{stack}' has no matching core; known: {', '.join(sorted(DECLARED))}")
     return DECLARED[stack]
 
 
-async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | None, concurrency: int,
-                             progress=None) -> list[HotPathResult]:
-    """Load the GEO members and surge zones, then run assignments for duration_s."""
-    declared = declared_for(ctx.stack)
+async def _set_up(ctx: RunContext) -> tuple[Outcomes, Assign]:
+    """The stack's matcher with its GEO members, workload counters and surge zones loaded on the target."""
+    declared_for(ctx.stack)
     rng = np.random.default_rng(ctx.profile.seed)
     outcomes = Outcomes()
-    work, assign = (_vendor_matcher if ctx.stack == "property_maintenance" else _driver_matcher)(ctx, rng, outcomes)
+    work, assign = MATCHERS[ctx.stack](ctx, rng, outcomes)
     client = aioredis.from_url(ctx.target.redis_url)
     try:
         await load_members(client, work)
@@ -149,21 +149,27 @@ async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | N
             await client.zadd(SURGE_KEY, dict(zip(zones, surge.tolist())))
     finally:
         await client.aclose()
+    return outcomes, assign
+
+
+async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | None, concurrency: int,
+                             watch=None) -> list[HotPathResult]:
+    """Load the GEO members and surge zones, then run assignments for duration_s (rate None = closed loop)."""
+    declared = declared_for(ctx.stack)
+    prepared = await prepare_matching(ctx, concurrency)
+    return [await run_prepared(prepared, declared, declared, rate, duration_s, watch)]
+
+
+async def prepare_matching(ctx: RunContext, concurrency: int) -> PreparedOperation:
+    """The `lambda_core` driver for the matching cores: GEO members and surge zones loaded, then one assignment
+    per operation."""
+    outcomes, assign = await _set_up(ctx)
     pool = await RespPool.connect(ctx.target.redis_url, concurrency)
-    recorder = HotPathRecorder(declared)
 
     async def op(i: int) -> bool:
         return await assign(pool, i)
 
-    report = (lambda r, t: progress(declared, r, t)) if progress else None
-    began = time.perf_counter()
-    try:
-        if rate is None:
-            loop = await run_closed_loop(op, ClosedLoop(concurrency, duration_s), recorder, report)
-        else:
-            loop = await run_open_loop(op, OpenLoop(rate, duration_s, max_in_flight=concurrency), recorder, report)
-    finally:
-        await pool.close()
-    return [HotPathResult(declared, declared, recorder, rate, loop.achieved_rate, extra={
-        "assigned": outcomes.assigned, "unassigned": outcomes.unassigned, "concurrency": concurrency,
-        "elapsed_s": round(time.perf_counter() - began, 3)})]
+    async def finish(elapsed_s: float) -> tuple[dict, dict]:
+        return {"assigned": outcomes.assigned, "unassigned": outcomes.unassigned}, {}
+
+    return PreparedOperation(op, concurrency, finish, pool.close)

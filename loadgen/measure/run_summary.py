@@ -16,6 +16,7 @@ from typing import Any
 
 from loadgen.hot_paths import HotPath, hot_paths
 from loadgen.measure.recorder import HotPathRecorder
+from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.run_context import RunContext
 from loadgen.tf.alarm_thresholds import Alarm, alarms
 
@@ -37,6 +38,12 @@ class HotPathResult:
     """Rates of counted events the alarms may be about, e.g. {"ConditionalCheckFailedRequests": 3.2}."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Hot-path specific keys (successful_writes, lost_updates, redis_benchmark_ratio, ...)."""
+    staged: StagedRecorder | None = None
+    """The recording per ramp stage and second (the whole-run `recorder` is its exact merge)."""
+    kind: str | None = None
+    """The declared hot path's kind (api_route, kinesis_stream, ...)."""
+    scheduled_per_stage: list[int] | None = None
+    """Operations (records) the schedule offered in each ramp stage, by intended time."""
 
 
 def _latency_in_unit(recorder: HotPathRecorder, statistic: str, unit: str) -> float | None:

@@ -1,0 +1,204 @@
+"""`loadgen validate`: the capacity gate. One command answers "may this tfvars change be promoted?".
+
+For each stack: the capacity model (profile demand against the tfvars' capacities), then every hot path driven
+together through the profile's ramp on the target and judged against its alarms, the delivery checks, and
+reports/<run-id>/ (summary.json, histograms, report.html). With the local target not running and no
+`--target aws`, the embedded target is started for the run and stopped afterwards. Exit 0 when everything
+holds, 1 when anything does not, 2 on bad input, 130/143 when stopped by SIGINT/SIGTERM (the report is written,
+marked aborted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from loadgen.cli.common import (build_context, confirm_prod_option, console, default_terraform_dir, emit_json, json_option, out_option,
+                                rate_scale_option, run_async, state_dir, target_option, terraform_dir_option,
+                                user_errors)
+from loadgen.drive.ramp import RampPlan
+from loadgen.drive.stack_run import StackRun, run_stack
+from loadgen.errors import LoadgenError
+from loadgen.measure.run_summary import HotPathResult, write_summary
+from loadgen.measure.staged_recorder import StagedRecorder
+from loadgen.measure.validate_summary import build_validate_summary
+from loadgen.paths import REPORTS_DIR
+from loadgen.report.live_board import LiveBoard
+from loadgen.run_context import RunContext
+from loadgen.target.local_target import LocalTarget
+from loadgen.tf import hcl_reader
+
+SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+STACKS_WITH_HOT_PATHS = ("property_maintenance", "fleet_telematics", "food_delivery")
+
+
+@contextmanager
+def embedded_target(kind: str) -> Iterator[bool]:
+    """Start the local target for the run when it is not up (and stop it afterwards); yields whether it did."""
+    local = LocalTarget(state_dir())
+    if kind != "local" or local.status()["up"]:
+        yield False
+        return
+    local.up()
+    try:
+        yield True
+    finally:
+        local.down()
+
+
+class Stop:
+    """SIGINT/SIGTERM during a run: cancel it (the report is still written) and remember which signal."""
+
+    def __init__(self) -> None:
+        self.signal: signal.Signals | None = None
+        self.task: asyncio.Task | None = None
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        for sig in SIGNAL_EXIT:
+            loop.add_signal_handler(sig, self._stop, sig)
+
+    def _stop(self, sig: signal.Signals) -> None:
+        if self.signal is None and self.task is not None:
+            self.signal = sig
+            self.task.cancel()
+
+
+async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: LiveBoard, stop: Stop,
+                 watched: list[StagedRecorder]) -> tuple[StackRun | None, str | None]:
+    stop.install()
+
+    def watch(recorder: StagedRecorder) -> None:
+        watched.append(recorder)
+        board.watch(recorder)
+
+    try:
+        return await run_stack(ctx, plan, rate_scale, watch=watch), None
+    except asyncio.CancelledError:
+        if stop.signal is None:
+            raise
+        return None, f"stopped by {stop.signal.name}"
+
+
+def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
+    """What an aborted run recorded, hot path by hot path."""
+    return [HotPathResult(r.name, r.name, r.total(), None, 0.0, staged=r) for r in watched]
+
+
+def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *, terraform_dir: Path | None,
+                   tfvars: Path | None, duration: float | None, rate_scale: float, headroom: float,
+                   confirm_prod: bool, as_json: bool) -> tuple[dict, int | None]:
+    """One stack's validate run; returns its summary and the exit code a signal asks for (or None)."""
+    ctx = build_context(stack, env, target, out, "validate", confirm_prod, terraform_dir,
+                        needs_api=target == "local", tfvars=tfvars, run_id=run_id)
+    plan = RampPlan.from_profile(ctx.profile, duration)
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    capacity = capacity_of(ctx, headroom)
+    stop, watched = Stop(), []
+    began = time.perf_counter()
+    with LiveBoard(not as_json, f"validate {stack}/{env}") as board:
+        run, aborted = run_async(_drive(ctx, plan, rate_scale, board, stop, watched))
+    elapsed = time.perf_counter() - began
+    results = run.results if run else _partial(watched)
+    config = {"stack": stack, "env": env, "target": target, "duration_s": plan.total_s, "rate_scale": rate_scale,
+              "headroom": headroom, "tfvars": str(tfvars) if tfvars else f"{env}.tfvars",
+              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
+    if run and run.kinesis:
+        config["kinesis_accounting"] = run.kinesis.accounting
+    summary = build_validate_summary(
+        ctx, results, run.not_driven if run else {}, plan, run.elapsed_s if run else elapsed,
+        rate_scale=rate_scale, processes=1, tfvars=config["tfvars"], capacity=capacity, config=config,
+        aborted=aborted)
+    if run and run.kinesis:
+        summary.update(run.kinesis.summary_fields())
+    write_summary(ctx, summary, results)
+    return summary, SIGNAL_EXIT.get(stop.signal) if stop.signal else None
+
+
+def capacity_of(ctx: RunContext, headroom: float) -> dict | None:
+    """The capacity model's verdict for the run's tfvars (None until the model is part of this build)."""
+    return None
+
+
+def _print(summary: dict, run_dir: Path) -> None:
+    out = console()
+    out.print(f"[bold]{summary['stack']} / {summary['env']}: {summary['verdict'].upper()}[/bold]")
+    for check in summary["checks"]:
+        mark = "ok " if check["passed"] else "FAIL"
+        out.print(f"  {mark} {check['name']}: {check['detail']}")
+    for hp in summary["hot_paths"]:
+        alarm = hp.get("alarm") or {}
+        verdict = hp["verdict"]
+        why = hp.get("failed_because") or hp.get("not_run_because") or ""
+        observed = f"{alarm['metric']} {alarm['observed']:g} vs {alarm['threshold']:g}" if alarm else ""
+        out.print(f"  {verdict:>8}  {hp['name']:<32} ops {hp['ops']:>8,}  p99 {hp['latency_ms']['p99']:>9.3f} ms  "
+                  f"{observed}  {why}")
+    out.print(f"report: {run_dir}")
+
+
+@click.command("validate")
+@terraform_dir_option
+@click.option("--stack", default=None, help="Stack folder name (or --all).")
+@click.option("--all", "all_stacks", is_flag=True, help="Every stack that declares hot paths.")
+@click.option("--env", required=True, help="Environment: dev, staging or prod.")
+@click.option("--tfvars", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A candidate tfvars file evaluated in place of the env's own.")
+@click.option("--duration", type=click.FloatRange(min=1.0, max=86400), default=None,
+              help="Seconds for the whole ramp (the profile's stages compressed proportionally; default: as the "
+                   "profile says).")
+@rate_scale_option
+@click.option("--headroom", default=1.3, show_default=True, type=click.FloatRange(min=1.0, max=100.0),
+              help="Capacity must hold the top stage's demand x this.")
+@target_option
+@confirm_prod_option
+@out_option
+@json_option
+@user_errors
+def validate(terraform_dir, stack, all_stacks, env, tfvars, duration, rate_scale, headroom, target, confirm_prod, out,
+             as_json) -> None:
+    """Capacity model + every hot path through the ramp, judged against the env's alarms; exit 0 pass, 1 fail."""
+    if bool(stack) == all_stacks:
+        raise LoadgenError("give exactly one of --stack S or --all")
+    if tfvars is not None and all_stacks:
+        raise LoadgenError("--tfvars is one stack's candidate file; use it with --stack")
+    stacks = list(STACKS_WITH_HOT_PATHS) if all_stacks else [stack]
+    if not all_stacks:
+        hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)  # an unknown stack: one line, early
+    out = out or REPORTS_DIR
+    suite_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{env}-validate"
+    summaries, signal_exit = [], None
+    with embedded_target(target):
+        for name in stacks:
+            base, run_id = (out / suite_id, name) if all_stacks else (out, f"{suite_id}-{name}")
+            summary, signal_exit = validate_stack(
+                name, env, target, base, run_id, terraform_dir=terraform_dir, tfvars=tfvars, duration=duration,
+                rate_scale=rate_scale, headroom=headroom, confirm_prod=confirm_prod, as_json=as_json)
+            summaries.append((summary, base / run_id))
+            if not as_json:
+                _print(summary, base / run_id)
+            if signal_exit:
+                break
+    verdict = "pass" if all(s["verdict"] == "pass" for s, _ in summaries) and not signal_exit else "fail"
+    if all_stacks:
+        suite = {"run_id": suite_id, "kind": "suite", "env": env,
+                 "started_at": summaries[0][0]["started_at"] if summaries else None,
+                 "stacks": [{"stack": s["stack"], "run_dir": s["stack"], "verdict": s["verdict"]}
+                            for s, _ in summaries], "verdict": verdict, "aborted": signal_exit is not None}
+        (out / suite_id / "summary.json").write_text(json.dumps(suite, indent=2) + "\n")
+        report_dir = out / suite_id
+    else:
+        report_dir = summaries[0][1]
+    if as_json:
+        emit_json(json.loads((report_dir / "summary.json").read_text()))
+    else:
+        click.echo(f"{'suite ' if all_stacks else ''}verdict: {verdict.upper()}  ({report_dir})")
+    sys.exit(signal_exit or (0 if verdict == "pass" else 1))

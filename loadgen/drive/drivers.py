@@ -1,0 +1,50 @@
+"""One driver per hot-path kind (STYLE: Rally's runner registry): the engine looks a kind up here and never
+asks which stack it is driving.
+
+Where it sits: loadgen.hot_paths declares each hot path (name, kind, rate source, alarms) -> a driver prepares
+what one operation of that kind needs on the target (members loaded, tables created and seeded, connections
+opened: set-up, outside the timing) -> the scheduler drives its operations at their intended times -> the
+driver's `finish` adds what only it knows (lost updates, assignments, GEO members) to the hot path's summary.
+
+Two families:
+- rate-driven kinds (`redis_geo`, `lambda_core`, `ddb_conditional_write`): operations at the profile's rate of
+  the hot path's rate source, through the ramp (RampPlan.offsets); their driver is a `prepare` function here.
+- model-driven kinds (`api_route`, `kinesis_stream`): the fleet model says what is sent and when (request
+  bodies, records with partition keys), mapped onto the ramp (RampPlan.wall_times); their drivers
+  (drive.api_pusher, drive.kinesis_pusher) drive every hot path of their kind of a stack at once, since one
+  model run generates them together.
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from loadgen.drive.ddb_bench import prepare_contended_write
+from loadgen.drive.geo_bench import prepare_geo_search
+from loadgen.drive.matching_bench import MATCHERS, prepare_matching
+from loadgen.drive.prepared import PreparedOperation
+from loadgen.hot_paths import HotPath
+from loadgen.run_context import RunContext
+
+
+Prepare = Callable[[RunContext, int], Awaitable[PreparedOperation]]
+
+RATE_DRIVEN: dict[str, Prepare] = {
+    "redis_geo": prepare_geo_search,
+    "lambda_core": prepare_matching,
+    "ddb_conditional_write": prepare_contended_write,
+}
+MODEL_DRIVEN = ("api_route", "kinesis_stream")
+KINDS = (*RATE_DRIVEN, *MODEL_DRIVEN)
+
+
+def not_driven_because(ctx: RunContext, path: HotPath) -> str | None:
+    """Why this hot path cannot be driven here, or None when its driver can run it."""
+    if path.kind not in KINDS:
+        return f"kind '{path.kind}' has no driver (known: {', '.join(KINDS)})"
+    if path.kind == "lambda_core" and ctx.stack not in MATCHERS:
+        return ("the lambda_core driver runs the shared matching cores; this function's core is not packaged "
+                "for the driver yet")
+    if path.kind == "api_route" and ctx.target.api_url is None:
+        return "no API URL for the target"
+    return None

@@ -1,0 +1,49 @@
+"""A rate-driven hot path prepared on its target, and the bench commands' way of running one.
+
+Where it sits: each rate-driven driver (drive.geo_bench, drive.matching_bench, drive.ddb_bench) returns a
+PreparedOperation after its set-up; `loadgen validate` runs it through the ramp (drive.stack_run), and the bench
+commands through `run_prepared` (one stage at a fixed rate, or closed loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from loadgen.drive.ramp import RampPlan
+from loadgen.drive.scheduler import ClosedLoop, Operation, run_closed_loop, run_open_loop
+from loadgen.measure.run_summary import HotPathResult
+from loadgen.measure.staged_recorder import StagedRecorder
+
+
+@dataclass
+class PreparedOperation:
+    """A rate-driven hot path ready to run."""
+
+    operation: Operation
+    concurrency: int
+    """Operations in flight at most (beyond it, starts wait and the wait counts as latency)."""
+    finish: Callable[[float], Awaitable[tuple[dict, dict]]]
+    """Called with the elapsed seconds after the run: (extra summary keys, counts per second for count alarms)."""
+    close: Callable[[], Awaitable[None]]
+
+
+async def run_prepared(prepared: PreparedOperation, name: str, declared: str, rate: float | None, duration_s: float,
+                       watch: Callable[[StagedRecorder], None] | None = None) -> HotPathResult:
+    """The bench commands' view: one prepared hot path for duration_s, open loop at `rate` (one stage) or closed
+    loop (rate None, `prepared.concurrency` clients); the prepared resources are closed afterwards."""
+    recorder = StagedRecorder(name, [0.0], duration_s)
+    if watch:
+        watch(recorder)
+    try:
+        if rate is None:
+            loop = await run_closed_loop(prepared.operation, ClosedLoop(prepared.concurrency, duration_s), recorder)
+        else:
+            loop = await run_open_loop(prepared.operation, RampPlan.constant(duration_s).offsets(rate), recorder,
+                                       prepared.concurrency)
+        extra, counts = await prepared.finish(loop.elapsed_s)
+    finally:
+        await prepared.close()
+    return HotPathResult(name, declared, recorder.total(), rate, loop.achieved_rate, counts_per_s=counts,
+                         extra={**extra, "concurrency": prepared.concurrency, "cancelled": loop.cancelled,
+                                "elapsed_s": round(loop.elapsed_s, 3)}, staged=recorder)

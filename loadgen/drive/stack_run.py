@@ -1,0 +1,102 @@
+"""`loadgen validate`'s engine for one stack: every declared hot path prepared on the target, then all of them
+driven together through the profile's ramp, as the stack would receive them.
+
+Where it sits: RunContext (stack, env, resolved tfvars, profile, target) + RampPlan -> the drivers (set-up
+outside the timing) -> one shared start for every hot path -> the scheduler (rate-driven kinds) and the
+model-driven drivers (API routes, Kinesis streams) -> HotPathResults with their staged recordings, judged by
+measure.run_summary. The engine never asks which stack it runs: adding a stack is a profile, a Terraform folder
+and hot-path declarations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from loadgen.drive.api_pusher import push_api
+from loadgen.drive.drivers import RATE_DRIVEN, not_driven_because
+from loadgen.drive.kinesis_pusher import PushOutcome, push_kinesis
+from loadgen.drive.ramp import RampPlan
+from loadgen.drive.scheduler import clock, run_open_loop
+from loadgen.errors import LoadgenError
+from loadgen.hot_paths import HotPath, hot_paths
+from loadgen.measure.run_summary import HotPathResult
+from loadgen.measure.staged_recorder import StagedRecorder
+from loadgen.run_context import RunContext
+
+LEAD_S = 1.0
+"""Every hot path's schedule starts this long after the last set-up finished (connections warm, tasks ready)."""
+CONCURRENCY = 64
+"""Operations in flight per rate-driven hot path at most (beyond it, starts wait and the wait is latency)."""
+
+
+@dataclass
+class StackRun:
+    """What one stack's run leaves for the summary."""
+
+    results: list[HotPathResult]
+    not_driven: dict[str, str] = field(default_factory=dict)
+    """Declared hot paths this target cannot drive, with the reason (reported, never counted as a pass)."""
+    kinesis: PushOutcome | None = None
+    elapsed_s: float = 0.0
+
+
+def peak_rate(ctx: RunContext, path: HotPath) -> float:
+    """The full (fraction 1.0) rate of the hot path's rate source in the profile."""
+    demand = {d.name: d for d in ctx.profile.demand()}.get(path.rate_source)
+    if demand is None:
+        raise LoadgenError(f"{ctx.profile.path}: no stream or route '{path.rate_source}' drives hot path "
+                           f"'{path.name}'; add it to the profile or fix the hot path's rate_source")
+    return float(demand.peak_rps)
+
+
+async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: tuple[int, int] = (0, 1),
+                    watch: Callable[[StagedRecorder], None] | None = None) -> StackRun:
+    """Drive every hot path of ctx.stack through the plan; `shard` = (k, n) runs worker k's share of n (every
+    n-th operation of the rate-driven hot paths; the model-driven ones run in worker 0)."""
+    if not (rate_scale > 0 and np.isfinite(rate_scale)):
+        raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
+    run = StackRun([])
+    rate_driven, model_kinds = [], set()
+    async with AsyncExitStack() as resources:
+        for path in hot_paths(ctx.stack):
+            reason = not_driven_because(ctx, path)
+            if reason:
+                run.not_driven[path.name] = reason
+            elif path.kind in RATE_DRIVEN:
+                offsets = plan.offsets(peak_rate(ctx, path) * rate_scale, shard)
+                prepared = await RATE_DRIVEN[path.kind](ctx, CONCURRENCY)
+                resources.push_async_callback(prepared.close)
+                recorder = StagedRecorder(path.name, plan.starts_s, plan.total_s)
+                if watch:
+                    watch(recorder)
+                rate_driven.append((path, prepared, offsets, recorder))
+            elif shard[0] == 0:
+                model_kinds.add(path.kind)
+        began = clock() + LEAD_S
+        jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began)
+                for _, p, offsets, recorder in rate_driven]
+        if "kinesis_stream" in model_kinds:
+            jobs.append(push_kinesis(ctx, plan, rate_scale, watch, began=began))
+        if "api_route" in model_kinds:
+            jobs.append(push_api(ctx, plan, rate_scale, watch, began=began))
+        outcomes = await asyncio.gather(*jobs)
+        run.elapsed_s = clock() - began
+        for (path, prepared, offsets, recorder), loop in zip(rate_driven, outcomes):
+            extra, counts = await prepared.finish(loop.elapsed_s)
+            scheduled = np.bincount(plan.stage_of(offsets), minlength=len(plan.durations_s)).tolist()
+            run.results.append(HotPathResult(
+                path.name, path.name, recorder.total(), peak_rate(ctx, path) * rate_scale * plan.top_fraction,
+                loop.achieved_rate, counts_per_s=counts, extra={**extra, "cancelled": loop.cancelled},
+                staged=recorder, kind=path.kind, scheduled_per_stage=scheduled))
+        for outcome in outcomes[len(rate_driven):]:
+            if isinstance(outcome, PushOutcome):
+                run.kinesis = outcome
+                run.results.extend(outcome.results)
+            else:
+                run.results.extend(outcome)
+    return run

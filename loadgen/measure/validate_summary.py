@@ -1,0 +1,105 @@
+"""The verdict of `loadgen validate` for one stack: latency against the alarms, and delivery of the load.
+
+Where it sits: drive.stack_run's results -> this (per-stage figures from the staged HdrHistograms, the alarm
+judgement of measure.run_summary, delivery checks) -> summary.json (schema: measure/summary.schema.json).
+
+A run that did not deliver its load never passes: every hot path needs at least one operation, each stage's
+achieved rate (completions in the stage's wall window) must be within DELIVERY_TOLERANCE of what the schedule
+offered in it (at least DELIVERY_SLACK_OPS operations either way, for the few still in flight at a boundary),
+no Kinesis record may be left in flight, the capacity model must hold, and the run must not have been aborted.
+Declared hot paths this target cannot drive are listed with the reason (verdict `not-run`); they never pass and
+never fail the run silently: the report shows them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from loadgen.drive.ramp import RampPlan
+from loadgen.hot_paths import hot_paths
+from loadgen.measure.run_summary import HotPathResult, build_summary
+
+DELIVERY_TOLERANCE = 0.02
+DELIVERY_SLACK_OPS = 2
+
+
+def _check(name: str, passed: bool, detail: str) -> dict:
+    return {"name": name, "passed": bool(passed), "detail": detail}
+
+
+def stage_entries(result: HotPathResult, plan: RampPlan) -> list[dict]:
+    staged = result.staged
+    scheduled = result.scheduled_per_stage or [0] * len(plan.durations_s)
+    entries = []
+    for k, (start, duration) in enumerate(zip(plan.starts_s, plan.durations_s)):
+        recorder = staged.stages[k]
+        entries.append({
+            "index": k, "start_s": round(float(start), 3), "duration_s": round(duration, 3),
+            "target_rate": round(scheduled[k] / duration, 3),
+            "achieved_rate": round(staged.done_in_stage[k] / duration, 3),
+            "scheduled": scheduled[k], "completed_in_window": staged.done_in_stage[k],
+            "ops": recorder.ops, "errors": recorder.errors,
+            "latency_ms": {key: round(v, 3) for key, v in recorder.latency_ms().items()}})
+    return entries
+
+
+def delivery_checks(entry: dict, result: HotPathResult) -> list[dict]:
+    checks = [_check("operations", entry["ops"] > 0, f"{entry['ops']:,} operations finished")]
+    for stage in entry.get("stages", []):
+        offered, done = stage["scheduled"], stage["completed_in_window"]
+        allowed = max(DELIVERY_TOLERANCE * offered, DELIVERY_SLACK_OPS)
+        if offered == 0 and done == 0:
+            continue
+        checks.append(_check(
+            f"stage {stage['index']} delivery", abs(done - offered) <= allowed,
+            f"achieved {stage['achieved_rate']:,.2f}/s of {stage['target_rate']:,.2f}/s offered "
+            f"({done:,} of {offered:,} operations finished in the stage's window; allowed +-{math.floor(allowed):,})"))
+    in_flight = result.extra.get("in_flight")
+    if in_flight is not None:
+        checks.append(_check("in flight", in_flight == 0, f"{in_flight:,} records neither acknowledged nor failed"))
+    if result.staged is not None and result.staged.cancelled:
+        checks.append(_check("drain", False, f"{result.staged.cancelled:,} operations cancelled at the drain bound"))
+    return checks
+
+
+def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: dict[str, str], plan: RampPlan,
+                           elapsed_s: float, *, rate_scale: float, processes: int, tfvars: str,
+                           capacity: dict | None, config: dict, aborted: str | None) -> dict:
+    """The per-stack summary of a validate run (build_summary's keys, extended)."""
+    summary = build_summary(ctx, results, elapsed_s)
+    by_name = {r.name: r for r in results}
+    kinds = {p.name: p.kind for p in hot_paths(ctx.stack)}
+    for entry in summary["hot_paths"]:
+        result = by_name[entry["name"]]
+        entry["kind"] = result.kind or kinds.get(entry["name"])
+        if result.staged is not None:
+            entry["stages"] = stage_entries(result, plan)
+            entry["timeline"] = result.staged.timeline()
+            entry["error_causes"] = dict(sorted(result.staged.error_causes.items(), key=lambda kv: -kv[1]))
+            entry["checks"] = delivery_checks(entry, result)
+            failed = [c for c in entry["checks"] if not c["passed"]]
+            if failed and entry["verdict"] != "fail":
+                entry["verdict"] = "fail"
+                entry["failed_because"] = "; ".join(f"{c['name']}: {c['detail']}" for c in failed)
+    for name, reason in not_driven.items():
+        summary["hot_paths"].append({"name": name, "kind": kinds.get(name), "ops": 0, "errors": 0,
+                                     "late_starts": 0, "target_rate": None, "achieved_rate": 0.0,
+                                     "latency_ms": {k: 0.0 for k in ("p50", "p95", "p99", "p999", "max")},
+                                     "alarm": None, "verdict": "not-run", "not_run_because": reason})
+    checks = [_check("not aborted", aborted is None, aborted or "ran to the end of its schedule and drain")]
+    if capacity is not None:
+        checks.append(_check("capacity", capacity.get("verdict") == "pass",
+                             f"breaks first: {capacity.get('breaks_first')}"))
+    driven = [e for e in summary["hot_paths"] if e["verdict"] != "not-run"]
+    checks.append(_check("hot paths driven", bool(driven), f"{len(driven)} of {len(summary['hot_paths'])} hot "
+                         "paths driven on this target"))
+    failing = [e["name"] for e in driven if e["verdict"] == "fail"]
+    checks.append(_check("hot paths", not failing, ", ".join(failing) + " failed" if failing
+                         else "every driven hot path passed"))
+    summary.update({
+        "kind": "validate", "aborted": aborted is not None, "abort_reason": aborted, "rate_scale": rate_scale,
+        "processes": processes, "tfvars": tfvars, "stages": plan.describe(), "checks": checks,
+        "capacity": capacity, "config": config,
+        "verdict": "pass" if all(c["passed"] for c in checks) else "fail"})
+    return summary
