@@ -4,8 +4,12 @@ Units sit in properties (apartment communities of lognormal size) spread over a 
 to three skills, a service radius, a workload cap and a rating. Tenants file maintenance requests as a
 non-homogeneous Poisson process (mornings and evenings, quieter weekends, a fixed emergency share); each
 request is the exact POST /request body of terraform/property_maintenance/schemas/maintenance_request.json.
-Vendors report progress through POST /vendor/status (in_progress, then completed) on requests filed before
-and during the run, at the steady-state rate of two updates per request.
+Vendors report progress through POST /vendor/status, at the steady-state rate of two updates per request, on
+the requests open when the run starts (`open_requests()`: the three days of requests filed before it, half of
+them assigned, half in progress, each to the vendor `vendor_of` names): an assigned request moves to
+in_progress, an in-progress one to completed, each update from the request's own vendor, every request of a
+pool updated once before any is updated again (a repeat is the handler's idempotent duplicate). The run's
+state is therefore consistent with the handler's rules as long as the open requests are in the table first.
 """
 
 from __future__ import annotations
@@ -121,7 +125,9 @@ class Portfolio:
         self.vendor_rating = np.round(place.uniform(3.0, 5.0, config.vendors), 2)
         self.descriptions = [np.array([d.encode() for d in DESCRIPTIONS[c]], dtype=object) for c in CATEGORIES]
         self.next_request = 0
-        # Requests filed before the run are what the first status updates refer to.
+        # Requests filed before the run (three days of them) are what the status updates refer to: the first
+        # half assigned (their next update: in_progress), the second half in progress (next: completed).
+        self.updated = {b"in_progress": 0, b"completed": 0}
         self.history = max(1, int(self.config.mean_request_rate * 3 * 86400))
 
     def partition_keys(self) -> dict[str, list[str]]:
@@ -148,14 +154,46 @@ class Portfolio:
                                        descriptions, self.unit_lat[unit], self.unit_lon[unit], unit % 10000))
         return RecordBatch("POST /request", data, [f"UN{u:07d}" for u in unit.tolist()], times)
 
+    def vendor_of(self, request: np.ndarray) -> np.ndarray:
+        """The vendor an open request is assigned to (a fixed hash of its number)."""
+        return (np.asarray(request, dtype=np.int64) * 2654435761) % self.config.vendors
+
+    def _pool(self, status: bytes) -> tuple[int, int]:
+        """(first request number, size) of the open requests whose next update is `status`."""
+        half = max(1, self.history // 2)
+        return (0, half) if status == b"in_progress" else (half, max(1, self.history - half))
+
+    def primed_state(self, route: str) -> list[dict]:
+        """DynamoDB items a route's requests refer to, to be in its state table before the run."""
+        return self.open_requests() if route == "POST /vendor/status" else []
+
+    def open_requests(self) -> list[dict]:
+        """The requests open when the run starts, as DynamoDB items of the requests table (what the status
+        updates refer to): request number r, its vendor, status and version."""
+        items = []
+        for status, before, version in ((b"in_progress", "assigned", 1), (b"completed", "in_progress", 2)):
+            first, size = self._pool(status)
+            numbers = np.arange(first, first + size)
+            for r, v, u in zip(numbers.tolist(), self.vendor_of(numbers).tolist(), (numbers % self.config.units).tolist()):
+                items.append({"request_id": {"S": f"RQ{r:010d}"}, "vendor_id": {"S": f"VN{v:05d}"},
+                              "status": {"S": before}, "version": {"N": str(version)},
+                              "unit_id": {"S": f"UN{u:07d}"}, "property_id": {"S": f"PR{self.unit_property[u]:05d}"},
+                              "priority": {"S": "standard"}, "category": {"S": "plumbing"}})
+        return items
+
     def _status_updates(self, t0: float, t1: float) -> RecordBatch:
         rng = self.status_rng
         times = poisson_arrivals(rng, 2 * self.config.mean_request_rate, VENDOR_SHAPE, t0, t1)
         n = times.size
-        known = self.history + self.next_request
-        request = rng.integers(0, known, n)
-        vendor = rng.integers(0, self.config.vendors, n)
         status = np.where(rng.random(n) < 0.5, b"in_progress", b"completed").astype(object)
+        request = np.empty(n, dtype=np.int64)
+        for kind in (b"in_progress", b"completed"):
+            mask = status == kind
+            first, size = self._pool(kind)
+            k = int(mask.sum())
+            request[mask] = first + (self.updated[kind] + np.arange(k)) % size
+            self.updated[kind] += k
+        vendor = self.vendor_of(request)
         stamps = np.datetime_as_string(
             (self.config.start_epoch_ms + np.round(times * 1000).astype(np.int64)).astype("datetime64[ms]"),
             unit="s").tolist()

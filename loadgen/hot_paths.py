@@ -1,13 +1,24 @@
-"""The hot paths of each stack, declared once: what is driven, and the alarms in terraform/ that judge it.
+"""The hot paths of each stack, declared once as data: what is driven, and the alarms in terraform/ that judge it.
 
-A hot path is data (STYLE: Rally's track): its name, what kind of operation drives it, and the addresses of the
-CloudWatch alarms that guard it, the first being the one a run's verdict is judged against. Benches and pushers
-look hot paths up here; the alarms' thresholds are always read from terraform/, never copied.
+A hot path is data (STYLE: Rally's track), read from `profiles/<stack>/hot_paths.toml` beside the stack's load
+profiles: its name, what kind of operation drives it (drive.drivers maps each kind to one driver), the profile's
+stream or route whose rate drives it, and the addresses of the CloudWatch alarms that guard it, the first one a
+run measures deciding the verdict. Adding a stack is a Terraform folder, profiles and this file: no engine change.
+The alarms' thresholds are always read from terraform/, never copied.
 """
 
 from __future__ import annotations
 
+import functools
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
+
+from loadgen.errors import LoadgenError
+from loadgen.paths import PROFILES_DIR
+
+KINDS = ("api_route", "kinesis_stream", "lambda_core", "redis_geo", "ddb_conditional_write")
+FILE_NAME = "hot_paths.toml"
 
 
 @dataclass(frozen=True)
@@ -17,81 +28,74 @@ class HotPath:
     name: str
     """Stable name, used as the hot path's key in summary.json."""
     kind: str
-    """What drives it: `api_route`, `kinesis_stream`, `lambda_core`, `redis_geo` or `ddb_conditional_write`."""
+    """What drives it: one of KINDS."""
     alarms: tuple[str, ...]
-    """Alarm resource addresses in the stack's tap_stack.tf; the first is the verdict's threshold."""
+    """Alarm resource addresses in the stack's Terraform; the first one a run measures is the verdict's."""
     description: str
     rate_source: str
     """The profile's stream or route whose rate drives this hot path (fleet_models.demand.Demand.name)."""
+    state_table: str | None = None
+    """An aws_dynamodb_table address the world's state is primed into before the run (the model's
+    `primed_state(rate_source)` items: e.g. the open requests vendor status updates refer to)."""
 
 
-def _alarm(name: str, key: str | None = None) -> str:
-    return f'aws_cloudwatch_metric_alarm.{name}' + (f'["{key}"]' if key else "")
+def _field(entry: dict, key: str, path: Path, index: int, kind: type = str):
+    value = entry.get(key)
+    if not isinstance(value, kind) or not value:
+        raise LoadgenError(f"{path}: hot_path #{index + 1} needs a non-empty {key} "
+                           f"({'a list of alarm addresses' if kind is list else 'a string'})")
+    return value
 
 
-def _streams(names: tuple[str, ...], what: str, alarms: tuple[str, ...]) -> tuple[HotPath, ...]:
-    """One hot path per Kinesis stream, guarded by the stack's per-stream (for_each) alarms."""
-    return tuple(
-        HotPath(f"{stream}_stream", "kinesis_stream", tuple(_alarm(a, stream) for a in alarms),
-                f"PutRecords into the {stream} stream ({what})", stream)
-        for stream in names
-    )
+@functools.lru_cache(maxsize=64)
+def _load(path: Path) -> tuple[HotPath, ...]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise LoadgenError(f"{path}: malformed TOML ({exc}); fix the syntax") from None
+    declared = []
+    for index, entry in enumerate(data.get("hot_path", [])):
+        kind = _field(entry, "kind", path, index)
+        if kind not in KINDS:
+            raise LoadgenError(f"{path}: hot_path #{index + 1} has kind {kind!r}; known: {', '.join(KINDS)}")
+        alarms = _field(entry, "alarms", path, index, list)
+        if not all(isinstance(a, str) and a.startswith("aws_cloudwatch_metric_alarm.") for a in alarms):
+            raise LoadgenError(f"{path}: hot_path #{index + 1}: every alarm must be an "
+                               "aws_cloudwatch_metric_alarm address")
+        state_table = entry.get("state_table")
+        if state_table is not None and not (isinstance(state_table, str)
+                                            and state_table.startswith("aws_dynamodb_table.")):
+            raise LoadgenError(f"{path}: hot_path #{index + 1}: state_table must be an aws_dynamodb_table address")
+        declared.append(HotPath(_field(entry, "name", path, index), kind, tuple(alarms),
+                                str(entry.get("description", "")), _field(entry, "rate_source", path, index),
+                                state_table))
+    names = [p.name for p in declared]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise LoadgenError(f"{path}: hot path '{duplicate}' is declared twice; names must be unique")
+    return tuple(declared)
 
 
-HOT_PATHS: dict[str, tuple[HotPath, ...]] = {
-    "property_maintenance": (
-        HotPath("request_api", "api_route",
-                (_alarm("api_latency_p95"), _alarm("api_5xx"), _alarm("api_4xx"),
-                 _alarm("request_validator_duration_p95")),
-                "POST /request: tenants submit maintenance requests", "POST /request"),
-        HotPath("vendor_status_api", "api_route",
-                (_alarm("api_latency_p95"), _alarm("api_5xx"), _alarm("api_4xx")),
-                "POST /vendor/status: vendor status webhooks", "POST /vendor/status"),
-        HotPath("vendor_assignment", "lambda_core",
-                (_alarm("vendor_assignment_duration_p95"),),
-                "request router: skills + proximity + priority matrix + workload -> vendor", "POST /request"),
-        HotPath("vendor_geo_search", "redis_geo", (_alarm("redis_geo_latency"),),
-                "GEOSEARCH/GEORADIUS for vendors around a unit", "POST /request"),
-        HotPath("assignment_write", "ddb_conditional_write", (_alarm("assignment_conditional_check_failed"),),
-                "conditional assignment write on maintenance_requests (status + version)", "POST /request"),
-    ),
-    "fleet_telematics": (
-        *_streams(("gps", "diagnostics", "hos"), "234k vehicles",
-                  ("kinesis_incoming_records", "kinesis_incoming_bytes", "kinesis_get_records_latency",
-                   "kinesis_iterator_age")),
-        HotPath("diagnostics_processing", "lambda_core", (_alarm("diagnostics_processor_duration_p95"),
-                                                          _alarm("anomaly_duration_p95")),
-                "OBD-II validation and anomaly detection", "diagnostics"),
-        HotPath("location_processing", "lambda_core", (_alarm("location_processor_duration_p95"),),
-                "GPS fix -> vehicle_locations + GEOADD + geofence check", "gps"),
-        HotPath("geofence_geo_search", "redis_geo", (_alarm("redis_geo_latency"),),
-                "geofence proximity queries around each GPS fix", "gps"),
-        HotPath("location_write", "ddb_conditional_write", (_alarm("locations_conditional_check_failed"),),
-                "newer-position-only conditional write on vehicle_locations", "gps"),
-    ),
-    "food_delivery": (
-        *_streams(("orders", "locations"), "orders by restaurant_id, driver GPS by driver_id",
-                  ("kinesis_incoming_records", "kinesis_get_records_latency")),
-        HotPath("orders_api", "api_route",
-                (_alarm("api_latency_p99"), _alarm("api_5xx"), _alarm("api_4xx"),
-                 _alarm("order_validator_duration_p99")),
-                "POST /orders: order placement", "POST /orders"),
-        HotPath("driver_matching", "lambda_core", (_alarm("matcher_duration_p99"),),
-                "matcher: distance + workload + surge -> driver", "orders"),
-        HotPath("driver_geo_search", "redis_geo", (_alarm("redis_geo_latency"),),
-                "nearby drivers within the delivery radius", "orders"),
-        HotPath("assignment_write", "ddb_conditional_write", (_alarm("assignment_conditional_check_failed"),
-                                                             _alarm("orders_hot_partition")),
-                "conditional assignment write on orders (status + version)", "orders"),
-    ),
-}
-
-
-def hot_paths(stack: str) -> tuple[HotPath, ...]:
+def hot_paths(stack: str, profiles_dir: Path | None = None) -> tuple[HotPath, ...]:
     """The stack's hot paths (empty for a stack with none declared yet)."""
-    return HOT_PATHS.get(stack, ())
+    path = (profiles_dir or PROFILES_DIR) / stack / FILE_NAME
+    return _load(path) if path.is_file() else ()
 
 
-def guarded_by(stack: str) -> dict[str, str]:
+def declared_stacks(profiles_dir: Path | None = None) -> list[str]:
+    """Every stack with hot paths declared."""
+    root = profiles_dir or PROFILES_DIR
+    return sorted(p.parent.name for p in root.glob(f"*/{FILE_NAME}"))
+
+
+def guarded_by(stack: str, profiles_dir: Path | None = None) -> dict[str, str]:
     """Alarm address -> the hot path it guards."""
-    return {alarm: path.name for path in hot_paths(stack) for alarm in path.alarms}
+    return {alarm: path.name for path in hot_paths(stack, profiles_dir) for alarm in path.alarms}
+
+
+def of_kind(paths: tuple[HotPath, ...], kind: str, stack: str) -> HotPath:
+    """The stack's first hot path of a kind, or one clear error."""
+    for path in paths:
+        if path.kind == kind:
+            return path
+    raise LoadgenError(f"stack '{stack}' declares no {kind} hot path (profiles/{stack}/{FILE_NAME})")

@@ -116,7 +116,7 @@ def hot_path_rate(profile: Profile, hot_path: str) -> float:
     """The rate the profile asks of a hot path at its highest ramp stage (its rate source's peak x top stage)."""
     from loadgen.hot_paths import hot_paths
 
-    path = next((p for p in hot_paths(profile.stack) if p.name == hot_path), None)
+    path = next((p for p in hot_paths(profile.stack, profile.path.parents[1]) if p.name == hot_path), None)
     if path is None:
         raise LoadgenError(f"stack '{profile.stack}' declares no hot path '{hot_path}'")
     demand = {d.name: d for d in profile.demand()}.get(path.rate_source)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadgen.errors import LoadgenError
+from loadgen.hot_paths import HotPath, hot_paths
 from loadgen.profiles import Profile
 from loadgen.tf.env_model import ResolvedStack
 
@@ -69,6 +70,11 @@ class RunContext:
     @property
     def run_dir(self) -> Path:
         return self.out_dir / self.run_id
+
+    @property
+    def hot_paths(self) -> tuple[HotPath, ...]:
+        """The stack's declared hot paths (beside its profile: profiles/<stack>/hot_paths.toml)."""
+        return hot_paths(self.stack, self.profile.path.parents[1])
 
 
 def check_prod_confirmation(target: Target, env: str, confirm_prod: bool) -> None:

@@ -72,7 +72,7 @@ def test_eight_writers_on_four_items_lose_no_update_and_count_every_failure(moto
     [result] = asyncio.run(run_ddb_bench(ctx, writers=8, items=4, duration_s=3.0, rate=None))
     extra = result.extra
 
-    assert result.declared == ddb_hot_path("food_delivery").name == "assignment_write"
+    assert result.declared == ddb_hot_path(ctx).name == "assignment_write"
     assert extra["writers"] == 8 and extra["items"] == 4
     assert result.recorder.errors == 0 and extra["write_errors"] == 0 and extra["read_errors"] == 0
     # every cycle sent exactly one write, and every write is either a success or a counted conditional failure
@@ -91,7 +91,7 @@ def test_the_verdict_compares_failures_per_minute_with_the_envs_alarm_threshold(
     ctx = context("property_maintenance", "dev", moto_url, tmp_path)
     results = asyncio.run(run_ddb_bench(ctx, writers=4, items=2, duration_s=1.0, rate=None))
     [entry] = build_summary(ctx, results, 1.0)["hot_paths"]
-    alarm = next(a for a in alarms(ctx.resolved) if a.address == ddb_hot_path(ctx.stack).alarms[0])
+    alarm = next(a for a in alarms(ctx.resolved) if a.address == ddb_hot_path(ctx).alarms[0])
 
     assert entry["table"] == alarm.dimensions["TableName"]
     assert entry["alarm"]["metric"] == "ConditionalCheckFailedRequests"

@@ -11,11 +11,12 @@ from loadgen.cli.common import (build_context, emit_json, env_option, finish_run
                                 load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
 from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
+from loadgen.hot_paths import of_kind
 from loadgen.report.live_board import LiveBoard
 from loadgen.bench.generate_bench import run_generate_bench
-from loadgen.drive.geo_bench import run_geo_bench, workload_name
+from loadgen.drive.geo_bench import run_geo_bench
 from loadgen.target.local_target import LocalTarget
-from loadgen.drive.matching_bench import declared_for, run_matching_bench
+from loadgen.drive.matching_bench import matching_hot_path, run_matching_bench
 from loadgen.profiles import DOMAINS, domain_stack, hot_path_rate, load_profile
 from loadgen.bench.push_ceiling import run_push_ceiling
 
@@ -33,7 +34,7 @@ def bench_geo(terraform_dir, stack, env, target, confirm_prod, out, as_json, dur
               concurrency) -> None:
     """Redis GEO hot path: pipelined GEOADD of the stack's members, then GEORADIUS and GEOSEARCH."""
     ctx = build_context(stack, env, target, out, "geo", confirm_prod, terraform_dir)
-    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, workload_name(ctx.stack)))
+    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, of_kind(ctx.hot_paths, "redis_geo", stack).name))
     with LiveBoard(not as_json, f"bench geo {stack}/{env}") as board:
         results = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, board.watch))
     load = {k: results[0].extra[k] for k in ("members_loaded", "load_s", "members_per_s")}
@@ -48,7 +49,7 @@ def bench_matching(terraform_dir, stack, env, target, confirm_prod, out, as_json
                    concurrency) -> None:
     """Matching core: GEO candidates, workload, surge and the shared scoring, per assignment."""
     ctx = build_context(stack, env, target, out, "matching", confirm_prod, terraform_dir)
-    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, declared_for(ctx.stack)))
+    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, matching_hot_path(ctx)))
     with LiveBoard(not as_json, f"bench matching {stack}/{env}") as board:
         results = run_async(run_matching_bench(ctx, duration, work_rate, concurrency, board.watch))
     finish_run(ctx, results, duration, as_json)
@@ -70,7 +71,7 @@ def bench_ddb(terraform_dir, stack, env, target, confirm_prod, out, as_json, dur
         raise LoadgenError("bench ddb writes items to the stack's real table on --target aws (its stream triggers "
                            "the handlers); pass --confirm-writes to do that")
     ctx = build_context(stack, env, target, out, "ddb", confirm_prod, terraform_dir)
-    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, ddb_hot_path(ctx.stack).name))
+    work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, ddb_hot_path(ctx).name))
     with LiveBoard(not as_json, f"bench ddb {stack}/{env}") as board:
         results = run_async(run_ddb_bench(ctx, concurrency, items, duration, work_rate, not unsafe_no_condition,
                                           board.watch))

@@ -112,14 +112,14 @@ def state_dir() -> Path:
 
 def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
                   terraform_dir: Path | None = None, needs_api: bool = False, tfvars: Path | None = None,
-                  run_id: str | None = None) -> RunContext:
+                  run_id: str | None = None, profiles_dir: Path | None = None) -> RunContext:
     """The run's configuration, resolved once here at the edge (the only place that reads the environment).
     `tfvars` is a candidate file read in place of the env's own."""
     loaded = hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)
     if tfvars is not None:
         loaded = hcl_reader.with_candidate_tfvars(loaded, env, tfvars)
     resolved = ResolvedStack(loaded, env)
-    profile = load_profile(stack, env)
+    profile = load_profile(stack, env, profiles_dir)
     if target_kind == "local":
         local = LocalTarget(state_dir())
         redis_url, endpoint = local.endpoints()

@@ -25,11 +25,13 @@ from loadgen.cli.common import (build_context, confirm_prod_option, console, def
                                 rate_scale_option, run_async, state_dir, target_option, terraform_dir_option,
                                 user_errors)
 from loadgen.drive.ramp import RampPlan
+from loadgen.drive.scheduler import cause_of
 from loadgen.drive.stack_run import StackRun, run_stack
 from loadgen.errors import LoadgenError
+from loadgen.hot_paths import declared_stacks
 from loadgen.measure.run_summary import HotPathResult, write_summary
 from loadgen.measure.staged_recorder import StagedRecorder
-from loadgen.measure.validate_summary import build_validate_summary
+from loadgen.measure.validate_summary import build_validate_summary, target_check
 from loadgen.paths import REPORTS_DIR
 from loadgen.report.live_board import LiveBoard
 from loadgen.run_context import RunContext
@@ -37,7 +39,6 @@ from loadgen.target.local_target import LocalTarget
 from loadgen.tf import hcl_reader
 
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
-STACKS_WITH_HOT_PATHS = ("property_maintenance", "fleet_telematics", "food_delivery")
 
 
 @contextmanager
@@ -52,6 +53,14 @@ def embedded_target(kind: str) -> Iterator[bool]:
         yield True
     finally:
         local.down()
+
+
+def dead_services(target: str) -> list[str]:
+    """The local target's services that are no longer running (after a run)."""
+    if target != "local":
+        return []
+    services = LocalTarget(state_dir()).status()["services"]
+    return [f"{name} (127.0.0.1:{s['port']}, pid {s['pid']})" for name, s in services.items() if not s["alive"]]
 
 
 class Stop:
@@ -87,6 +96,10 @@ async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: Live
         if stop.signal is None:
             raise
         return None, f"stopped by {stop.signal.name}"
+    except LoadgenError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the run ends with a report that names it
+        return None, f"the run failed: {cause_of(exc)}"
 
 
 def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
@@ -95,11 +108,11 @@ def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
 
 
 def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *, terraform_dir: Path | None,
-                   tfvars: Path | None, duration: float | None, rate_scale: float, headroom: float,
+                   profiles_dir: Path | None, tfvars: Path | None, duration: float | None, rate_scale: float, headroom: float,
                    confirm_prod: bool, as_json: bool) -> tuple[dict, int | None]:
     """One stack's validate run; returns its summary and the exit code a signal asks for (or None)."""
     ctx = build_context(stack, env, target, out, "validate", confirm_prod, terraform_dir,
-                        needs_api=target == "local", tfvars=tfvars, run_id=run_id)
+                        needs_api=target == "local", tfvars=tfvars, run_id=run_id, profiles_dir=profiles_dir)
     plan = RampPlan.from_profile(ctx.profile, duration)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     capacity = capacity_of(ctx, headroom)
@@ -109,6 +122,7 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
         run, aborted = run_async(_drive(ctx, plan, rate_scale, board, stop, watched))
     elapsed = time.perf_counter() - began
     results = run.results if run else _partial(watched)
+    dead = dead_services(target)
     config = {"stack": stack, "env": env, "target": target, "duration_s": plan.total_s, "rate_scale": rate_scale,
               "headroom": headroom, "tfvars": str(tfvars) if tfvars else f"{env}.tfvars",
               "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
@@ -117,10 +131,12 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     summary = build_validate_summary(
         ctx, results, run.not_driven if run else {}, plan, run.elapsed_s if run else elapsed,
         rate_scale=rate_scale, processes=1, tfvars=config["tfvars"], capacity=capacity, config=config,
-        aborted=aborted)
+        aborted=aborted, target_checks=[target_check(dead)] if target == "local" else [])
     if run and run.kinesis:
         summary.update(run.kinesis.summary_fields())
     write_summary(ctx, summary, results)
+    for line in [f"the local target's {d} died during the run" for d in dead] + ([aborted] if aborted else []):
+        click.echo(f"error: {stack}/{env}: {line}; report: {ctx.run_dir}", err=True)
     return summary, SIGNAL_EXIT.get(stop.signal) if stop.signal else None
 
 
@@ -147,6 +163,8 @@ def _print(summary: dict, run_dir: Path) -> None:
 
 @click.command("validate")
 @terraform_dir_option
+@click.option("--profiles-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of profiles/<stack>/{<env>.toml,hot_paths.toml} (default: the repository's profiles/).")
 @click.option("--stack", default=None, help="Stack folder name (or --all).")
 @click.option("--all", "all_stacks", is_flag=True, help="Every stack that declares hot paths.")
 @click.option("--env", required=True, help="Environment: dev, staging or prod.")
@@ -163,14 +181,14 @@ def _print(summary: dict, run_dir: Path) -> None:
 @out_option
 @json_option
 @user_errors
-def validate(terraform_dir, stack, all_stacks, env, tfvars, duration, rate_scale, headroom, target, confirm_prod, out,
+def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, duration, rate_scale, headroom, target, confirm_prod, out,
              as_json) -> None:
     """Capacity model + every hot path through the ramp, judged against the env's alarms; exit 0 pass, 1 fail."""
     if bool(stack) == all_stacks:
         raise LoadgenError("give exactly one of --stack S or --all")
     if tfvars is not None and all_stacks:
         raise LoadgenError("--tfvars is one stack's candidate file; use it with --stack")
-    stacks = list(STACKS_WITH_HOT_PATHS) if all_stacks else [stack]
+    stacks = declared_stacks(profiles_dir) if all_stacks else [stack]
     if not all_stacks:
         hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)  # an unknown stack: one line, early
     out = out or REPORTS_DIR
@@ -180,7 +198,8 @@ def validate(terraform_dir, stack, all_stacks, env, tfvars, duration, rate_scale
         for name in stacks:
             base, run_id = (out / suite_id, name) if all_stacks else (out, f"{suite_id}-{name}")
             summary, signal_exit = validate_stack(
-                name, env, target, base, run_id, terraform_dir=terraform_dir, tfvars=tfvars, duration=duration,
+                name, env, target, base, run_id, terraform_dir=terraform_dir, profiles_dir=profiles_dir,
+                tfvars=tfvars, duration=duration,
                 rate_scale=rate_scale, headroom=headroom, confirm_prod=confirm_prod, as_json=as_json)
             summaries.append((summary, base / run_id))
             if not as_json:

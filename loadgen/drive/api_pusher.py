@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import aiohttp
+from aiobotocore.session import AioSession
 import numpy as np
 
 from loadgen.tf.api_routes import rest_api
 from loadgen.errors import LoadgenError
-from loadgen.hot_paths import hot_paths
+from loadgen.target.local_resources import prime_table
 from loadgen.run_context import RunContext, Target
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.drive.ramp import RampPlan
@@ -92,7 +93,7 @@ def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
     if rate_scale <= 0 or not np.isfinite(rate_scale):
         raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
     api = rest_api(ctx.resolved)
-    paths = [p for p in hot_paths(ctx.stack) if p.kind == "api_route"]
+    paths = [p for p in ctx.hot_paths if p.kind == "api_route"]
     if not paths:
         raise LoadgenError(f"stack '{ctx.stack}' declares no api_route hot path in loadgen/hot_paths.py")
     config = ctx.profile.config()
@@ -122,27 +123,40 @@ def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
     return list(loads.values())
 
 
-async def push_api(ctx: RunContext, plan: RampPlan, rate_scale: float,
-                   watch: Callable[[StagedRecorder], None] | None = None,
-                   max_requests: int = MAX_REQUESTS, began: float | None = None) -> list[HotPathResult]:
-    """Drive every API route of the stack open loop through the plan; one HotPathResult per route, its `extra`
-    holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"})."""
-    loads = plan_routes(ctx, plan, rate_scale, max_requests)
-    headers = {"content-type": "application/json"}
-    if ctx.target.api_key:
-        headers["x-api-key"] = ctx.target.api_key
-    recorders = {load.hot_path: StagedRecorder(load.hot_path, plan.starts_s, plan.total_s) for load in loads}
-    for recorder in recorders.values():
-        if watch:
-            watch(recorder)
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
-        if ctx.target.kind == "local":
-            await warm_up(session, ctx)
-        began = clock() if began is None else max(began, clock())
+class ApiDriver:
+    """The `api_route` driver: every API route of the stack, prepared (bodies planned, session open, the local
+    emulator warmed and the routes' state primed) before the shared start, then driven open loop."""
 
-        def run(load: RouteLoad):
+    def __init__(self, ctx: RunContext, plan: RampPlan, rate_scale: float,
+                 watch: Callable[[StagedRecorder], None] | None = None, max_requests: int = MAX_REQUESTS):
+        self.ctx, self.plan = ctx, plan
+        self.loads = plan_routes(ctx, plan, rate_scale, max_requests)
+        self.recorders = {load.hot_path: StagedRecorder(load.hot_path, plan.starts_s, plan.total_s)
+                          for load in self.loads}
+        for recorder in self.recorders.values():
+            if watch:
+                watch(recorder)
+        self.session: aiohttp.ClientSession | None = None
+
+    async def prepare(self) -> None:
+        headers = {"content-type": "application/json"}
+        if self.ctx.target.api_key:
+            headers["x-api-key"] = self.ctx.target.api_key
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS),
+                                             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S), headers=headers)
+        if self.ctx.target.kind == "local":
+            await warm_up(self.session, self.ctx)
+            await prime_state(self.ctx)
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    async def run(self, began: float | None = None) -> list[HotPathResult]:
+        session, plan = self.session, self.plan
+        began = clock() if began is None else began
+
+        def drive(load: RouteLoad):
             async def send(i: int) -> bool:
                 async with session.post(load.url, data=load.bodies[i]) as response:
                     await response.read()
@@ -153,24 +167,52 @@ async def push_api(ctx: RunContext, plan: RampPlan, rate_scale: float,
                     raise HttpStatus(response.status)
                 return True
 
-            return run_open_loop(send, load.offsets, recorders[load.hot_path], CONNECTIONS, began)
+            return run_open_loop(send, load.offsets, self.recorders[load.hot_path], CONNECTIONS, began)
 
-        outcomes = await asyncio.gather(*(run(load) for load in loads))
-        elapsed = clock() - began
-    results = []
-    span = max(elapsed, plan.total_s)
-    for load, outcome in zip(loads, outcomes):
-        recorder = recorders[load.hot_path]
-        counts = load.status_counts
-        counts["other"] += recorder.ops - sum(counts.values())  # timeouts and connection errors
-        results.append(HotPathResult(
-            name=load.hot_path, declared=load.hot_path, recorder=recorder.total(),
-            target_rate=round(len(load.bodies) / plan.total_s, 3), achieved_rate=recorder.ops / span,
-            counts_per_s={"5XXError": counts["5xx"] / span, "4XXError": load.client_errors / span},
-            extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled},
-            staged=recorder, kind="api_route",
-            scheduled_per_stage=np.bincount(plan.stage_of(load.offsets), minlength=len(plan.durations_s)).tolist()))
-    return results
+        outcomes = await asyncio.gather(*(drive(load) for load in self.loads))
+        span = max(clock() - began, plan.total_s)
+        results = []
+        for load, outcome in zip(self.loads, outcomes):
+            recorder = self.recorders[load.hot_path]
+            counts = load.status_counts
+            counts["other"] += recorder.ops - sum(counts.values())  # timeouts and connection errors
+            results.append(HotPathResult(
+                name=load.hot_path, declared=load.hot_path, recorder=recorder.total(),
+                target_rate=round(len(load.bodies) / plan.total_s, 3), achieved_rate=recorder.ops / span,
+                counts_per_s={"5XXError": counts["5xx"] / span, "4XXError": load.client_errors / span},
+                extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled},
+                staged=recorder, kind="api_route",
+                scheduled_per_stage=np.bincount(plan.stage_of(load.offsets),
+                                                minlength=len(plan.durations_s)).tolist()))
+        return results
+
+
+async def push_api(ctx: RunContext, plan: RampPlan, rate_scale: float,
+                   watch: Callable[[StagedRecorder], None] | None = None,
+                   max_requests: int = MAX_REQUESTS) -> list[HotPathResult]:
+    """`loadgen push api`: every API route of the stack open loop through the plan; one HotPathResult per route,
+    its `extra` holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"})."""
+    driver = ApiDriver(ctx, plan, rate_scale, watch, max_requests)
+    try:
+        await driver.prepare()
+        return await driver.run()
+    finally:
+        await driver.close()
+
+
+async def prime_state(ctx: RunContext) -> None:
+    """Put the world's state the routes refer to into their state tables (local target: an empty moto), so
+    requests meet the state the handlers expect (e.g. vendor status updates find their open requests)."""
+    primed = [p for p in ctx.hot_paths if p.kind == "api_route" and p.state_table]
+    if not primed:
+        return
+    model = ctx.profile.model()
+    async with AioSession().create_client("dynamodb", **ctx.target.client_kwargs()) as client:
+        for path in primed:
+            if not hasattr(model, "primed_state"):
+                raise LoadgenError(f"{ctx.profile.path}: the {ctx.profile.domain} model has no state to prime "
+                                   f"{path.state_table} with; remove state_table from hot path {path.name}")
+            await prime_table(ctx.resolved, path.state_table, model.primed_state(path.rate_source), client)
 
 
 async def warm_up(session: aiohttp.ClientSession, ctx: RunContext) -> None:

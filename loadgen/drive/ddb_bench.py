@@ -53,9 +53,9 @@ from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 
 from loadgen.drive.scheduler import clock
-from loadgen.drive.prepared import PreparedOperation, run_prepared
+from loadgen.drive.prepared import Finished, PreparedOperation, run_prepared
 from loadgen.errors import LoadgenError
-from loadgen.hot_paths import HotPath, hot_paths
+from loadgen.hot_paths import HotPath, of_kind
 from loadgen.target.local_resources import TableDefinition, create_tables, find_table
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
@@ -96,8 +96,8 @@ class ContendedWrite:
     """The profile's fleet count the assignee is drawn from."""
 
 
-WRITES: dict[str, ContendedWrite] = {
-    "property_maintenance": ContendedWrite(
+WRITES: dict[str, ContendedWrite] = {  # keyed by the profile's domain, never by stack
+    "units": ContendedWrite(
         "lambda/vendor_pool.py claim_request (called by request_router)",
         lambda k, now: {"property_id": {"S": f"PR{k:05d}"}, "created_at": {"S": _iso(now)},
                         "priority": {"S": "standard"}, "category": {"S": "plumbing"}},
@@ -107,7 +107,7 @@ WRITES: dict[str, ContendedWrite] = {
                              "assignment_distance_km": _n(round(0.5 + (i % 250) / 10, 1)),
                              "updated_at": {"S": _iso(now)}},
         ("new", "assigned"), assignee_format="VN{:05d}", pool_key="vendors"),
-    "food_delivery": ContendedWrite(
+    "orders": ContendedWrite(
         "lambda/matcher.py commit",
         lambda k, now: {"restaurant_id": {"S": f"RS{k:05d}"}, "created_at": {"S": _iso(now)},
                         "region": {"S": "dallas"}},
@@ -116,7 +116,7 @@ WRITES: dict[str, ContendedWrite] = {
                              "match_score": _n(round(1 - (i % 100) / 200, 3)), "surge_multiplier": _n(1.0),
                              "delivery_fee": _n(3.99)},
         ("placed", "assigned"), assignee_format="DV{:06d}", pool_key="drivers"),
-    "fleet_telematics": ContendedWrite(
+    "vehicles": ContendedWrite(
         "lambda/location_processor.py _put_location",
         lambda k, now: {"lat": _n(32.7767), "lon": _n(-96.797), "geohash": {"S": "9vg4m"}},
         lambda i, now, who: {"lat": _n(round(32.7767 + (i % 1000) * 1e-5, 6)),
@@ -140,13 +140,9 @@ class WriteTally:
     per_item_successes: list[int] = field(default_factory=list)
 
 
-def ddb_hot_path(stack: str) -> HotPath:
+def ddb_hot_path(ctx: RunContext) -> HotPath:
     """The stack's declared DynamoDB conditional-write hot path."""
-    for path in hot_paths(stack):
-        if path.kind == "ddb_conditional_write":
-            return path
-    raise LoadgenError(f"stack '{stack}' declares no ddb_conditional_write hot path; "
-                       f"known: {', '.join(sorted(WRITES))}")
+    return of_kind(ctx.hot_paths, "ddb_conditional_write", ctx.stack)
 
 
 def hot_table(ctx: RunContext, path: HotPath) -> TableDefinition:
@@ -334,10 +330,11 @@ async def prepare_contended_write(ctx: RunContext, writers: int = 16, items: int
         raise LoadgenError(f"--concurrency (writers) must be within 1..{MAX_WRITERS}, got {writers}")
     if not 1 <= items <= MAX_ITEMS:
         raise LoadgenError(f"--items must be within 1..{MAX_ITEMS}, got {items}")
-    path = ddb_hot_path(ctx.stack)
-    write = WRITES.get(ctx.stack)
+    path = ddb_hot_path(ctx)
+    write = WRITES.get(ctx.profile.domain)
     if write is None:
-        raise LoadgenError(f"stack '{ctx.stack}' has no contended write defined; known: {', '.join(sorted(WRITES))}")
+        raise LoadgenError(f"domain '{ctx.profile.domain}' has no contended write defined; known: "
+                           f"{', '.join(sorted(WRITES))}")
     table = hot_table(ctx, path)
     write_recorder = HotPathRecorder(f"{path.name}_write")
     config = AioConfig(max_pool_connections=max(writers, 10), retries={"total_max_attempts": 1})
@@ -355,7 +352,7 @@ async def prepare_contended_write(ctx: RunContext, writers: int = 16, items: int
     operation = ContendedWriter(client, table, write, keys, _assignees(ctx, write), conditional, tally,
                                 write_recorder)
 
-    async def finish(elapsed_s: float) -> tuple[dict, dict]:
+    async def finish(elapsed_s: float) -> Finished:
         finals = await final_versions(client, table, keys, writers)
         increments = [version - SEED_VERSION for version in finals]
         lost_per_item = [s - v for s, v in zip(tally.per_item_successes, increments)]
@@ -367,12 +364,14 @@ async def prepare_contended_write(ctx: RunContext, writers: int = 16, items: int
             "attempted_writes": tally.writes_sent,
             "successful_writes": tally.successful_writes, "conditional_failures": tally.conditional_failures,
             "write_errors": tally.write_errors, "read_errors": tally.read_errors,
-            "lost_updates": tally.successful_writes - sum(increments),
-            "items_with_lost_updates": sum(1 for lost in lost_per_item if lost != 0),
+            "lost_updates": sum(max(lost, 0) for lost in lost_per_item),
+            "items_with_lost_updates": sum(1 for lost in lost_per_item if lost > 0),
+            # applied on the table although the client never saw them succeed (timed out or cancelled)
+            "unconfirmed_writes": sum(max(-lost, 0) for lost in lost_per_item),
             "conditional_failures_per_s": round(tally.conditional_failures / elapsed_s, 3),
             "write_latency_ms": {k: round(v, 3) for k, v in write_recorder.latency_ms().items()},
         }
-        return extra, {ALARM_METRIC: tally.conditional_failures / elapsed_s}
+        return Finished(extra, {ALARM_METRIC: tally.conditional_failures / elapsed_s})
 
     return PreparedOperation(operation, writers, finish, stack.aclose)
 
@@ -383,7 +382,7 @@ async def run_ddb_bench(ctx: RunContext, writers: int, items: int, duration_s: f
     ddb_conditional_write hot path carrying successful_writes, conditional_failures and lost_updates."""
     if duration_s <= 0 or (rate is not None and rate <= 0):
         raise LoadgenError("the duration and rate must be positive")
-    path = ddb_hot_path(ctx.stack)
+    path = ddb_hot_path(ctx)
     name = path.name if conditional else f"{path.name}_unsafe_no_condition"
     prepared = await prepare_contended_write(ctx, writers, items, conditional)
     return [await run_prepared(prepared, name, path.name, rate, duration_s, watch)]

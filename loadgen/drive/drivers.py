@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable
 
+from loadgen.drive.api_pusher import ApiDriver
 from loadgen.drive.ddb_bench import prepare_contended_write
 from loadgen.drive.geo_bench import prepare_geo_search
+from loadgen.drive.kinesis_pusher import KinesisDriver
 from loadgen.drive.matching_bench import MATCHERS, prepare_matching
 from loadgen.drive.prepared import PreparedOperation
 from loadgen.hot_paths import HotPath
@@ -34,7 +36,11 @@ RATE_DRIVEN: dict[str, Prepare] = {
     "lambda_core": prepare_matching,
     "ddb_conditional_write": prepare_contended_write,
 }
-MODEL_DRIVEN = ("api_route", "kinesis_stream")
+MODEL_DRIVEN: dict[str, type] = {
+    "api_route": ApiDriver,
+    "kinesis_stream": KinesisDriver,
+}
+"""Drivers constructed with (ctx, plan, rate_scale, watch), then `prepare()`, `run(began)`, `close()`."""
 KINDS = (*RATE_DRIVEN, *MODEL_DRIVEN)
 
 
@@ -42,7 +48,7 @@ def not_driven_because(ctx: RunContext, path: HotPath) -> str | None:
     """Why this hot path cannot be driven here, or None when its driver can run it."""
     if path.kind not in KINDS:
         return f"kind '{path.kind}' has no driver (known: {', '.join(KINDS)})"
-    if path.kind == "lambda_core" and ctx.stack not in MATCHERS:
+    if path.kind == "lambda_core" and ctx.profile.domain not in MATCHERS:
         return ("the lambda_core driver runs the shared matching cores; this function's core is not packaged "
                 "for the driver yet")
     if path.kind == "api_route" and ctx.target.api_url is None:

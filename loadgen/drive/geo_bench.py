@@ -25,8 +25,9 @@ import redis.asyncio as aioredis
 from fleet_models.orders import OrdersWorld
 from fleet_models.units import Portfolio
 from fleet_models.vehicles import VehicleFleet
-from loadgen.drive.prepared import PreparedOperation, run_prepared
+from loadgen.drive.prepared import Finished, PreparedOperation, run_prepared
 from loadgen.errors import LoadgenError
+from loadgen.hot_paths import of_kind
 from loadgen.drive.resp_client import RespPool, encode
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
@@ -39,10 +40,8 @@ REDIS_BENCHMARK_SECONDS = 3.0
 
 @dataclass(frozen=True)
 class GeoWorkload:
-    """Members to load and the queries a stack's handler runs against them."""
+    """Members to load and the queries a domain's handlers run against them."""
 
-    declared: str
-    """The hot path (loadgen.hot_paths) these queries are."""
     members: dict[str, tuple[np.ndarray, np.ndarray, list[str]]]
     """GEO key -> (lon, lat, member ids)."""
     query_keys: list[str]
@@ -77,29 +76,27 @@ def _ids(prefix: str, n: int) -> list[str]:
     return [f"{prefix}{i:07d}" for i in range(n)]
 
 
-def _property_maintenance(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
+def _vendors_around_units(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
     world: Portfolio = ctx.profile.model()
     n = world.config.vendors
     origins = rng.integers(0, world.config.units, 4096)
     return GeoWorkload(
-        "vendor_geo_search",
         {"vendors:geo": (world.vendor_lon, world.vendor_lat, [f"VN{i:05d}" for i in range(n)])},
         ["vendors:geo"], world.unit_lon[origins], world.unit_lat[origins],
         _local_number(ctx, ["priority_rules", "standard", "max_distance_km"]), 25)
 
 
-def _fleet_telematics(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
+def _geofences_around_vehicles(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
     fleet: VehicleFleet = ctx.profile.model()
     fences = fleet.geofences
     origins = rng.integers(0, fleet.config.vehicles, 4096)
     return GeoWorkload(
-        "geofence_geo_search",
         {"geo:geofences": (fences.lon, fences.lat, fences.ids()),
          "geo:vehicles": (fleet.lon, fleet.lat, _ids("VH", fleet.config.vehicles))},
         ["geo:geofences"], fleet.lon[origins], fleet.lat[origins], float(fences.radius_m.max()) / 1000.0, 50)
 
 
-def _food_delivery(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
+def _drivers_around_restaurants(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
     world: OrdersWorld = ctx.profile.model()
     region = world._regions(world.driver_lat, world.driver_lon)
     names = [n.decode() for n in world.region_names]
@@ -111,32 +108,34 @@ def _food_delivery(ctx: RunContext, rng: np.random.Generator) -> GeoWorkload:
                                                   [f"DV{i:06d}" for i in np.nonzero(mask)[0].tolist()])
     origins = rng.integers(0, world.config.restaurants, 4096)
     keys = [f"{{{names[r]}}}:drivers:geo" for r in world.restaurant_region[origins].tolist()]
-    return GeoWorkload("driver_geo_search", members, keys, world.restaurant_lon[origins],
+    return GeoWorkload(members, keys, world.restaurant_lon[origins],
                        world.restaurant_lat[origins], _local_number(ctx, ["match_config", "max_radius_km"]), 50)
 
 
 WORKLOADS: dict[str, Callable[[RunContext, np.random.Generator], GeoWorkload]] = {
-    "property_maintenance": _property_maintenance,
-    "fleet_telematics": _fleet_telematics,
-    "food_delivery": _food_delivery,
+    "units": _vendors_around_units,
+    "vehicles": _geofences_around_vehicles,
+    "orders": _drivers_around_restaurants,
 }
-
-
-DECLARED = {"property_maintenance": "vendor_geo_search", "fleet_telematics": "geofence_geo_search",
-            "food_delivery": "driver_geo_search"}
-
-
-def workload_name(stack: str) -> str:
-    """The declared GEO hot path of a stack."""
-    if stack not in DECLARED:
-        raise LoadgenError(f"stack '{stack}' has no GEO hot path; known: {', '.join(sorted(DECLARED))}")
-    return DECLARED[stack]
+"""The GEO members and queries of each domain's handlers (keyed by the profile's domain, never by stack)."""
 
 
 def workload(ctx: RunContext) -> GeoWorkload:
-    if ctx.stack not in WORKLOADS:
-        raise LoadgenError(f"stack '{ctx.stack}' has no GEO hot path; known: {', '.join(sorted(WORKLOADS))}")
-    return WORKLOADS[ctx.stack](ctx, np.random.default_rng(ctx.profile.seed))
+    if ctx.profile.domain not in WORKLOADS:
+        raise LoadgenError(f"domain '{ctx.profile.domain}' has no GEO workload; known: {', '.join(sorted(WORKLOADS))}")
+    return WORKLOADS[ctx.profile.domain](ctx, np.random.default_rng(ctx.profile.seed))
+
+
+SERVER_GEO_METRIC = "GeoSpatialBasedCmdsLatency"
+SERVER_GEO_OBSERVED_AS = ("the server's own microseconds per GEO command over the run (INFO commandstats, every "
+                          "client's GEO commands: what ElastiCache's GeoSpatialBasedCmdsLatency reports)")
+
+
+async def geo_command_stats(client: aioredis.Redis) -> tuple[int, int]:
+    """(calls, microseconds) the server has spent on GEO commands so far, from INFO commandstats."""
+    stats = await client.info("commandstats")
+    geo = [v for k, v in stats.items() if str(k).startswith("cmdstat_geo") and isinstance(v, dict)]
+    return sum(int(v.get("calls", 0)) for v in geo), sum(int(v.get("usec", 0)) for v in geo)
 
 
 async def load_members(client: aioredis.Redis, work: GeoWorkload) -> int:
@@ -174,7 +173,7 @@ async def run_geo_bench(ctx: RunContext, duration_s: float, rate: float | None, 
                         watch=None) -> list[HotPathResult]:
     """GEORADIUS and GEOSEARCH for duration_s each on the stack's members; rate None = closed loop (max), which
     also compares the query's throughput with redis-benchmark's."""
-    declared = workload_name(ctx.stack)
+    declared = of_kind(ctx.hot_paths, "redis_geo", ctx.stack).name
     results = []
     for command in ("georadius", "geosearch"):
         prepared = await prepare_geo_search(ctx, concurrency, command, compare_with_redis_benchmark=rate is None)
@@ -215,6 +214,7 @@ async def prepare_geo_search(ctx: RunContext, concurrency: int, command: str = "
         began = clock()
         loaded = await load_members(client, work)
         load_s = clock() - began
+        before = await geo_command_stats(client)
     finally:
         await client.aclose()
     pool = await RespPool.connect(ctx.target.redis_url, concurrency)
@@ -224,12 +224,21 @@ async def prepare_geo_search(ctx: RunContext, concurrency: int, command: str = "
         await pool.call(payloads[i % len(payloads)])
         return True
 
-    async def finish(elapsed_s: float) -> tuple[dict, dict]:
+    async def finish(elapsed_s: float) -> Finished:
         extra = {"command": command.upper(), "radius_km": work.radius_km, "count": work.count,
                  "members_loaded": loaded, "load_s": round(load_s, 3),
                  "members_per_s": round(loaded / load_s, 1) if load_s > 0 else None}
+        measured = {}
+        stats = aioredis.from_url(ctx.target.redis_url, decode_responses=False)
+        try:
+            calls, usec = (a - b for a, b in zip(await geo_command_stats(stats), before))
+        finally:
+            await stats.aclose()
+        if calls > 0:
+            measured[SERVER_GEO_METRIC] = (usec / calls, SERVER_GEO_OBSERVED_AS)
+            extra["server_geo_calls"] = calls
         if compare_with_redis_benchmark:
             extra.update(await _compare_with_redis_benchmark(pool, ctx, build, concurrency))
-        return extra, {}
+        return Finished(extra, {}, measured)
 
     return PreparedOperation(op, concurrency, finish, pool.close)

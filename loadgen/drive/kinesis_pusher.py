@@ -46,6 +46,7 @@ import json
 import math
 import random
 from collections import deque
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -465,61 +466,88 @@ class _Pusher:
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
-                       watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
-                       max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
-                       linger_s: float = 0.05, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
-                       abort_flush_s: float = 5.0, max_backlog: int = 200_000, create_on_target: bool | None = None,
-                       seed: int = 1, began: float | None = None) -> PushOutcome:
-    """Push the profile's Kinesis records through the plan's stages at its rates x `rate_scale` into the stack's
-    streams on ctx.target; see the module docstring. Streams are created from Terraform first when the target is
-    local (or `create_on_target` says so). `began` (a scheduler clock reading) lets other hot paths share the
-    start."""
-    duration_s = plan.total_s
-    if not (rate_scale > 0 and np.isfinite(rate_scale)):
-        raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
-    if max_attempts < 1:
-        raise LoadgenError("max_attempts must be at least 1")
-    failures_path = failures_path or ctx.run_dir / "kinesis_failures.jsonl"
-    failures_path.parent.mkdir(parents=True, exist_ok=True)
-    config = ctx.profile.config()
-    model = config.build()
-    sim_start = float(getattr(config, "peak_time_s", 0.0))
-    aborted = False
-    async with AioSession().create_client("kinesis", config=client_config(max_in_flight),
-                                          **ctx.target.client_kwargs()) as client:
-        if create_on_target if create_on_target is not None else ctx.target.kind == "local":
-            await create_streams(ctx.resolved, client)
-        with open(failures_path, "w") as failures:
-            pusher = _Pusher(ctx, client, plan, rate_scale, limits, max_attempts, failures, max_in_flight,
-                             linger_s, slice_s, max_backlog, seed)
-            pusher.prime_shard_maps(model)
-            for s in pusher.streams.values():
-                if watch:
-                    watch(s.recorder)
-            pusher.began = clock() if began is None else max(began, clock())
-            producer = asyncio.get_running_loop().create_task(pusher.produce(model, sim_start))
+class KinesisDriver:
+    """The `kinesis_stream` driver: every stream of the stack, prepared (client open, streams created from
+    Terraform on the local target, failures file open, the model built and its partition keys hashed) before
+    the shared start, then pushed through the plan; see the module docstring."""
+
+    def __init__(self, ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
+                 watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
+                 max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
+                 linger_s: float = 0.05, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
+                 abort_flush_s: float = 5.0, max_backlog: int = 200_000, create_on_target: bool | None = None,
+                 seed: int = 1):
+        if not (rate_scale > 0 and np.isfinite(rate_scale)):
+            raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
+        if max_attempts < 1:
+            raise LoadgenError("max_attempts must be at least 1")
+        self.ctx, self.plan, self.rate_scale, self.watch = ctx, plan, rate_scale, watch
+        self.limits, self.max_attempts, self.max_in_flight = limits, max_attempts, max_in_flight
+        self.linger_s, self.slice_s, self.max_backlog, self.seed = linger_s, slice_s, max_backlog, seed
+        self.drain_timeout_s, self.abort_flush_s = drain_timeout_s, abort_flush_s
+        self.create = create_on_target if create_on_target is not None else ctx.target.kind == "local"
+        self.failures_path = failures_path or ctx.run_dir / "kinesis_failures.jsonl"
+        self.resources = AsyncExitStack()
+        self.pusher: _Pusher | None = None
+
+    async def prepare(self) -> None:
+        self.failures_path.parent.mkdir(parents=True, exist_ok=True)
+        config = self.ctx.profile.config()
+        self.model = config.build()
+        self.sim_start = float(getattr(config, "peak_time_s", 0.0))
+        client = await self.resources.enter_async_context(AioSession().create_client(
+            "kinesis", config=client_config(self.max_in_flight), **self.ctx.target.client_kwargs()))
+        if self.create:
+            await create_streams(self.ctx.resolved, client)
+        failures = self.resources.enter_context(open(self.failures_path, "w"))
+        self.pusher = _Pusher(self.ctx, client, self.plan, self.rate_scale, self.limits, self.max_attempts,
+                              failures, self.max_in_flight, self.linger_s, self.slice_s, self.max_backlog, self.seed)
+        self.pusher.prime_shard_maps(self.model)
+        for s in self.pusher.streams.values():
+            if self.watch:
+                self.watch(s.recorder)
+
+    async def close(self) -> None:
+        await self.resources.aclose()
+
+    async def run(self, began: float | None = None) -> PushOutcome:
+        pusher, duration_s = self.pusher, self.plan.total_s
+        aborted = False
+        pusher.began = clock() if began is None else began
+        producer = asyncio.get_running_loop().create_task(pusher.produce(self.model, self.sim_start))
+        try:
+            await pusher.dispatch(duration_s + self.drain_timeout_s)
+        except asyncio.CancelledError:
+            aborted = True
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+            now = pusher.clock() - pusher.began
             try:
-                await pusher.dispatch(duration_s + drain_timeout_s)
-            except asyncio.CancelledError:
-                aborted = True
-                task = asyncio.current_task()
+                await pusher.dispatch(now + self.abort_flush_s, horizon=now)
+            except asyncio.CancelledError:  # a second Ctrl-C: stop flushing
                 if task is not None:
                     task.uncancel()
-                producer.cancel()
-                await asyncio.gather(producer, return_exceptions=True)
-                now = pusher.clock() - pusher.began
-                try:
-                    await pusher.dispatch(now + abort_flush_s, horizon=now)
-                except asyncio.CancelledError:  # a second Ctrl-C: stop flushing
-                    if task is not None:
-                        task.uncancel()
-            finally:
-                producer.cancel()
-                await asyncio.gather(producer, return_exceptions=True)
-                await pusher.stop_tasks()
-            elapsed = pusher.clock() - pusher.began
-    return _outcome(ctx, pusher, failures_path, duration_s, elapsed, aborted, rate_scale)
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+            await pusher.stop_tasks()
+        elapsed = pusher.clock() - pusher.began
+        return _outcome(self.ctx, pusher, self.failures_path, duration_s, elapsed, aborted, self.rate_scale)
+
+
+async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
+                       watch: Callable[[StagedRecorder], None] | None = None, **options: Any) -> PushOutcome:
+    """`loadgen push kinesis`: the profile's Kinesis records through the plan's stages at its rates x
+    `rate_scale` into the stack's streams on ctx.target (options: KinesisDriver's)."""
+    driver = KinesisDriver(ctx, plan, rate_scale, watch, **options)
+    try:
+        await driver.prepare()
+        return await driver.run()
+    finally:
+        await driver.close()
 
 
 def _outcome(ctx: RunContext, pusher: _Pusher, failures_path: Path, duration_s: float, elapsed: float,

@@ -17,8 +17,9 @@ import numpy as np
 import redis.asyncio as aioredis
 
 from fleet_models.units import CATEGORIES, PRIORITIES
-from loadgen.drive.prepared import PreparedOperation, run_prepared
+from loadgen.drive.prepared import Finished, PreparedOperation, run_prepared
 from loadgen.errors import LoadgenError
+from loadgen.hot_paths import of_kind
 from loadgen.drive.geo_bench import GeoWorkload, load_members, workload
 from loadgen.matching.driver_matching import DriverCandidate, MatchWeights, choose_driver
 from loadgen.matching.vendor_assignment import PriorityRule, VendorCandidate, choose_vendor
@@ -26,8 +27,8 @@ from loadgen.drive.resp_client import RespPool, encode
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
 
-DECLARED = {"property_maintenance": "vendor_assignment", "food_delivery": "driver_matching"}
-WORKLOAD_KEY = {"property_maintenance": "bench:vendor_jobs", "food_delivery": "bench:driver_orders"}
+WORKLOAD_KEY = {"units": "bench:vendor_jobs", "orders": "bench:driver_orders"}
+"""Per domain, the hash of active jobs per candidate the matcher reads and increments."""
 SURGE_KEY = "surge:multipliers"
 ORIGINS = 4096
 
@@ -41,6 +42,8 @@ class Outcomes:
 
 
 Assign = Callable[[RespPool, int], Awaitable[bool]]
+Matcher = tuple[GeoWorkload, Assign, dict[str, float]]
+"""The GEO members to load, one assignment, and the surge multiplier per zone to seed (empty: no surge)."""
 
 
 def _rules(ctx: RunContext) -> dict[str, PriorityRule]:
@@ -53,7 +56,7 @@ def _rules(ctx: RunContext) -> dict[str, PriorityRule]:
             for name, r in rules.items()}
 
 
-def _vendor_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcomes) -> tuple[GeoWorkload, Assign]:
+def _vendor_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcomes) -> Matcher:
     work = workload(ctx)
     world = ctx.profile.model()
     rules = _rules(ctx)
@@ -63,7 +66,7 @@ def _vendor_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcome
                       "BYRADIUS", rules[PRIORITIES[priorities[i]]].max_distance_km, "km", "ASC", "COUNT",
                       work.count, "WITHDIST") for i in range(ORIGINS)]
     skills = [frozenset(CATEGORIES[c] for c in np.nonzero(row)[0]) for row in world.vendor_skills]
-    key = WORKLOAD_KEY[ctx.stack]
+    key = WORKLOAD_KEY[ctx.profile.domain]
 
     async def assign(pool: RespPool, i: int) -> bool:
         j = i % ORIGINS
@@ -86,10 +89,10 @@ def _vendor_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcome
         outcomes.assigned += 1
         return True
 
-    return work, assign
+    return work, assign, {}
 
 
-def _driver_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcomes) -> tuple[GeoWorkload, Assign]:
+def _driver_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcomes) -> Matcher:
     work = workload(ctx)
     config = ctx.resolved.scope.local("match_config")
     if not isinstance(config, dict):
@@ -100,7 +103,7 @@ def _driver_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcome
     ratings = np.round(rng.uniform(3.5, 5.0, 1_000_000), 2)
     queries = [encode(*work.geosearch(i)) for i in range(len(work.query_keys))]
     regions = [k[1:k.index("}")] for k in work.query_keys]
-    key = WORKLOAD_KEY[ctx.stack]
+    key = WORKLOAD_KEY[ctx.profile.domain]
 
     async def assign(pool: RespPool, i: int) -> bool:
         j = i % len(queries)
@@ -121,32 +124,35 @@ def _driver_matcher(ctx: RunContext, rng: np.random.Generator, outcomes: Outcome
         outcomes.assigned += 1
         return True
 
-    return work, assign
+    zones = sorted({k[1:k.index("}")] for k in work.members})
+    surge = np.round(rng.choice([1.0, 1.0, 1.2, 1.5, 2.0], len(zones)), 2)
+    return work, assign, dict(zip(zones, surge.tolist()))
 
 
-MATCHERS = {"property_maintenance": _vendor_matcher, "food_delivery": _driver_matcher}
+MATCHERS = {"units": _vendor_matcher, "orders": _driver_matcher}
+"""The matching core each domain's handler runs (keyed by the profile's domain, never by stack)."""
 
 
-def declared_for(stack: str) -> str:
-    if stack not in DECLARED:
-        raise LoadgenError(f"stack '{stack}' has no matching core; known: {', '.join(sorted(DECLARED))}")
-    return DECLARED[stack]
+def matching_hot_path(ctx: RunContext) -> str:
+    """The stack's lambda_core hot path that the matching core drives."""
+    if ctx.profile.domain not in MATCHERS:
+        raise LoadgenError(f"stack '{ctx.stack}' (domain {ctx.profile.domain}) has no matching core; domains with "
+                           f"one: {', '.join(sorted(MATCHERS))}")
+    return of_kind(ctx.hot_paths, "lambda_core", ctx.stack).name
 
 
 async def _set_up(ctx: RunContext) -> tuple[Outcomes, Assign]:
     """The stack's matcher with its GEO members, workload counters and surge zones loaded on the target."""
-    declared_for(ctx.stack)
+    matching_hot_path(ctx)
     rng = np.random.default_rng(ctx.profile.seed)
     outcomes = Outcomes()
-    work, assign = MATCHERS[ctx.stack](ctx, rng, outcomes)
+    work, assign, surge = MATCHERS[ctx.profile.domain](ctx, rng, outcomes)
     client = aioredis.from_url(ctx.target.redis_url)
     try:
         await load_members(client, work)
-        await client.delete(WORKLOAD_KEY[ctx.stack], SURGE_KEY)
-        if ctx.stack == "food_delivery":
-            zones = sorted({k[1:k.index("}")] for k in work.members})
-            surge = np.round(rng.choice([1.0, 1.0, 1.2, 1.5, 2.0], len(zones)), 2)
-            await client.zadd(SURGE_KEY, dict(zip(zones, surge.tolist())))
+        await client.delete(WORKLOAD_KEY[ctx.profile.domain], SURGE_KEY)
+        if surge:
+            await client.zadd(SURGE_KEY, surge)
     finally:
         await client.aclose()
     return outcomes, assign
@@ -155,7 +161,7 @@ async def _set_up(ctx: RunContext) -> tuple[Outcomes, Assign]:
 async def run_matching_bench(ctx: RunContext, duration_s: float, rate: float | None, concurrency: int,
                              watch=None) -> list[HotPathResult]:
     """Load the GEO members and surge zones, then run assignments for duration_s (rate None = closed loop)."""
-    declared = declared_for(ctx.stack)
+    declared = matching_hot_path(ctx)
     prepared = await prepare_matching(ctx, concurrency)
     return [await run_prepared(prepared, declared, declared, rate, duration_s, watch)]
 
@@ -169,7 +175,7 @@ async def prepare_matching(ctx: RunContext, concurrency: int) -> PreparedOperati
     async def op(i: int) -> bool:
         return await assign(pool, i)
 
-    async def finish(elapsed_s: float) -> tuple[dict, dict]:
-        return {"assigned": outcomes.assigned, "unassigned": outcomes.unassigned}, {}
+    async def finish(elapsed_s: float) -> Finished:
+        return Finished({"assigned": outcomes.assigned, "unassigned": outcomes.unassigned})
 
     return PreparedOperation(op, concurrency, finish, pool.close)

@@ -7,7 +7,7 @@ commands through `run_prepared` (one stage at a fixed rate, or closed loop).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from loadgen.drive.ramp import RampPlan
@@ -17,14 +17,27 @@ from loadgen.measure.staged_recorder import StagedRecorder
 
 
 @dataclass
+class Finished:
+    """What only the driver knows after a run."""
+
+    extra: dict = field(default_factory=dict)
+    """Hot-path specific summary keys (lost updates, assignments, members loaded...)."""
+    counts_per_s: dict[str, float] = field(default_factory=dict)
+    """Counted events per second that count alarms are about (e.g. ConditionalCheckFailedRequests)."""
+    measured: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """Alarm metric -> (the run's value in the alarm's statistic and unit, how it was measured), for metrics
+    the target reports itself (e.g. Redis' own per-call GEO latency)."""
+
+
+@dataclass
 class PreparedOperation:
     """A rate-driven hot path ready to run."""
 
     operation: Operation
     concurrency: int
     """Operations in flight at most (beyond it, starts wait and the wait counts as latency)."""
-    finish: Callable[[float], Awaitable[tuple[dict, dict]]]
-    """Called with the elapsed seconds after the run: (extra summary keys, counts per second for count alarms)."""
+    finish: Callable[[float], Awaitable[Finished]]
+    """Called with the elapsed seconds after the run."""
     close: Callable[[], Awaitable[None]]
 
 
@@ -41,9 +54,10 @@ async def run_prepared(prepared: PreparedOperation, name: str, declared: str, ra
         else:
             loop = await run_open_loop(prepared.operation, RampPlan.constant(duration_s).offsets(rate), recorder,
                                        prepared.concurrency)
-        extra, counts = await prepared.finish(loop.elapsed_s)
+        finished = await prepared.finish(loop.elapsed_s)
     finally:
         await prepared.close()
-    return HotPathResult(name, declared, recorder.total(), rate, loop.achieved_rate, counts_per_s=counts,
-                         extra={**extra, "concurrency": prepared.concurrency, "cancelled": loop.cancelled,
+    return HotPathResult(name, declared, recorder.total(), rate, loop.achieved_rate,
+                         counts_per_s=finished.counts_per_s, measured=finished.measured,
+                         extra={**finished.extra, "concurrency": prepared.concurrency, "cancelled": loop.cancelled,
                                 "elapsed_s": round(loop.elapsed_s, 3)}, staged=recorder)

@@ -17,13 +17,13 @@ from typing import Callable
 
 import numpy as np
 
-from loadgen.drive.api_pusher import push_api
-from loadgen.drive.drivers import RATE_DRIVEN, not_driven_because
-from loadgen.drive.kinesis_pusher import PushOutcome, push_kinesis
+from loadgen.drive.drivers import MODEL_DRIVEN, RATE_DRIVEN, not_driven_because
+from loadgen.drive.kinesis_pusher import PushOutcome
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.scheduler import clock, run_open_loop
+from loadgen.drive.prepared import Finished
+from loadgen.drive.scheduler import cause_of, clock, run_open_loop
 from loadgen.errors import LoadgenError
-from loadgen.hot_paths import HotPath, hot_paths
+from loadgen.hot_paths import HotPath
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.run_context import RunContext
@@ -63,7 +63,7 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
     run = StackRun([])
     rate_driven, model_kinds = [], set()
     async with AsyncExitStack() as resources:
-        for path in hot_paths(ctx.stack):
+        for path in ctx.hot_paths:
             reason = not_driven_because(ctx, path)
             if reason:
                 run.not_driven[path.name] = reason
@@ -77,21 +77,26 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
                 rate_driven.append((path, prepared, offsets, recorder))
             elif shard[0] == 0:
                 model_kinds.add(path.kind)
+        model_driven = [MODEL_DRIVEN[kind](ctx, plan, rate_scale, watch) for kind in sorted(model_kinds)]
+        for driver in model_driven:
+            resources.push_async_callback(driver.close)
+            await driver.prepare()
         began = clock() + LEAD_S
         jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began)
                 for _, p, offsets, recorder in rate_driven]
-        if "kinesis_stream" in model_kinds:
-            jobs.append(push_kinesis(ctx, plan, rate_scale, watch, began=began))
-        if "api_route" in model_kinds:
-            jobs.append(push_api(ctx, plan, rate_scale, watch, began=began))
+        jobs += [driver.run(began) for driver in model_driven]
         outcomes = await asyncio.gather(*jobs)
         run.elapsed_s = clock() - began
         for (path, prepared, offsets, recorder), loop in zip(rate_driven, outcomes):
-            extra, counts = await prepared.finish(loop.elapsed_s)
+            try:
+                finished = await prepared.finish(loop.elapsed_s)
+            except Exception as exc:  # noqa: BLE001 - a dead target after the run is a finding of the run
+                finished = Finished({"finish_error": cause_of(exc)})
             scheduled = np.bincount(plan.stage_of(offsets), minlength=len(plan.durations_s)).tolist()
             run.results.append(HotPathResult(
                 path.name, path.name, recorder.total(), peak_rate(ctx, path) * rate_scale * plan.top_fraction,
-                loop.achieved_rate, counts_per_s=counts, extra={**extra, "cancelled": loop.cancelled},
+                loop.achieved_rate, counts_per_s=finished.counts_per_s, measured=finished.measured,
+                extra={**finished.extra, "cancelled": loop.cancelled},
                 staged=recorder, kind=path.kind, scheduled_per_stage=scheduled))
         for outcome in outcomes[len(rate_driven):]:
             if isinstance(outcome, PushOutcome):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadgen.hot_paths import HotPath, hot_paths
+from loadgen.hot_paths import HotPath
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.run_context import RunContext
@@ -38,6 +38,8 @@ class HotPathResult:
     """Rates of counted events the alarms may be about, e.g. {"ConditionalCheckFailedRequests": 3.2}."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Hot-path specific keys (successful_writes, lost_updates, redis_benchmark_ratio, ...)."""
+    measured: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """Alarm metric -> (value in the alarm's statistic and unit, how measured) the target reported itself."""
     staged: StagedRecorder | None = None
     """The recording per ramp stage and second (the whole-run `recorder` is its exact merge)."""
     kind: str | None = None
@@ -79,6 +81,8 @@ OBSERVED_AS = {
 def observe(result: HotPathResult, alarm: Alarm) -> float | None:
     """The run's value of the alarm's metric, or None when this run does not measure it."""
     statistic = alarm.extended_statistic if isinstance(alarm.extended_statistic, str) else alarm.statistic
+    if alarm.metric in result.measured:
+        return result.measured[alarm.metric][0]
     if alarm.metric in LATENCY_METRICS:
         return _latency_in_unit(result.recorder, statistic, LATENCY_METRICS[alarm.metric])
     period = alarm.period if isinstance(alarm.period, (int, float)) else 60
@@ -119,7 +123,8 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
                           else alarm.statistic, "threshold": alarm.threshold,
                           "unit": LATENCY_METRICS.get(alarm.metric, f"count per {alarm.period}s"),
                           "comparison": alarm.comparison, "observed": round(observed, 3),
-                          "observed_as": OBSERVED_AS.get(alarm.metric, "the run's count per alarm period")}
+                          "observed_as": result.measured[alarm.metric][1] if alarm.metric in result.measured
+                          else OBSERVED_AS.get(alarm.metric, "the run's count per alarm period")}
         entry["verdict"] = "fail" if breaches(observed, alarm) else "pass"
         break
     if recorder.errors and entry["verdict"] == "pass" and recorder.errors > 0.01 * max(recorder.ops, 1):
@@ -132,7 +137,7 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
 
 
 def build_summary(ctx: RunContext, results: list[HotPathResult], duration_s: float) -> dict:
-    declared = {p.name: p for p in hot_paths(ctx.stack)}
+    declared = {p.name: p for p in ctx.hot_paths}
     found = {a.address: a for a in alarms(ctx.resolved)}
     entries = [judge(r, declared.get(r.declared), found) for r in results]
     return {

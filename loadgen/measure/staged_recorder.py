@@ -7,8 +7,8 @@ the HdrHistograms (the whole run is the exact merge of the stages), and the live
 - Stage histograms: an operation belongs to the stage its intended time falls in (recorder.HotPathRecorder,
   1 us .. 1 h, 3 significant digits).
 - Delivery: each completion is also counted in the stage whose wall window it finished in (completions after
-  the last stage's end count as `drained`), so a target that cannot keep up shows as an achieved rate below
-  the stage's target rate, not only as latency.
+  the last stage's end count as `drained`, with how long after the end), so a target that cannot keep up shows
+  as an achieved rate below the stage's target rate, not only as latency.
 - Timeline: per wall second of completion, operations, errors and a log-binned latency count (4 bins per
   octave, so a per-second p99 read from it is within 19% of the recorded value: good for the latency-over-time
   plot and the live line, never for a verdict).
@@ -42,6 +42,8 @@ class StagedRecorder:
         """Completions (success or failure) whose completion time fell in each stage's wall window."""
         self.drained = 0
         """Completions after the last stage's end."""
+        self.drained_after_s: list[float] = []
+        """How long after the last stage's end each of those finished (bounded by what was in flight then)."""
         seconds = int(math.ceil(self.end_s)) + 1
         self.timeline_ops = np.zeros(seconds, dtype=np.int64)
         self.timeline_errors = np.zeros(seconds, dtype=np.int64)
@@ -61,6 +63,7 @@ class StagedRecorder:
         done = intended_s + latency_s
         if done >= self.end_s:
             self.drained += 1
+            self.drained_after_s.append(done - self.end_s)
         else:
             self.done_in_stage[max(bisect_right(self.starts, done) - 1, 0)] += 1
         second = min(int(done), len(self.timeline_ops) - 1) if done > 0 else 0
@@ -86,6 +89,7 @@ class StagedRecorder:
         done = intended_s + latency_s
         finished = done < self.end_s
         self.drained += int(np.count_nonzero(~finished))
+        self.drained_after_s.extend((done[~finished] - self.end_s).tolist())
         by_stage = np.clip(np.searchsorted(starts, done[finished], side="right") - 1, 0, len(self.starts) - 1)
         for k, n in zip(*np.unique(by_stage, return_counts=True)):
             self.done_in_stage[int(k)] += int(n)
@@ -123,6 +127,7 @@ class StagedRecorder:
             mine.merge(theirs)
         self.done_in_stage = [a + b for a, b in zip(self.done_in_stage, other.done_in_stage)]
         self.drained += other.drained
+        self.drained_after_s.extend(other.drained_after_s)
         self.timeline_ops += other.timeline_ops
         self.timeline_errors += other.timeline_errors
         self.timeline_bins += other.timeline_bins

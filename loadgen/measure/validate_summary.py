@@ -17,7 +17,6 @@ import math
 from typing import Any
 
 from loadgen.drive.ramp import RampPlan
-from loadgen.hot_paths import hot_paths
 from loadgen.measure.run_summary import HotPathResult, build_summary
 
 DELIVERY_TOLERANCE = 0.02
@@ -29,16 +28,23 @@ def _check(name: str, passed: bool, detail: str) -> dict:
 
 
 def stage_entries(result: HotPathResult, plan: RampPlan) -> list[dict]:
+    """Per stage: what the schedule offered, what finished in the stage's wall window, and its percentiles.
+    The last stage's window closes one median latency after the schedule's end: what was still in flight then
+    (about rate x median latency operations) is not a shortfall; what took longer is."""
     staged = result.staged
     scheduled = result.scheduled_per_stage or [0] * len(plan.durations_s)
+    last = len(plan.durations_s) - 1
+    grace_s = staged.stages[last].latency_ms()["p50"] / 1000.0
+    done = list(staged.done_in_stage)
+    done[last] += sum(1 for after in staged.drained_after_s if after <= grace_s)
     entries = []
     for k, (start, duration) in enumerate(zip(plan.starts_s, plan.durations_s)):
         recorder = staged.stages[k]
         entries.append({
             "index": k, "start_s": round(float(start), 3), "duration_s": round(duration, 3),
             "target_rate": round(scheduled[k] / duration, 3),
-            "achieved_rate": round(staged.done_in_stage[k] / duration, 3),
-            "scheduled": scheduled[k], "completed_in_window": staged.done_in_stage[k],
+            "achieved_rate": round(done[k] / duration, 3),
+            "scheduled": scheduled[k], "completed_in_window": done[k],
             "ops": recorder.ops, "errors": recorder.errors,
             "latency_ms": {key: round(v, 3) for key, v in recorder.latency_ms().items()}})
     return entries
@@ -46,7 +52,7 @@ def stage_entries(result: HotPathResult, plan: RampPlan) -> list[dict]:
 
 def delivery_checks(entry: dict, result: HotPathResult) -> list[dict]:
     checks = [_check("operations", entry["ops"] > 0, f"{entry['ops']:,} operations finished")]
-    for stage in entry.get("stages", []):
+    for stage in entry.get("stages", []) if result.scheduled_per_stage is not None else ():
         offered, done = stage["scheduled"], stage["completed_in_window"]
         allowed = max(DELIVERY_TOLERANCE * offered, DELIVERY_SLACK_OPS)
         if offered == 0 and done == 0:
@@ -58,18 +64,27 @@ def delivery_checks(entry: dict, result: HotPathResult) -> list[dict]:
     in_flight = result.extra.get("in_flight")
     if in_flight is not None:
         checks.append(_check("in flight", in_flight == 0, f"{in_flight:,} records neither acknowledged nor failed"))
+    if "finish_error" in result.extra:
+        checks.append(_check("driver finish", False, f"reading the outcome back failed: {result.extra['finish_error']}"))
     if result.staged is not None and result.staged.cancelled:
         checks.append(_check("drain", False, f"{result.staged.cancelled:,} operations cancelled at the drain bound"))
     return checks
 
 
+def target_check(dead: list[str]) -> dict:
+    """Whether the target's services outlived the run (dead: descriptions of those that did not)."""
+    return _check("target alive", not dead, "; ".join(f"{d} died during the run" for d in dead)
+                  or "every service of the target answered to the end")
+
+
 def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: dict[str, str], plan: RampPlan,
                            elapsed_s: float, *, rate_scale: float, processes: int, tfvars: str,
-                           capacity: dict | None, config: dict, aborted: str | None) -> dict:
+                           capacity: dict | None, config: dict, aborted: str | None,
+                           target_checks: list[dict] = ()) -> dict:
     """The per-stack summary of a validate run (build_summary's keys, extended)."""
     summary = build_summary(ctx, results, elapsed_s)
     by_name = {r.name: r for r in results}
-    kinds = {p.name: p.kind for p in hot_paths(ctx.stack)}
+    kinds = {p.name: p.kind for p in ctx.hot_paths}
     for entry in summary["hot_paths"]:
         result = by_name[entry["name"]]
         entry["kind"] = result.kind or kinds.get(entry["name"])
@@ -87,7 +102,8 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
                                      "late_starts": 0, "target_rate": None, "achieved_rate": 0.0,
                                      "latency_ms": {k: 0.0 for k in ("p50", "p95", "p99", "p999", "max")},
                                      "alarm": None, "verdict": "not-run", "not_run_because": reason})
-    checks = [_check("not aborted", aborted is None, aborted or "ran to the end of its schedule and drain")]
+    checks = [_check("not aborted", aborted is None, aborted or "ran to the end of its schedule and drain"),
+              *target_checks]
     if capacity is not None:
         checks.append(_check("capacity", capacity.get("verdict") == "pass",
                              f"breaks first: {capacity.get('breaks_first')}"))

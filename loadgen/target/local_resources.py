@@ -254,3 +254,32 @@ async def create_streams(resolved: ResolvedStack, client: Any) -> dict[str, str]
                                                           RetentionPeriodHours=stream.retention_hours)
         outcome[stream.name] = "created"
     return outcome
+
+
+BATCH_WRITE_ITEMS = 25
+"""DynamoDB's BatchWriteItem limit."""
+
+
+async def prime_table(resolved: ResolvedStack, address: str, items: list[dict], client: Any, width: int = 8) -> int:
+    """Put the world's state (`items`, DynamoDB JSON) into the table at `address` (an aws_dynamodb_table
+    instance address) before a run; unprocessed items are retried until none is left. Returns items written."""
+    table = next((table_definition(inst) for inst in resolved.instances("aws_dynamodb_table")
+                  if inst.address == address), None)
+    if table is None:
+        raise LoadgenError(f"{resolved.stack.path}: no {address} to prime with the world's state; fix the hot "
+                           "path's state_table")
+    chunks = [items[i:i + BATCH_WRITE_ITEMS] for i in range(0, len(items), BATCH_WRITE_ITEMS)]
+
+    async def write(chunk: list[dict]) -> None:
+        requests = [{"PutRequest": {"Item": item}} for item in chunk]
+        for _ in range(20):
+            answer = await client.batch_write_item(RequestItems={table.name: requests})
+            requests = answer.get("UnprocessedItems", {}).get(table.name, [])
+            if not requests:
+                return
+            await asyncio.sleep(0.05)
+        raise LoadgenError(f"priming {table.name}: {len(requests)} items stayed unprocessed; is the target healthy?")
+
+    for start in range(0, len(chunks), width):
+        await asyncio.gather(*(write(chunk) for chunk in chunks[start:start + width]))
+    return len(items)
