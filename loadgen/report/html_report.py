@@ -63,13 +63,15 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge b-{_esc(verdict)}">{_esc(verdict)}</span>'
 
 
-def _table(headers: list[str], rows: list[list[str]], left: int = 1, row_classes: list[str] | None = None) -> str:
-    """An HTML table of already-escaped cells; the first `left` columns are left-aligned."""
-    head = "".join(f'<th class="l">{h}</th>' if i < left else f"<th>{h}</th>" for i, h in enumerate(headers))
+def _table(headers: list[str], rows: list[list[str]], left: int = 1, row_classes: list[str] | None = None,
+           text: tuple[int, ...] = ()) -> str:
+    """An HTML table of already-escaped cells; the first `left` columns and those in `text` are left-aligned."""
+    lefts = set(range(left)) | set(text)
+    head = "".join(f'<th class="l">{h}</th>' if i in lefts else f"<th>{h}</th>" for i, h in enumerate(headers))
     body = []
     for r, row in enumerate(rows):
         css = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
-        cells = "".join(f'<td class="l">{c}</td>' if i < left else f"<td>{c}</td>" for i, c in enumerate(row))
+        cells = "".join(f'<td class="l">{c}</td>' if i in lefts else f"<td>{c}</td>" for i, c in enumerate(row))
         body.append(f"<tr{css}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -117,6 +119,20 @@ def failures(summary: dict) -> list[str]:
     return lines
 
 
+def tally(summary: dict) -> str:
+    """One line of counts under the verdict: hot paths by verdict, checks passed, capacity."""
+    verdicts = [hp["verdict"] for hp in summary.get("hot_paths") or []]
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("pass", "fail", "no-alarm") if verdicts.count(v))
+    line = f"{len(verdicts)} hot paths ({counts or 'none'})"
+    checks = summary.get("checks") or []
+    if checks:
+        line += f"; {sum(c['passed'] for c in checks)}/{len(checks)} run checks passed"
+    capacity = summary.get("capacity")
+    if capacity:
+        line += "; capacity " + ("holds" if capacity["verdict"] == "pass" else "does not hold")
+    return line
+
+
 def _verdict_block(verdict: str, aborted: bool, lines: list[str], title: str) -> str:
     css = "v-aborted" if aborted else f"v-{verdict}"
     word = verdict.upper() + (" (aborted)" if aborted else "")
@@ -138,7 +154,7 @@ def _meta(summary: dict) -> str:
 
 def _checks(checks: list[dict]) -> str:
     rows = [[_esc(c["name"]), _badge("pass" if c["passed"] else "fail"), _esc(c["detail"])] for c in checks]
-    return _table(["check", "result", "detail"], rows, left=1)
+    return _table(["check", "result", "detail"], rows, text=(2,))
 
 
 def _capacity(capacity: dict | None) -> str:
@@ -170,7 +186,8 @@ def _overview(stack: str, hot_paths: list[dict]) -> str:
         rows.append([f'<a href="#{_anchor(stack, hp["name"])}">{_esc(hp["name"])}</a>', _num(hp["ops"]),
                      _num(hp["achieved_rate"]), _num(hp["target_rate"]), _num(hp["latency_ms"]["p99"]),
                      _esc(alarm.get("name", "–")), "–" if margin is None else f"{margin:.1f} %", _badge(hp["verdict"])])
-    return _table(["hot path", "ops", "achieved /s", "target /s", "p99 ms", "alarm", "margin", "verdict"], rows)
+    return _table(["hot path", "ops", "achieved /s", "target /s", "p99 ms", "alarm", "margin", "verdict"], rows,
+                  text=(5,))
 
 
 def _hot_path_numbers(hp: dict) -> str:
@@ -184,7 +201,7 @@ def _hot_path_numbers(hp: dict) -> str:
            "–" if margin is None else f"{margin:.1f} %", _badge(hp["verdict"])]
     return _table(["ops", "errors", "late starts", "target /s", "achieved /s", "p50 ms", "p95 ms", "p99 ms",
                    "p99.9 ms", "max ms", "alarm", "statistic", "threshold", "observed", "margin", "verdict"],
-                  [row], left=0)
+                  [row], left=0, text=(10, 11))
 
 
 def _hot_path_stages(stages: list[dict]) -> str:
@@ -234,8 +251,11 @@ def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
 def _stack_section(run: StackRun, with_verdict: bool) -> str:
     s = run.summary
     title = f"{s.get('stack')} / {s.get('env')} on {s.get('target')}"
-    parts = [_verdict_block(s["verdict"], bool(s.get("aborted")), failures(s), title)] if with_verdict else [
-        f'<h2 id="stack-{_esc(s.get("stack"))}">{_esc(title)} {_badge(s["verdict"])}</h2>']
+    if with_verdict:
+        parts = [_verdict_block(s["verdict"], bool(s.get("aborted")), failures(s), f"{title} — {tally(s)}")]
+    else:
+        parts = [f'<h2 id="stack-{_esc(s.get("stack"))}">{_esc(title)} {_badge(s["verdict"])}</h2>',
+                 f"<p>{_esc(tally(s))}{' — aborted: ' + _esc(s.get('abort_reason')) if s.get('aborted') else ''}</p>"]
     parts.append(_meta(s))
     if s.get("stages"):
         rows = [[_num(x["index"]), _num(x["start_s"]), _num(x["duration_s"]), _num(x["rate_fraction"])]
