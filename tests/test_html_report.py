@@ -248,3 +248,37 @@ def test_report_in_headless_chromium(stack_run: Path, tmp_path: Path) -> None:
     assert len([s for s in found.img_srcs if s.startswith("data:image/png;base64,")]) == len(summary["hot_paths"])
     for hp in summary["hot_paths"]:
         assert hp["name"] in dom
+
+
+def test_what_run_summary_writes_today_conforms_and_renders(tmp_path: Path) -> None:
+    """The engine's own writer (build_summary/write_summary) against the schema: every alarm kind of a stack
+    (latency in ms and us, counts per period), with real histograms; the page renders without a timeline."""
+    from loadgen.hot_paths import hot_paths
+    from loadgen.measure.run_summary import HotPathResult, build_summary, write_summary
+    from loadgen.run_context import RunContext, Target
+    from loadgen.tf import hcl_reader
+    from loadgen.tf.env_model import ResolvedStack
+    from loadgen.paths import TERRAFORM_DIR
+
+    resolved = ResolvedStack(hcl_reader.load_stack(TERRAFORM_DIR, "food_delivery"), "dev")
+    ctx = RunContext(stack="food_delivery", env="dev", resolved=resolved, profile=None,
+                     target=Target("local", None, None, "us-east-1"), out_dir=tmp_path, run_id="bench-run")
+    results = []
+    for i, path in enumerate(hot_paths("food_delivery")):
+        recorder = HotPathRecorder(path.name)
+        recorder.record_many(np.random.default_rng(i).lognormal(np.log(0.004), 0.5, 2_000))
+        results.append(HotPathResult(path.name, path.name, recorder, 200.0, 199.0,
+                                     counts_per_s={"ConditionalCheckFailedRequests": 0.5, "IncomingRecords": 200.0}))
+    summary = build_summary(ctx, results, 10.0)
+    write_summary(ctx, summary, results)
+    assert {hp["alarm"]["unit"] for hp in summary["hot_paths"] if hp["alarm"]} >= {"ms", "us"}
+    assert assert_summaries_valid(tmp_path) == 1
+    page = render_report(ctx.run_dir).read_text()
+    assert len(parts(page).img_srcs) == len(results)
+    assert page.count('class="plot"') == len(results)
+
+
+def test_a_damaged_histogram_is_one_clear_error(stack_run: Path) -> None:
+    (stack_run / "histograms" / f"{MATCHING.name}.hdr").write_text("not-base64!!\n")
+    with pytest.raises(LoadgenError, match=rf"{MATCHING.name}\.hdr: not an encoded HdrHistogram"):
+        render_report(stack_run)
