@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 FIGSIZE_IN = (10.0, 5.6)
+SMALL_FIGSIZE_IN = (6.5, 3.4)
 DPI = 80
 SPECTRUM_NINES = 4
 """The spectrum's x axis runs from 0% to 99.99% (four nines), log-scaled in 1/(1 - p) as HdrHistogram plots are."""
@@ -87,12 +88,13 @@ def _spectrum(ax: Any, histogram: HdrHistogram | None, alarm: dict | None) -> No
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_ylim(bottom * 0.8, top * 1.5)
     else:
         ax.set_ylim(0, top * 1.1)
     ax.set_title(title)
     ax.set_xlabel("percentile")
     ax.set_ylabel("ms")
-    ax.legend(loc="upper left", fontsize=7)
+    ax.legend(loc="best", fontsize=7)
     ax.grid(True, which="major", alpha=0.3)
 
 
@@ -132,7 +134,8 @@ def _rate_through_stages(ax: Any, timeline: dict | None, stages: list[dict], tar
         return
     t = _series(timeline, "t_s")
     achieved = _series(timeline, "ops") / float(timeline["interval_s"])
-    ax.plot(t + timeline["interval_s"] / 2, achieved, color="#2e7d32", linewidth=1.2, label="achieved")
+    ax.stairs(achieved, np.append(t, t[-1] + timeline["interval_s"]), color="#2e7d32", linewidth=1.2,
+              label="achieved (per interval)")
     targets = [(s["start_s"], s["start_s"] + s["duration_s"], s["target_rate"]) for s in stages
                if s.get("target_rate") is not None]
     if not targets and target_rate is not None:
@@ -163,28 +166,44 @@ def _errors_over_time(ax: Any, timeline: dict | None, stages: list[dict]) -> Non
     ax.grid(True, alpha=0.3)
 
 
-def hot_path_png(hot_path: dict, histogram: HdrHistogram | None, duration_s: float) -> bytes:
-    """One hot path's four plots as a PNG (about 800 x 450 px)."""
-    figure = Figure(figsize=FIGSIZE_IN, dpi=DPI)
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(2, 2)
-    stages = hot_path.get("stages") or []
-    timeline = hot_path.get("timeline")
-    alarm = hot_path.get("alarm")
-    _spectrum(axes[0][0], histogram, alarm)
-    _latency_over_time(axes[0][1], timeline, alarm, stages)
-    _rate_through_stages(axes[1][0], timeline, stages, hot_path.get("target_rate"), duration_s)
-    _errors_over_time(axes[1][1], timeline, stages)
-    end = max([duration_s] + [t + (timeline or {}).get("interval_s", 0) for t in (timeline or {}).get("t_s", [])])
-    for ax in (axes[0][1], axes[1][0], axes[1][1]):
-        if ax.has_data() and end > 0:
-            ax.set_xlim(0, end)
-    for ax in axes.flat:
+def _style(axes: list) -> None:
+    for ax in axes:
         ax.tick_params(labelsize=7)
         ax.title.set_fontsize(9)
         ax.xaxis.label.set_fontsize(8)
         ax.yaxis.label.set_fontsize(8)
-    figure.subplots_adjust(left=0.07, right=0.985, bottom=0.09, top=0.95, wspace=0.18, hspace=0.42)
+
+
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
+
+
+def hot_path_png(hot_path: dict, histogram: HdrHistogram | None, duration_s: float) -> bytes:
+    """One hot path's plots as a PNG: the four panels (about 800 x 450 px) when the summary has a timeline, the
+    percentile spectrum alone (about 520 x 270 px) when it has none (bench and push summaries)."""
+    timeline = hot_path.get("timeline")
+    alarm = hot_path.get("alarm")
+    if not timeline or not timeline.get("t_s"):
+        figure = Figure(figsize=SMALL_FIGSIZE_IN, dpi=DPI)
+        FigureCanvasAgg(figure)
+        ax = figure.subplots()
+        _spectrum(ax, histogram, alarm)
+        _style([ax])
+        figure.subplots_adjust(left=0.1, right=0.97, bottom=0.16, top=0.91)
+        return _png(figure)
+    figure = Figure(figsize=FIGSIZE_IN, dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(2, 2)
+    stages = hot_path.get("stages") or []
+    _spectrum(axes[0][0], histogram, alarm)
+    _latency_over_time(axes[0][1], timeline, alarm, stages)
+    _rate_through_stages(axes[1][0], timeline, stages, hot_path.get("target_rate"), duration_s)
+    _errors_over_time(axes[1][1], timeline, stages)
+    end = max([duration_s] + [t + timeline["interval_s"] for t in timeline["t_s"]])
+    for ax in (axes[0][1], axes[1][0], axes[1][1]):
+        ax.set_xlim(0, end)
+    _style(list(axes.flat))
+    figure.subplots_adjust(left=0.07, right=0.985, bottom=0.09, top=0.95, wspace=0.18, hspace=0.42)
+    return _png(figure)
