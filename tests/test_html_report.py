@@ -87,6 +87,8 @@ def test_a_bench_summary_without_the_validate_keys_still_conforms(stack_run: Pat
     (lambda s: s["hot_paths"][0]["timeline"]["ops"].pop(), r"\$\.hot_paths\[0\]\.timeline", "different lengths"),
     (lambda s: s["capacity"]["resources"][0].pop("recommended"), r"\$\.capacity\.resources\[0\]",
      "'recommended' is a required property"),
+    (lambda s: s["hot_paths"].append(copy.deepcopy(s["hot_paths"][0])), r"\$\.hot_paths\[3\]\.name",
+     "appears twice"),
 ])
 def test_a_broken_summary_is_rejected_naming_the_path(stack_run: Path, break_it, path: str, what: str) -> None:
     summary = json.loads((stack_run / "summary.json").read_text())

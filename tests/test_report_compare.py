@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from loadgen.cli import main
 from loadgen.errors import LoadgenError
 from loadgen.report.compare import compare_runs
-from run_dirs import MATCHING, ORDERS_API, TRACKING, write_stack_run, write_suite_run
+from run_dirs import MATCHING, ORDERS_API, TRACKING, SimulatedPath, write_stack_run, write_suite_run
 
 PATHS = [MATCHING, ORDERS_API]
 LATENCIES = ("p50", "p95", "p99", "max")
@@ -34,7 +34,7 @@ def test_an_unchanged_run_has_no_regression(baseline: Path, tmp_path: Path) -> N
     comparison = compare_runs(baseline, tmp_path / "again")
     assert len(comparison.deltas) == 5 * len(PATHS)
     assert all(d.diff == 0 and d.diff_pct == 0 for d in comparison.deltas)
-    assert comparison.regressions == []
+    assert comparison.regressions == [] and comparison.verdict_changes == []
     result = report(tmp_path / "again", "--compare", baseline)
     assert result.exit_code == 0, result.output
     assert "no regression beyond 10%" in result.output
@@ -55,6 +55,18 @@ def test_contender_p99_up_50_percent_is_flagged(baseline: Path, tmp_path: Path) 
     result = report(tmp_path / "slower", "--compare", baseline)
     assert result.exit_code == 1, result.output
     assert f"{MATCHING.name} p99 +5" in result.output and "regression > 10%" in result.output
+
+
+def test_a_verdict_that_changed_is_listed(tmp_path: Path) -> None:
+    tight = [SimulatedPath("order_matching", peak_rate=200.0, median_ms=4.0, threshold_ms=14.0)]
+    base = write_stack_run(tmp_path / "base", tight, seed=3)
+    slow = write_stack_run(tmp_path / "slow", tight, seed=3, latency_factor=1.5)
+    assert (base["hot_paths"][0]["verdict"], slow["hot_paths"][0]["verdict"]) == ("pass", "fail")
+    assert compare_runs(tmp_path / "base", tmp_path / "slow").verdict_changes == \
+        ["food_delivery/order_matching: pass -> fail"]
+    assert compare_runs(tmp_path / "base", tmp_path / "base").verdict_changes == []
+    assert "verdicts changed: food_delivery/order_matching: pass -> fail" in \
+        report(tmp_path / "slow", "--compare", tmp_path / "base").output
 
 
 def test_faster_is_no_regression_and_the_threshold_decides(baseline: Path, tmp_path: Path) -> None:

@@ -33,6 +33,8 @@ def _print_comparison(comparison: Comparison) -> None:
     for side, names in (("baseline", comparison.only_in_baseline), ("contender", comparison.only_in_contender)):
         if names:
             click.echo(f"only in the {side}: {', '.join(names)}")
+    if comparison.verdict_changes:
+        click.echo(f"verdicts changed: {', '.join(comparison.verdict_changes)}")
     regressions = comparison.regressions
     if regressions:
         click.echo(f"{len(regressions)} regression(s) beyond {comparison.threshold_pct:g}%: "

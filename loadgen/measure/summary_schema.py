@@ -33,8 +33,17 @@ def _message(error: ValidationError) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _timeline_violation(summary: dict) -> str | None:
-    """What the schema cannot say: a hot path's timeline series all have one value per interval."""
+def _semantic_violation(summary: dict) -> str | None:
+    """What the schema cannot say: hot-path names are unique in a run (each names its histogram file), stacks
+    are unique in a suite, and a timeline's series all have one value per interval."""
+    names = [hp.get("name") for hp in summary.get("hot_paths") or [] if isinstance(hp, dict)]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            return f"$.hot_paths[{i}].name: {name!r} appears twice (each hot path has one histograms/<name>.hdr)"
+    stacks = [s.get("stack") for s in summary.get("stacks") or [] if isinstance(s, dict)]
+    for i, stack in enumerate(stacks):
+        if stack in stacks[:i]:
+            return f"$.stacks[{i}].stack: {stack!r} appears twice"
     for i, hot_path in enumerate(summary.get("hot_paths") or []):
         timeline = hot_path.get("timeline") if isinstance(hot_path, dict) else None
         if not isinstance(timeline, dict):
@@ -52,7 +61,7 @@ def validate_summary(summary: Any, source: str = "summary.json") -> None:
     if error is not None:
         raise LoadgenError(f"{source}: {error.json_path}: {_message(error)} "
                            f"(the schema is {SCHEMA_PATH.name}; re-run the command that wrote it)")
-    problem = _timeline_violation(summary)
+    problem = _semantic_violation(summary)
     if problem:
         raise LoadgenError(f"{source}: {problem} (re-run the command that wrote it)")
 

@@ -1,7 +1,7 @@
 """Baseline vs contender, as `esrally compare` sets two races side by side: for every hot path both runs have
 (matched by stack, then hot-path name), p50/p95/p99/max latency and the achieved rate with their differences,
 absolute and in %; a difference beyond the threshold in the bad direction (latency up, rate down) is a regression.
-Hot paths (or stacks) present on one side only are listed, not judged.
+Hot paths (or stacks) present on one side only, and verdicts that changed, are listed, not judged.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class Comparison:
     only_in_baseline: list[str] = field(default_factory=list)
     """`stack` or `stack/hot path` present in the baseline only."""
     only_in_contender: list[str] = field(default_factory=list)
+    verdict_changes: list[str] = field(default_factory=list)
+    """`stack/hot path: pass -> fail` for every hot path whose verdict differs (listed, not judged)."""
 
     @property
     def regressions(self) -> list[Delta]:
@@ -49,7 +51,8 @@ class Comparison:
     def as_dict(self) -> dict:
         return {"baseline": str(self.baseline), "contender": str(self.contender), "threshold_pct": self.threshold_pct,
                 "deltas": [asdict(d) for d in self.deltas], "only_in_baseline": self.only_in_baseline,
-                "only_in_contender": self.only_in_contender, "regressions": len(self.regressions)}
+                "only_in_contender": self.only_in_contender, "verdict_changes": self.verdict_changes,
+                "regressions": len(self.regressions)}
 
 
 def _by_stack(run: Run) -> dict[str, dict[str, dict]]:
@@ -89,6 +92,9 @@ def compare_runs(baseline_dir: Path, contender_dir: Path, threshold_pct: float =
         result.only_in_baseline += [f"{stack}/{name}" for name in b_paths if name not in c_paths]
         result.only_in_contender += [f"{stack}/{name}" for name in c_paths if name not in b_paths]
         for name in (n for n in b_paths if n in c_paths):
+            if b_paths[name]["verdict"] != c_paths[name]["verdict"]:
+                result.verdict_changes.append(f"{stack}/{name}: {b_paths[name]['verdict']} -> "
+                                              f"{c_paths[name]['verdict']}")
             for metric, unit, direction in METRICS:
                 result.deltas.append(delta(stack, name, metric, unit, direction, _value(b_paths[name], metric),
                                            _value(c_paths[name], metric), threshold_pct))
