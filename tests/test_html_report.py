@@ -19,7 +19,8 @@ import pytest
 from loadgen.errors import LoadgenError
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.measure.summary_schema import validate_summary
-from loadgen.report.html_report import failures, margin_pct, public, render_report
+from loadgen.report.findings import failures, margin_pct, public
+from loadgen.report.html_report import render_report
 from loadgen.report.plots import percentile_spectrum
 from run_dirs import MATCHING, ORDERS_API, SECRET_VALUE, TRACKING, write_stack_run, write_suite_run
 from summary_checks import assert_summaries_valid, summary_problems

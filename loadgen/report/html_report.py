@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.report import plots
+from loadgen.report.findings import failures, margin_pct, number, public, tally
 from loadgen.report.run_dir import Run, StackRun, load_run
 
-SECRET_WORDS = ("key", "secret", "token", "password")
 REPORT_NAME = "report.html"
 
 CSS = """
@@ -46,17 +46,11 @@ def _esc(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-    return _esc(value)
+    return _esc(number(value))
+
+
+def _margin(margin: float | None) -> str:
+    return "–" if margin is None else f"{margin:.1f} %"
 
 
 def _badge(verdict: str) -> str:
@@ -74,63 +68,6 @@ def _table(headers: list[str], rows: list[list[str]], left: int = 1, row_classes
         cells = "".join(f'<td class="l">{c}</td>' if i in lefts else f"<td>{c}</td>" for i, c in enumerate(row))
         body.append(f"<tr{css}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def public(value: Any) -> Any:
-    """`value` without any mapping key whose name contains key, secret, token or password (at any depth)."""
-    if isinstance(value, dict):
-        return {k: public(v) for k, v in value.items() if not any(w in str(k).lower() for w in SECRET_WORDS)}
-    if isinstance(value, list):
-        return [public(v) for v in value]
-    return value
-
-
-def margin_pct(alarm: dict | None) -> float | None:
-    """How far the observed value is from firing the alarm, in % of the threshold: (threshold - observed) /
-    threshold for alarms that fire above it, the mirror for LessThan alarms; negative = beyond the threshold."""
-    if not alarm or alarm.get("observed") is None or not alarm.get("threshold"):
-        return None
-    threshold, observed = alarm["threshold"], alarm["observed"]
-    room = observed - threshold if str(alarm.get("comparison", "")).startswith("LessThan") else threshold - observed
-    return 100.0 * room / abs(threshold)
-
-
-def failures(summary: dict) -> list[str]:
-    """What made a stack's run fail, one line each: abort, failed checks, capacity, failed hot paths."""
-    lines = []
-    if summary.get("aborted"):
-        lines.append(f"aborted: {summary.get('abort_reason') or 'no reason recorded'}")
-    lines += [f"check {c['name']}: {c['detail']}" for c in summary.get("checks") or [] if not c["passed"]]
-    capacity = summary.get("capacity")
-    if capacity and capacity.get("verdict") == "fail":
-        lines.append(f"capacity: {capacity.get('breaks_first') or 'a resource'} breaks first")
-    for hp in summary.get("hot_paths") or []:
-        alarm = hp.get("alarm")
-        if hp.get("verdict") == "fail":
-            margin = margin_pct(alarm)
-            if alarm and (not hp.get("failed_because") or (margin is not None and margin < 0)):
-                lines.append(f"{hp['name']}: alarm {alarm['name']}: {alarm['statistic']} {alarm['metric']} "
-                             f"{_num(alarm['observed'])} {alarm['unit']} vs threshold {_num(alarm['threshold'])}"
-                             + ("" if margin is None else f" (margin {margin:.1f}%)"))
-            if hp.get("failed_because") or not alarm:
-                lines.append(f"{hp['name']}: {hp.get('failed_because') or 'failed'}")
-        lines += [f"{hp['name']}: check {c['name']}: {c['detail']}" for c in hp.get("checks") or []
-                  if not c["passed"]]
-    return lines
-
-
-def tally(summary: dict) -> str:
-    """One line of counts under the verdict: hot paths by verdict, checks passed, capacity."""
-    verdicts = [hp["verdict"] for hp in summary.get("hot_paths") or []]
-    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("pass", "fail", "no-alarm") if verdicts.count(v))
-    line = f"{len(verdicts)} hot paths ({counts or 'none'})"
-    checks = summary.get("checks") or []
-    if checks:
-        line += f"; {sum(c['passed'] for c in checks)}/{len(checks)} run checks passed"
-    capacity = summary.get("capacity")
-    if capacity:
-        line += "; capacity " + ("holds" if capacity["verdict"] == "pass" else "does not hold")
-    return line
 
 
 def _verdict_block(verdict: str, aborted: bool, lines: list[str], title: str) -> str:
@@ -185,7 +122,7 @@ def _overview(stack: str, hot_paths: list[dict]) -> str:
         margin = margin_pct(hp.get("alarm"))
         rows.append([f'<a href="#{_anchor(stack, hp["name"])}">{_esc(hp["name"])}</a>', _num(hp["ops"]),
                      _num(hp["achieved_rate"]), _num(hp["target_rate"]), _num(hp["latency_ms"]["p99"]),
-                     _esc(alarm.get("name", "–")), "–" if margin is None else f"{margin:.1f} %", _badge(hp["verdict"])])
+                     _esc(alarm.get("name", "–")), _margin(margin), _badge(hp["verdict"])])
     return _table(["hot path", "ops", "achieved /s", "target /s", "p99 ms", "alarm", "margin", "verdict"], rows,
                   text=(5,))
 
@@ -194,11 +131,11 @@ def _hot_path_numbers(hp: dict) -> str:
     alarm, lat = hp.get("alarm"), hp["latency_ms"]
     margin = margin_pct(alarm)
     unit = f" {alarm['unit']}" if alarm else ""
+    judged = ([_esc(alarm["name"]), _esc(alarm["statistic"]), _num(alarm["threshold"]) + _esc(unit),
+               _num(alarm["observed"]) + _esc(unit)] if alarm else ["none measured", "–", "–", "–"])
     row = [_num(hp["ops"]), _num(hp["errors"]), _num(hp["late_starts"]), _num(hp["target_rate"]),
            _num(hp["achieved_rate"]), *[_num(lat[k]) for k in ("p50", "p95", "p99", "p999", "max")],
-           _esc(alarm["name"]) if alarm else "none measured", _esc(alarm["statistic"]) if alarm else "–",
-           _num(alarm["threshold"]) + _esc(unit) if alarm else "–", _num(alarm["observed"]) + _esc(unit) if alarm else "–",
-           "–" if margin is None else f"{margin:.1f} %", _badge(hp["verdict"])]
+           *judged, _margin(margin), _badge(hp["verdict"])]
     return _table(["ops", "errors", "late starts", "target /s", "achieved /s", "p50 ms", "p95 ms", "p99 ms",
                    "p99.9 ms", "max ms", "alarm", "statistic", "threshold", "observed", "margin", "verdict"],
                   [row], left=0, text=(10, 11))
