@@ -58,7 +58,8 @@ def failures(summary: dict) -> list[str]:
             margin = margin_pct(alarm)
             if alarm and (not hp.get("failed_because") or (margin is not None and margin < 0)):
                 lines.append(f"{hp['name']}: alarm {alarm['name']}: {alarm['statistic']} {alarm['metric']} "
-                             f"{number(alarm['observed'])} {alarm['unit']} vs threshold {number(alarm['threshold'])}"
+                             f"{number(alarm['observed'])} {alarm['unit']} vs threshold "
+                             f"{number(alarm['threshold'])} {alarm['unit']}"
                              + ("" if margin is None else f" (margin {margin:.1f}%)"))
             if hp.get("failed_because") or not alarm:
                 lines.append(f"{hp['name']}: {hp.get('failed_because') or 'failed'}")
