@@ -11,6 +11,7 @@ from loadgen.cli.bench_commands import bench
 from loadgen.cli.local_commands import local
 from loadgen.cli.profile_commands import profile
 from loadgen.cli.push_commands import push
+from loadgen.cli.report_commands import report
 from loadgen.cli.tf_commands import tf
 from loadgen.cli.validate_commands import validate
 
@@ -21,7 +22,7 @@ def main() -> None:
     """Load and performance simulator for the hot paths of the stacks in terraform/."""
 
 
-for group in (tf, profile, local, bench, push, validate):
+for group in (tf, profile, local, bench, push, validate, report):
     main.add_command(group)
 
 __all__ = ["main"]
