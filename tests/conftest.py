@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from summary_checks import assert_summaries_valid
+
 REPO = Path(__file__).resolve().parents[1]
 TERRAFORM = REPO / "terraform"
 
@@ -129,3 +131,10 @@ def copied_terraform(tmp_path: Path) -> Path:
     target = tmp_path / "terraform"
     shutil.copytree(TERRAFORM, target, ignore=shutil.ignore_patterns("build", ".terraform"))
     return target
+
+
+@pytest.fixture(autouse=True)
+def _summaries_hold_to_the_schema(tmp_path: Path):
+    """Every summary.json a test leaves in its tmp_path holds to loadgen/measure/summary.schema.json."""
+    yield
+    assert_summaries_valid(tmp_path)

@@ -104,19 +104,20 @@ def test_a_broken_summary_is_rejected_naming_the_path(stack_run: Path, break_it,
     assert "\n" not in message
 
 
-def test_the_folder_check_names_every_broken_summary_and_missing_suite_member(tmp_path: Path) -> None:
-    write_suite_run(tmp_path / "suite", {"food_delivery": [MATCHING], "fleet_telematics": [TRACKING]})
-    broken = tmp_path / "suite" / "food_delivery" / "summary.json"
+def test_the_folder_check_names_every_broken_summary_and_missing_suite_member(tmp_path_factory) -> None:
+    folder = tmp_path_factory.mktemp("broken")  # not this test's tmp_path, which conftest checks afterwards
+    write_suite_run(folder / "suite", {"food_delivery": [MATCHING], "fleet_telematics": [TRACKING]})
+    broken = folder / "suite" / "food_delivery" / "summary.json"
     summary = json.loads(broken.read_text())
     summary["hot_paths"][0]["errors"] = -1
     broken.write_text(json.dumps(summary))
-    shutil.rmtree(tmp_path / "suite" / "fleet_telematics")
-    problems = summary_problems(tmp_path)
+    shutil.rmtree(folder / "suite" / "fleet_telematics")
+    problems = summary_problems(folder)
     assert len(problems) == 2
     assert any("food_delivery/summary.json: $.hot_paths[0].errors" in p for p in problems)
     assert any("fleet_telematics/summary.json is missing" in p for p in problems)
     with pytest.raises(AssertionError, match="break the schema"):
-        assert_summaries_valid(tmp_path)
+        assert_summaries_valid(folder)
 
 
 def test_the_spectrum_reads_the_histogram() -> None:
@@ -258,13 +259,14 @@ def test_what_run_summary_writes_today_conforms_and_renders(tmp_path: Path) -> N
     (latency in ms and us, counts per period), with real histograms; the page renders without a timeline."""
     from loadgen.hot_paths import hot_paths
     from loadgen.measure.run_summary import HotPathResult, build_summary, write_summary
+    from loadgen.profiles import load_profile
     from loadgen.run_context import RunContext, Target
     from loadgen.tf import hcl_reader
     from loadgen.tf.env_model import ResolvedStack
     from loadgen.paths import TERRAFORM_DIR
 
     resolved = ResolvedStack(hcl_reader.load_stack(TERRAFORM_DIR, "food_delivery"), "dev")
-    ctx = RunContext(stack="food_delivery", env="dev", resolved=resolved, profile=None,
+    ctx = RunContext(stack="food_delivery", env="dev", resolved=resolved, profile=load_profile("food_delivery", "dev"),
                      target=Target("local", None, None, "us-east-1"), out_dir=tmp_path, run_id="bench-run")
     results = []
     for i, path in enumerate(hot_paths("food_delivery")):

@@ -24,9 +24,11 @@ def report(*args: str | Path):
 
 
 @pytest.fixture
-def baseline(tmp_path: Path) -> Path:
-    write_stack_run(tmp_path / "baseline", PATHS, seed=3)
-    return tmp_path / "baseline"
+def baseline(tmp_path_factory) -> Path:
+    """A run some tests damage on purpose: outside tmp_path, which conftest checks against the schema."""
+    folder = tmp_path_factory.mktemp("baseline")
+    write_stack_run(folder / "baseline", PATHS, seed=3)
+    return folder / "baseline"
 
 
 def test_an_unchanged_run_has_no_regression(baseline: Path, tmp_path: Path) -> None:
@@ -137,15 +139,16 @@ def test_report_without_compare_renders_and_prints_the_path(baseline: Path) -> N
                                                                 "verdict": "ok"})),
      r"summary.json: \$.verdict: 'ok' is not one of"),
 ])
-def test_bad_input_is_one_line_naming_the_file_and_exit_2(baseline: Path, tmp_path: Path, damage, expected) -> None:
-    write_stack_run(tmp_path / "broken", PATHS, seed=3)
-    damage(tmp_path / "broken")
-    for args in ((tmp_path / "broken",), (baseline, "--compare", tmp_path / "broken")):
+def test_bad_input_is_one_line_naming_the_file_and_exit_2(baseline: Path, damage, expected) -> None:
+    broken = baseline.parent / "broken"  # outside tmp_path, which conftest checks against the schema
+    write_stack_run(broken, PATHS, seed=3)
+    damage(broken)
+    for args in ((broken,), (baseline, "--compare", broken)):
         result = report(*args)
         assert result.exit_code == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ")
-        assert str(tmp_path / "broken" / "summary.json") in lines[0]
+        assert str(broken / "summary.json") in lines[0]
         assert re.search(expected, lines[0]), lines[0]
 
 

@@ -4,7 +4,6 @@ embedded target is started and stopped for the run, and the verdict follows the 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -106,7 +105,7 @@ seed = 7
 restaurants = 40
 drivers = 200
 customers = 1000
-orders_per_day = 20000
+orders_per_day = 100000
 
 [streams.orders]
 partition_key = "restaurant_id"

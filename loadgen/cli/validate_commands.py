@@ -33,6 +33,7 @@ from loadgen.measure.run_summary import HotPathResult, write_summary
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.measure.validate_summary import build_validate_summary, target_check
 from loadgen.paths import REPORTS_DIR
+from loadgen.report.html_report import render_report
 from loadgen.report.live_board import LiveBoard
 from loadgen.run_context import RunContext
 from loadgen.target.local_target import LocalTarget
@@ -109,7 +110,7 @@ def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
 
 def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *, terraform_dir: Path | None,
                    profiles_dir: Path | None, tfvars: Path | None, duration: float | None, rate_scale: float, headroom: float,
-                   confirm_prod: bool, as_json: bool) -> tuple[dict, int | None]:
+                   confirm_prod: bool, as_json: bool, all_stacks_run: bool = False) -> tuple[dict, int | None]:
     """One stack's validate run; returns its summary and the exit code a signal asks for (or None)."""
     ctx = build_context(stack, env, target, out, "validate", confirm_prod, terraform_dir,
                         needs_api=target == "local", tfvars=tfvars, run_id=run_id, profiles_dir=profiles_dir)
@@ -135,6 +136,8 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     if run and run.kinesis:
         summary.update(run.kinesis.summary_fields())
     write_summary(ctx, summary, results)
+    if not all_stacks_run:
+        render_report(ctx.run_dir)
     for line in [f"the local target's {d} died during the run" for d in dead] + ([aborted] if aborted else []):
         click.echo(f"error: {stack}/{env}: {line}; report: {ctx.run_dir}", err=True)
     return summary, SIGNAL_EXIT.get(stop.signal) if stop.signal else None
@@ -200,7 +203,8 @@ def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, durati
             summary, signal_exit = validate_stack(
                 name, env, target, base, run_id, terraform_dir=terraform_dir, profiles_dir=profiles_dir,
                 tfvars=tfvars, duration=duration,
-                rate_scale=rate_scale, headroom=headroom, confirm_prod=confirm_prod, as_json=as_json)
+                rate_scale=rate_scale, headroom=headroom, confirm_prod=confirm_prod, as_json=as_json,
+                all_stacks_run=all_stacks)
             summaries.append((summary, base / run_id))
             if not as_json:
                 _print(summary, base / run_id)
@@ -214,6 +218,7 @@ def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, durati
                             for s, _ in summaries], "verdict": verdict, "aborted": signal_exit is not None}
         (out / suite_id / "summary.json").write_text(json.dumps(suite, indent=2) + "\n")
         report_dir = out / suite_id
+        render_report(report_dir)
     else:
         report_dir = summaries[0][1]
     if as_json:

@@ -81,7 +81,10 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
                            elapsed_s: float, *, rate_scale: float, processes: int, tfvars: str,
                            capacity: dict | None, config: dict, aborted: str | None,
                            target_checks: list[dict] = ()) -> dict:
-    """The per-stack summary of a validate run (build_summary's keys, extended)."""
+    """The per-stack summary of a validate run (build_summary's keys, extended). Call-level recordings that are
+    not hot paths of their own (a stream's PutRecords round trips) are folded into their hot path's entry."""
+    calls = {r.extra.get("stream_name"): r for r in results if r.staged is None and r.extra.get("stream_name")}
+    results = [r for r in results if r.staged is not None or r not in calls.values()]
     summary = build_summary(ctx, results, elapsed_s)
     by_name = {r.name: r for r in results}
     kinds = {p.name: p.kind for p in ctx.hot_paths}
@@ -93,6 +96,10 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
             entry["timeline"] = result.staged.timeline()
             entry["error_causes"] = dict(sorted(result.staged.error_causes.items(), key=lambda kv: -kv[1]))
             entry["checks"] = delivery_checks(entry, result)
+            call = calls.get(result.extra.get("stream_name"))
+            if call is not None:
+                entry["put_records_calls"] = call.recorder.ops
+                entry["put_records_latency_ms"] = {k: round(v, 3) for k, v in call.recorder.latency_ms().items()}
             failed = [c for c in entry["checks"] if not c["passed"]]
             if failed and entry["verdict"] != "fail":
                 entry["verdict"] = "fail"
@@ -101,7 +108,9 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
         summary["hot_paths"].append({"name": name, "kind": kinds.get(name), "ops": 0, "errors": 0,
                                      "late_starts": 0, "target_rate": None, "achieved_rate": 0.0,
                                      "latency_ms": {k: 0.0 for k in ("p50", "p95", "p99", "p999", "max")},
-                                     "alarm": None, "verdict": "not-run", "not_run_because": reason})
+                                     "alarm": None, "verdict": "not-run", "not_run_because": reason,
+                                     "stages": [], "checks": [], "timeline": {"interval_s": 1.0, "t_s": [], "ops": [],
+                                                                               "errors": [], "p99_ms": []}})
     checks = [_check("not aborted", aborted is None, aborted or "ran to the end of its schedule and drain"),
               *target_checks]
     if capacity is not None:
