@@ -65,21 +65,26 @@ def dead_services(target: str) -> list[str]:
 
 
 class Stop:
-    """SIGINT/SIGTERM during a run: cancel it (the report is still written) and remember which signal."""
+    """SIGINT/SIGTERM during a run: the first asks every hot path to stop and drain (bounded), so the report is
+    complete and marked aborted; a second cancels the run outright."""
 
     def __init__(self) -> None:
         self.signal: signal.Signals | None = None
         self.task: asyncio.Task | None = None
+        self.event: asyncio.Event | None = None
 
     def install(self) -> None:
         loop = asyncio.get_running_loop()
         self.task = asyncio.current_task()
+        self.event = asyncio.Event()
         for sig in SIGNAL_EXIT:
             loop.add_signal_handler(sig, self._stop, sig)
 
     def _stop(self, sig: signal.Signals) -> None:
-        if self.signal is None and self.task is not None:
+        if self.signal is None:
             self.signal = sig
+            self.event.set()
+        elif self.task is not None:
             self.task.cancel()
 
 
@@ -92,7 +97,8 @@ async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: Live
         board.watch(recorder)
 
     try:
-        return await run_stack(ctx, plan, rate_scale, watch=watch), None
+        run = await run_stack(ctx, plan, rate_scale, watch=watch, stop=stop.event)
+        return run, f"stopped by {stop.signal.name}" if stop.signal else None
     except asyncio.CancelledError:
         if stop.signal is None:
             raise

@@ -152,7 +152,7 @@ class ApiDriver:
         if self.session is not None:
             await self.session.close()
 
-    async def run(self, began: float | None = None) -> list[HotPathResult]:
+    async def run(self, began: float | None = None, stop: asyncio.Event | None = None) -> list[HotPathResult]:
         session, plan = self.session, self.plan
         began = clock() if began is None else began
 
@@ -167,7 +167,7 @@ class ApiDriver:
                     raise HttpStatus(response.status)
                 return True
 
-            return run_open_loop(send, load.offsets, self.recorders[load.hot_path], CONNECTIONS, began)
+            return run_open_loop(send, load.offsets, self.recorders[load.hot_path], CONNECTIONS, began, stop=stop)
 
         outcomes = await asyncio.gather(*(drive(load) for load in self.loads))
         span = max(clock() - began, plan.total_s)

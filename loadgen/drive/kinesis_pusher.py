@@ -510,27 +510,41 @@ class KinesisDriver:
     async def close(self) -> None:
         await self.resources.aclose()
 
-    async def run(self, began: float | None = None) -> PushOutcome:
+    async def run(self, began: float | None = None, stop: asyncio.Event | None = None) -> PushOutcome:
+        """Push through the plan; on cancellation (Ctrl-C) or once `stop` is set, generation stops, what was due
+        is flushed for up to abort_flush_s, and the outcome says `aborted`."""
         pusher, duration_s = self.pusher, self.plan.total_s
         aborted = False
         pusher.began = clock() if began is None else began
-        producer = asyncio.get_running_loop().create_task(pusher.produce(self.model, self.sim_start))
+        loop = asyncio.get_running_loop()
+        producer = loop.create_task(pusher.produce(self.model, self.sim_start))
+        dispatch = loop.create_task(pusher.dispatch(duration_s + self.drain_timeout_s))
+        stopper = loop.create_task(stop.wait()) if stop is not None else None
         try:
-            await pusher.dispatch(duration_s + self.drain_timeout_s)
+            await asyncio.wait([t for t in (dispatch, stopper) if t is not None], return_when=asyncio.FIRST_COMPLETED)
+            aborted = not dispatch.done()
         except asyncio.CancelledError:
             aborted = True
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
-            producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
-            now = pusher.clock() - pusher.began
-            try:
-                await pusher.dispatch(now + self.abort_flush_s, horizon=now)
-            except asyncio.CancelledError:  # a second Ctrl-C: stop flushing
-                if task is not None:
-                    task.uncancel()
+        try:
+            if aborted:
+                dispatch.cancel()
+                producer.cancel()
+                await asyncio.gather(dispatch, producer, return_exceptions=True)
+                now = pusher.clock() - pusher.began
+                try:
+                    await pusher.dispatch(now + self.abort_flush_s, horizon=now)
+                except asyncio.CancelledError:  # a second Ctrl-C: stop flushing
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.uncancel()
+            else:
+                dispatch.result()
         finally:
+            if stopper is not None:
+                stopper.cancel()
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
             await pusher.stop_tasks()

@@ -33,6 +33,8 @@ SPIN_S = 0.002
 """The event loop's timers wake up to ~1 ms late; the last SPIN_S before an intended time is spent yielding
 instead of sleeping, so an operation starts on time and its latency is not inflated by timer slack."""
 DRAIN_TIMEOUT_S = 30.0
+STOP_DRAIN_S = 5.0
+"""After a stop (SIGINT/SIGTERM), how long outstanding operations may still finish."""
 clock = time.perf_counter
 """Every latency is read from this one monotonic high-resolution clock (not loop.time(): uvloop caches it to
 the millisecond)."""
@@ -79,10 +81,23 @@ async def _timed(op: Operation, i: int, intended: float, began: float, recorder:
     recorder.record(intended - began, clock() - intended, ok, cause)
 
 
+async def _sleep_unless(stop: asyncio.Event | None, delay: float) -> None:
+    """Sleep `delay` seconds, waking early when `stop` is set."""
+    if stop is None or delay < 0.05:
+        await asyncio.sleep(delay)
+        return
+    try:
+        await asyncio.wait_for(stop.wait(), delay)
+    except TimeoutError:
+        pass
+
+
 async def run_open_loop(op: Operation, offsets: np.ndarray, recorder: StagedRecorder, max_in_flight: int = 10_000,
-                        began: float | None = None, drain_timeout_s: float = DRAIN_TIMEOUT_S) -> LoopResult:
+                        began: float | None = None, drain_timeout_s: float = DRAIN_TIMEOUT_S,
+                        stop: asyncio.Event | None = None) -> LoopResult:
     """Run op(i) at began + offsets[i] (sorted seconds), latency from each operation's intended time. `began`
-    (a `clock()` reading) lets several hot paths share one start."""
+    (a `clock()` reading) lets several hot paths share one start. Once `stop` is set no operation is started
+    and the outstanding ones get STOP_DRAIN_S to finish."""
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(max_in_flight)
     tasks: dict[asyncio.Task, float] = {}
@@ -97,10 +112,12 @@ async def run_open_loop(op: Operation, offsets: np.ndarray, recorder: StagedReco
             await _timed(op, i, intended, began, recorder)
 
     i = 0
-    while i < n:
+    while i < n and not (stop is not None and stop.is_set()):
         delay = float(due[i]) - clock()
         if delay > SPIN_S:
-            await asyncio.sleep(delay - SPIN_S)
+            await _sleep_unless(stop, delay - SPIN_S)
+            if stop is not None and stop.is_set():
+                break
         while clock() < due[i]:
             await asyncio.sleep(0)
         now = clock()
@@ -112,7 +129,8 @@ async def run_open_loop(op: Operation, offsets: np.ndarray, recorder: StagedReco
             task.add_done_callback(tasks.pop)
         i = end
         await asyncio.sleep(0)
-    cancelled = await _drain(tasks, recorder, began, drain_timeout_s)
+    stopped = stop is not None and stop.is_set()
+    cancelled = await _drain(tasks, recorder, began, STOP_DRAIN_S if stopped else drain_timeout_s)
     elapsed = clock() - began
     return LoopResult(began_wall, elapsed, recorder.ops / max(elapsed, 1e-9), cancelled)
 

@@ -55,9 +55,11 @@ def peak_rate(ctx: RunContext, path: HotPath) -> float:
 
 
 async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: tuple[int, int] = (0, 1),
-                    watch: Callable[[StagedRecorder], None] | None = None) -> StackRun:
+                    watch: Callable[[StagedRecorder], None] | None = None,
+                    stop: asyncio.Event | None = None) -> StackRun:
     """Drive every hot path of ctx.stack through the plan; `shard` = (k, n) runs worker k's share of n (every
-    n-th operation of the rate-driven hot paths; the model-driven ones run in worker 0)."""
+    n-th operation of the rate-driven hot paths; the model-driven ones run in worker 0). Setting `stop` ends
+    every hot path early (each drains what is outstanding, bounded) and the results are still complete."""
     if not (rate_scale > 0 and np.isfinite(rate_scale)):
         raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
     run = StackRun([])
@@ -82,11 +84,11 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
             resources.push_async_callback(driver.close)
             await driver.prepare()
         began = clock() + LEAD_S
-        jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began)
+        jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began, stop=stop)
                 for _, p, offsets, recorder in rate_driven]
-        jobs += [driver.run(began) for driver in model_driven]
+        jobs += [driver.run(began, stop) for driver in model_driven]
         outcomes = await asyncio.gather(*jobs)
-        run.elapsed_s = clock() - began
+        run.elapsed_s = max(clock() - began, 0.0)
         for (path, prepared, offsets, recorder), loop in zip(rate_driven, outcomes):
             try:
                 finished = await prepared.finish(loop.elapsed_s)

@@ -50,9 +50,11 @@ def stage_entries(result: HotPathResult, plan: RampPlan) -> list[dict]:
     return entries
 
 
-def delivery_checks(entry: dict, result: HotPathResult) -> list[dict]:
+def delivery_checks(entry: dict, result: HotPathResult, aborted: bool) -> list[dict]:
+    """The hot path's delivery: operations at all, each stage's achieved rate (not for an aborted run, whose
+    stages did not all run: its own check fails it), nothing left in flight, nothing cancelled at the drain."""
     checks = [_check("operations", entry["ops"] > 0, f"{entry['ops']:,} operations finished")]
-    for stage in entry.get("stages", []) if result.scheduled_per_stage is not None else ():
+    for stage in entry.get("stages", []) if result.scheduled_per_stage is not None and not aborted else ():
         offered, done = stage["scheduled"], stage["completed_in_window"]
         allowed = max(DELIVERY_TOLERANCE * offered, DELIVERY_SLACK_OPS)
         if offered == 0 and done == 0:
@@ -95,7 +97,7 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
             entry["stages"] = stage_entries(result, plan)
             entry["timeline"] = result.staged.timeline()
             entry["error_causes"] = dict(sorted(result.staged.error_causes.items(), key=lambda kv: -kv[1]))
-            entry["checks"] = delivery_checks(entry, result)
+            entry["checks"] = delivery_checks(entry, result, aborted is not None)
             call = calls.get(result.extra.get("stream_name"))
             if call is not None:
                 entry["put_records_calls"] = call.recorder.ops

@@ -1,0 +1,92 @@
+"""Whatever dies mid-run, `loadgen validate` ends, writes an aborted or failed report whose accounting adds up,
+names the cause in one line, exits non-zero and leaves no process of ours running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from loadgen.target.local_target import LocalTarget, _cmdline
+
+LOADGEN = [str(Path(sys.executable).parent / "loadgen")]
+RUN_S = 40
+
+
+def start_validate(tmp_path: Path, stack: str) -> tuple[subprocess.Popen, Path]:
+    """`loadgen validate` on the embedded target (started for the run) in a private state folder."""
+    env = {**os.environ, "LOADGEN_STATE_DIR": str(tmp_path / "state")}
+    process = subprocess.Popen([*LOADGEN, "validate", "--stack", stack, "--env", "dev", "--duration", str(RUN_S),
+                                "--out", str(tmp_path / "reports"), "--json"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return process, tmp_path / "state"
+
+
+def wait_until_running(state: Path, process: subprocess.Popen, seconds: float = 60) -> dict:
+    """The embedded target's services once the run has started sending (its set-up done)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        services = LocalTarget(state).services()
+        if len(services) == 3:
+            time.sleep(20)  # set-up (members, tables, streams, warm-up) takes seconds; then load flows
+            return {name: s for name, s in services.items()}
+        time.sleep(0.2)
+    raise AssertionError("the run never started its target")
+
+
+def finish(process: subprocess.Popen) -> tuple[int, dict, str]:
+    out, err = process.communicate(timeout=120)
+    return process.returncode, json.loads(out), err
+
+
+def assert_nothing_left(state: Path, services: dict) -> None:
+    assert not LocalTarget(state).services()
+    assert all(_cmdline(s.pid) == "" for s in services.values())
+
+
+def assert_kinesis_adds_up(summary: dict) -> None:
+    accounting = summary["accounting"]
+    assert accounting["generated"] == accounting["acknowledged"] + accounting["failed"] + accounting["in_flight"]
+    assert accounting["generated"] > 0
+
+
+def test_sigint_mid_run_writes_an_aborted_report_and_exits_130(tmp_path):
+    process, state = start_validate(tmp_path, "food_delivery")
+    services = wait_until_running(state, process)
+    process.send_signal(signal.SIGINT)
+    code, summary, err = finish(process)
+    assert code == 130
+    assert summary["aborted"] is True and summary["abort_reason"] == "stopped by SIGINT"
+    assert summary["verdict"] == "fail" and summary["duration_s"] < RUN_S
+    assert_kinesis_adds_up(summary)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "stopped by SIGINT" in lines[0]
+    assert_nothing_left(state, services)
+
+
+@pytest.mark.parametrize("stack, service, cause", [
+    ("property_maintenance", "redis", "redis"),
+    ("food_delivery", "moto", "moto"),
+])
+def test_a_service_killed_mid_run_fails_the_run_naming_it(tmp_path, stack, service, cause):
+    process, state = start_validate(tmp_path, stack)
+    services = wait_until_running(state, process)
+    os.killpg(services[service].pid, signal.SIGKILL)
+    code, summary, err = finish(process)
+    assert code == 1
+    assert summary["verdict"] == "fail"
+    alive = next(c for c in summary["checks"] if c["name"] == "target alive")
+    assert not alive["passed"] and alive["detail"].startswith(f"{service} (127.0.0.1:{services[service].port}")
+    failed = [hp for hp in summary["hot_paths"] if hp["errors"]]
+    assert failed and all(hp["error_causes"] for hp in failed)
+    if "accounting" in summary:
+        assert_kinesis_adds_up(summary)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and f"local target's {cause}" in lines[0]
+    assert_nothing_left(state, services)
