@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hdrh.histogram import HdrHistogram
 
 from loadgen.cli import main
 from loadgen.target.local_target import LocalTarget
@@ -206,3 +207,24 @@ def test_a_candidate_tfvars_with_an_unknown_variable_is_one_line(fake_stack, tmp
                                        str(terraform), "--profiles-dir", str(profiles), "--tfvars", str(candidate)])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and "location_shards" in result.output and "typo.tfvars:2" in result.output
+
+
+def test_two_worker_processes_share_each_schedule_and_their_histograms_merge_exactly(fake_stack, tmp_path,
+                                                                                     monkeypatch):
+    terraform, profiles = fake_stack
+    monkeypatch.setenv("LOADGEN_STATE_DIR", str(tmp_path / "state"))
+    result = CliRunner().invoke(main, ["validate", "--stack", "tiny_orders", "--env", "dev", "--terraform-dir",
+                                       str(terraform), "--profiles-dir", str(profiles), "--processes", "2",
+                                       "--out", str(tmp_path / "reports"), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["processes"] == 2
+    for name in ("nearby_drivers", "assignment"):  # rate-driven: every other operation in each worker
+        hp = next(h for h in summary["hot_paths"] if h["name"] == name)
+        workers = hp["ops_per_worker"]
+        assert len(workers) == 2 and min(workers) > 0 and sum(workers) == hp["ops"]
+        assert hp["ops"] == sum(stage["scheduled"] for stage in hp["stages"])
+        merged = HdrHistogram.decode((tmp_path / "reports" / summary["run_id"] / "histograms" /
+                                      f"{name}.hdr").read_text().strip().encode())
+        assert merged.get_total_count() == hp["ops"]
+    assert summary["accounting"]["generated"] == summary["accounting"]["acknowledged"] > 0

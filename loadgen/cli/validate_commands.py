@@ -24,6 +24,7 @@ import click
 from loadgen.cli.common import (build_context, confirm_prod_option, console, default_terraform_dir, emit_json, json_option, out_option,
                                 rate_scale_option, run_async, state_dir, target_option, terraform_dir_option,
                                 user_errors)
+from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import cause_of
 from loadgen.drive.stack_run import StackRun, run_stack
@@ -116,7 +117,8 @@ def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
 
 def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *, terraform_dir: Path | None,
                    profiles_dir: Path | None, tfvars: Path | None, duration: float | None, rate_scale: float, headroom: float,
-                   confirm_prod: bool, as_json: bool, all_stacks_run: bool = False) -> tuple[dict, int | None]:
+                   confirm_prod: bool, as_json: bool, processes: int = 1,
+                   all_stacks_run: bool = False) -> tuple[dict, int | None]:
     """One stack's validate run; returns its summary and the exit code a signal asks for (or None)."""
     ctx = build_context(stack, env, target, out, "validate", confirm_prod, terraform_dir,
                         needs_api=target == "local", tfvars=tfvars, run_id=run_id, profiles_dir=profiles_dir)
@@ -125,8 +127,14 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     capacity = capacity_of(ctx, headroom)
     stop, watched = Stop(), []
     began = time.perf_counter()
-    with LiveBoard(not as_json, f"validate {stack}/{env}") as board:
-        run, aborted = run_async(_drive(ctx, plan, rate_scale, board, stop, watched))
+    if processes > 1:
+        run, aborted, stopped_by = run_in_processes(WorkerArgs(
+            stack, env, target, out, run_id, terraform_dir, profiles_dir, tfvars, duration, rate_scale,
+            confirm_prod), processes)
+        stop.signal = stopped_by
+    else:
+        with LiveBoard(not as_json, f"validate {stack}/{env}") as board:
+            run, aborted = run_async(_drive(ctx, plan, rate_scale, board, stop, watched))
     elapsed = time.perf_counter() - began
     results = run.results if run else _partial(watched)
     dead = dead_services(target)
@@ -134,13 +142,13 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
               "headroom": headroom, "tfvars": str(tfvars) if tfvars else f"{env}.tfvars",
               "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
     if run and run.kinesis:
-        config["kinesis_accounting"] = run.kinesis.accounting
+        config["kinesis_accounting"] = run.kinesis["accounting"]
     summary = build_validate_summary(
         ctx, results, run.not_driven if run else {}, plan, run.elapsed_s if run else elapsed,
-        rate_scale=rate_scale, processes=1, tfvars=config["tfvars"], capacity=capacity, config=config,
+        rate_scale=rate_scale, processes=processes, tfvars=config["tfvars"], capacity=capacity, config=config,
         aborted=aborted, target_checks=[target_check(dead)] if target == "local" else [])
     if run and run.kinesis:
-        summary.update(run.kinesis.summary_fields())
+        summary.update(run.kinesis)
     write_summary(ctx, summary, results)
     if not all_stacks_run:
         render_report(ctx.run_dir)
@@ -185,13 +193,15 @@ def _print(summary: dict, run_dir: Path) -> None:
 @rate_scale_option
 @click.option("--headroom", default=1.3, show_default=True, type=click.FloatRange(min=1.0, max=100.0),
               help="Capacity must hold the top stage's demand x this.")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes sharing each hot path's schedule (their histograms are merged exactly).")
 @target_option
 @confirm_prod_option
 @out_option
 @json_option
 @user_errors
-def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, duration, rate_scale, headroom, target, confirm_prod, out,
-             as_json) -> None:
+def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, duration, rate_scale, headroom, processes,
+             target, confirm_prod, out, as_json) -> None:
     """Capacity model + every hot path through the ramp, judged against the env's alarms; exit 0 pass, 1 fail."""
     if bool(stack) == all_stacks:
         raise LoadgenError("give exactly one of --stack S or --all")
@@ -210,7 +220,7 @@ def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, durati
                 name, env, target, base, run_id, terraform_dir=terraform_dir, profiles_dir=profiles_dir,
                 tfvars=tfvars, duration=duration,
                 rate_scale=rate_scale, headroom=headroom, confirm_prod=confirm_prod, as_json=as_json,
-                all_stacks_run=all_stacks)
+                processes=processes, all_stacks_run=all_stacks)
             summaries.append((summary, base / run_id))
             if not as_json:
                 _print(summary, base / run_id)

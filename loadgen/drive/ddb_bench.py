@@ -343,7 +343,7 @@ async def prepare_contended_write(ctx: RunContext, writers: int = 16, items: int
         AioSession().create_client("dynamodb", config=config, **ctx.target.client_kwargs()))
     try:
         await _ensure_table(ctx, client, table)
-        keys = hot_keys(table, ctx.run_id, items)
+        keys = hot_keys(table, ctx.run_id, items)  # a nonce makes each worker's items its own
         await seed(client, table, write, keys, writers)
     except BaseException:
         await stack.aclose()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Awaitable, Callable
 
 import numpy as np
 
@@ -41,7 +41,8 @@ class StackRun:
     results: list[HotPathResult]
     not_driven: dict[str, str] = field(default_factory=dict)
     """Declared hot paths this target cannot drive, with the reason (reported, never counted as a pass)."""
-    kinesis: PushOutcome | None = None
+    kinesis: dict | None = None
+    """The Kinesis driver's summary keys (accounting, shards, failures file...), when the stack has streams."""
     elapsed_s: float = 0.0
 
 
@@ -56,10 +57,13 @@ def peak_rate(ctx: RunContext, path: HotPath) -> float:
 
 async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: tuple[int, int] = (0, 1),
                     watch: Callable[[StagedRecorder], None] | None = None,
-                    stop: asyncio.Event | None = None) -> StackRun:
+                    stop: asyncio.Event | None = None,
+                    start: Callable[[], Awaitable[float]] | None = None) -> StackRun:
     """Drive every hot path of ctx.stack through the plan; `shard` = (k, n) runs worker k's share of n (every
     n-th operation of the rate-driven hot paths; the model-driven ones run in worker 0). Setting `stop` ends
-    every hot path early (each drains what is outstanding, bounded) and the results are still complete."""
+    every hot path early (each drains what is outstanding, bounded) and the results are still complete.
+    `start`, awaited once every hot path is prepared, gives the shared start (a `clock()` reading; worker
+    processes get theirs from the parent so their schedules line up)."""
     if not (rate_scale > 0 and np.isfinite(rate_scale)):
         raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
     run = StackRun([])
@@ -83,7 +87,7 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
         for driver in model_driven:
             resources.push_async_callback(driver.close)
             await driver.prepare()
-        began = clock() + LEAD_S
+        began = await start() if start else clock() + LEAD_S
         jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began, stop=stop)
                 for _, p, offsets, recorder in rate_driven]
         jobs += [driver.run(began, stop) for driver in model_driven]
@@ -102,7 +106,7 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
                 staged=recorder, kind=path.kind, scheduled_per_stage=scheduled))
         for outcome in outcomes[len(rate_driven):]:
             if isinstance(outcome, PushOutcome):
-                run.kinesis = outcome
+                run.kinesis = outcome.summary_fields()
                 run.results.extend(outcome.results)
             else:
                 run.results.extend(outcome)
