@@ -1,0 +1,646 @@
+"""The capacity model: a profile's demand x an env's tfvars capacity -> utilization, headroom, what breaks first.
+
+Where it sits: after profiles/ (demand: each stream's and route's peak rate at the profile's top ramp stage) and
+loadgen/tf (capacity: shards, throttles, RCU/WCU, reserved concurrency, all read from the env's tfvars), before
+any load is sent: `loadgen capacity` prints it, `loadgen validate` runs it first. Nothing here runs load; it is a
+pure function of (ResolvedStack, Profile, headroom, measured p99s).
+
+Every row names the tfvars `key` that sets the capacity (the variable, or a path into a map variable; a Terraform
+address where no variable sets it; `quota:...` for an AWS account quota), the demand and capacity in one unit,
+`utilization` = demand / capacity, `saturates_at_multiple` = the multiple of the top-stage demand at which the
+capacity is used up, and `recommended` = the smallest value of the key that holds demand x headroom. Rows whose
+demand does not grow with load (a stream consumer's concurrency is shards x parallelization factor whatever the
+rate) have `scales_with_load: false`, no saturation multiple, and hold when demand <= capacity.
+
+Kinesis writes are judged on the hottest shard: the fleet model generates SAMPLE_WINDOW_S seconds of records at
+its busiest moment, their real partition keys are hashed as Kinesis does (loadgen.measure.shard_model), and each
+shard's share of records and bytes scales the stream's demand.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from loadgen.hot_paths import hot_paths
+from loadgen.measure.shard_model import HashCache, shard_indices
+from loadgen.profiles import KINESIS_BYTES_PER_SHARD, KINESIS_RECORDS_PER_SHARD, Profile
+from loadgen.tf.alarm_thresholds import alarms
+from loadgen.tf.api_routes import rest_apis
+from loadgen.tf.computed import ComputedView, computed_refs
+from loadgen.tf.env_model import ResolvedStack, ResourceInstance
+from loadgen.tf.expressions import UNKNOWN
+from loadgen.tf.hcl_reader import BLOCK_MARK
+
+# --- limits AWS documents (quotas are defaults; a raised quota is not visible in Terraform) ---
+# Kinesis Data Streams quotas: per shard, writes 1,000 records/s and 1 MiB/s (shared with profiles.py);
+# reads 2 MiB/s and 5 GetRecords calls/s shared by every standard (polling) consumer; an enhanced fan-out
+# consumer gets its own 2 MiB/s per shard.
+KINESIS_READ_BYTES_PER_SHARD = 2 * 1024 * 1024
+KINESIS_GET_RECORDS_PER_SHARD = 5
+# Lambda's and Firehose's standard Kinesis pollers call GetRecords once per second per shard.
+POLLS_PER_SHARD_PER_S = 1
+# DynamoDB: one write unit per 1 KB of item (rounded up), one strongly consistent read unit per 4 KB.
+DDB_WRITE_UNIT_BYTES = 1024
+DDB_READ_UNIT_BYTES = 4096
+# DynamoDB on-demand: default per-table throughput quota, 40,000 read and 40,000 write request units/s.
+DDB_ON_DEMAND_TABLE_WRITE_UNITS = 40_000
+# Lambda: default concurrent executions per account and Region; a function without reserved concurrency
+# draws from it.
+LAMBDA_ACCOUNT_CONCURRENCY = 1000
+# API Gateway WebSocket: 500 new connections/s per account and Region (adjustable, L-9ED1E49A); no quota on
+# concurrent connections, which are bounded by that rate x the 2-hour maximum connection duration.
+WS_NEW_CONNECTIONS_PER_S = 500
+WS_MAX_CONNECTION_S = 2 * 3600
+
+SAMPLE_WINDOW_S = 20.0
+"""Seconds of records generated at the fleet's busiest moment to measure each shard's share (every periodic
+reporter of a 10 s or 15 s stream reports at least once in it)."""
+MAX_SHARDS_SEARCHED = 10_000
+
+_KEY = re.compile(r'\["([^"]+)"\]$')
+
+
+@dataclass
+class ResourceCapacity:
+    """One constrained resource: its demand at the profile's top stage against what the tfvars provision."""
+
+    key: str
+    """The tfvars variable (or map path) that sets the capacity; a Terraform address or `quota:...` otherwise."""
+    resource: str
+    """Terraform address (and what of it is constrained)."""
+    demand: float
+    capacity: float
+    unit: str
+    recommended: float | None
+    """The smallest value of `key` that holds demand x headroom."""
+    current: Any = None
+    """The value `key` has now (differs from `capacity` when capacity is derived from it, e.g. shards)."""
+    scales_with_load: bool = True
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def utilization(self) -> float:
+        return self.demand / self.capacity if self.capacity else math.inf
+
+    @property
+    def saturates_at_multiple(self) -> float | None:
+        """Multiple of the top-stage demand at which this capacity is used up (None: not load-driven)."""
+        if not self.scales_with_load:
+            return None
+        return self.capacity / self.demand if self.demand > 0 else math.inf
+
+    def holds(self, headroom: float) -> bool:
+        return self.demand * (headroom if self.scales_with_load else 1.0) <= self.capacity
+
+    def rank(self, headroom: float) -> float:
+        """Sort key for breaks_first: the saturation multiple, or 0 / inf for a non-load-driven row."""
+        multiple = self.saturates_at_multiple
+        if multiple is None:
+            return math.inf if self.holds(headroom) else 0.0
+        return multiple
+
+    def to_json(self, headroom: float) -> dict:
+        multiple = self.saturates_at_multiple
+        return {"key": self.key, "resource": self.resource, "demand": _round(self.demand),
+                "capacity": _round(self.capacity), "utilization": _round(self.utilization),
+                "saturates_at_multiple": None if multiple is None or math.isinf(multiple) else _round(multiple),
+                "recommended": self.recommended, "current": self.current, "unit": self.unit,
+                "holds": self.holds(headroom), "scales_with_load": self.scales_with_load, "detail": self.detail}
+
+
+@dataclass
+class CapacityResult:
+    """Every constrained resource of one stack/env against its profile, and the verdict."""
+
+    stack: str
+    env: str
+    tfvars: str
+    headroom: float
+    resources: list[ResourceCapacity]
+    top_stage_fraction: float
+
+    @property
+    def breaks_first(self) -> str | None:
+        if not self.resources:
+            return None
+        return min(self.resources, key=lambda r: r.rank(self.headroom)).key
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if all(r.holds(self.headroom) for r in self.resources) else "fail"
+
+    def to_json(self) -> dict:
+        first = min(self.resources, key=lambda r: r.rank(self.headroom)) if self.resources else None
+        return {"stack": self.stack, "env": self.env, "tfvars": self.tfvars, "headroom": self.headroom,
+                "top_stage_rate_fraction": self.top_stage_fraction,
+                "resources": [r.to_json(self.headroom) for r in self.resources],
+                "breaks_first": self.breaks_first,
+                "breaks_first_resource": first.resource if first else None,
+                "verdict": self.verdict}
+
+
+def _round(value: float) -> float:
+    return value if math.isinf(value) else round(float(value), 4)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# --- which tfvars key sets a value ---------------------------------------------------------------------------
+
+_VAR = re.compile(r"\bvar\.([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[\"[^\"]+\"\])*)")
+_EACH = re.compile(r"\beach\.value\.([A-Za-z_]\w*)")
+_LOCAL = re.compile(r"\blocal\.([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)")
+
+
+def _strings(raw: Any) -> Iterable[str]:
+    if isinstance(raw, str):
+        yield raw
+    elif isinstance(raw, dict):
+        for key, value in raw.items():
+            if key != BLOCK_MARK:
+                yield from _strings(value)
+    elif isinstance(raw, list):
+        for value in raw:
+            yield from _strings(value)
+
+
+def _walk(value: Any, path: list[str]) -> Any:
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return UNKNOWN
+        value = value[part]
+    return value
+
+
+def _var_refs(resolved: ResolvedStack, inst: ResourceInstance, raw: Any, seen: set | None = None) -> list[tuple]:
+    """(variable, path) of every variable the raw expression reads, through `each.value.x` and `local.x.y`."""
+    seen = set() if seen is None else seen
+    locals_ = resolved.stack.locals
+    found: list[tuple] = []
+    for text in _strings(raw):
+        if text in seen:
+            continue
+        seen.add(text)
+        for m in _VAR.finditer(text):
+            path = [p.strip('.[]"') for p in re.findall(r'\.[A-Za-z_]\w*|\["[^"]+"\]', m.group(2))]
+            found.append((m.group(1), tuple(path)))
+        for m in _EACH.finditer(text):
+            source = inst.block.body.get("for_each")
+            local = _LOCAL.fullmatch(source.strip("${}")) if isinstance(source, str) else None
+            if local and inst.key is not None:
+                entry = _walk(locals_.get(local.group(1)), [p for p in local.group(2).split(".") if p] + [str(inst.key)])
+                if isinstance(entry, dict) and m.group(1) in entry:
+                    found += _var_refs(resolved, inst, entry[m.group(1)], seen)
+        for m in _LOCAL.finditer(text):
+            target = _walk(locals_.get(m.group(1)), [p for p in m.group(2).split(".") if p])
+            if target is not UNKNOWN:
+                found += _var_refs(resolved, inst, target, seen)
+    return found
+
+
+def tfvars_key(resolved: ResolvedStack, inst: ResourceInstance, raw: Any, value: Any, fallback: str) -> str:
+    """The variable (or `map.path`) among those the expression reads whose value is the resolved capacity."""
+    for name, path in _var_refs(resolved, inst, raw):
+        current = _walk(resolved.variables.get(name, UNKNOWN), list(path)) if path else resolved.variables.get(name)
+        if _number(current) is not None and _number(current) == _number(value):
+            return ".".join((name, *path))
+    return fallback
+
+
+def _stream_key(address: str) -> str:
+    found = _KEY.search(address)
+    return found.group(1) if found else address.rsplit(".", 1)[-1]
+
+
+# --- demand --------------------------------------------------------------------------------------------------
+
+def top_stage_fraction(profile: Profile) -> float:
+    return max((s.rate_fraction for s in profile.stages), default=1.0)
+
+
+@dataclass(frozen=True)
+class KeyLoad:
+    """A stream's sample at its busiest moment, aggregated per distinct partition key."""
+
+    hashes: np.ndarray
+    """Kinesis hash key of each distinct partition key (object array of Python ints)."""
+    records: np.ndarray
+    bytes: np.ndarray
+    window_s: float
+
+    @property
+    def mean_record_bytes(self) -> float:
+        return float(self.bytes.sum() / self.records.sum()) if self.records.sum() else 0.0
+
+    def hottest(self, shard_count: int, records_per_s: float) -> tuple[float, float]:
+        """(records/s, bytes/s) of the hottest shards when the stream carries `records_per_s` in this mix."""
+        shards = shard_indices(self.hashes, shard_count)
+        total = self.records.sum()
+        rec = np.bincount(shards, weights=self.records, minlength=shard_count) / total
+        byt = np.bincount(shards, weights=self.bytes, minlength=shard_count) / total
+        return float(rec.max()) * records_per_s, float(byt.max()) * records_per_s
+
+
+def sample_key_loads(profile: Profile, window_s: float = SAMPLE_WINDOW_S) -> tuple[dict[str, KeyLoad], dict]:
+    """Per Kinesis stream, its records at the fleet's busiest moment grouped by partition key; and per stream or
+    route, the payload sizes (bytes) of the sample, for item sizes."""
+    config = profile.config()
+    batches = config.build().generate(config.peak_time_s, config.peak_time_s + window_s)
+    kinesis = {d.name for d in profile.demand() if d.kind == "kinesis"}
+    loads, sizes, hashed = {}, {}, HashCache()  # streams keyed the same way (vehicle_id) hash each key once
+    for name, batch in batches.items():
+        lengths = np.fromiter(map(len, batch.data), dtype=np.int64, count=len(batch))
+        sizes[name] = lengths
+        if name not in kinesis or not len(batch):
+            continue
+        distinct, inverse = np.unique(np.asarray(batch.partition_keys), return_inverse=True)
+        hashes = np.array(list(map(hashed, distinct.tolist())), dtype=object)
+        loads[name] = KeyLoad(hashes, np.bincount(inverse, minlength=len(distinct)).astype(np.float64),
+                              np.bincount(inverse, weights=lengths, minlength=len(distinct)), window_s)
+    return loads, sizes
+
+
+def shards_needed(load: KeyLoad, records_per_s: float, records_limit: float, bytes_limit: float,
+                  start: int = 1) -> int:
+    """The smallest shard count whose hottest shard holds `records_per_s` of this mix under both limits: searched
+    upward from the even-split lower bound, since hashing makes the hottest shard hotter than the average."""
+    lower = max(start, 1, math.ceil(records_per_s / records_limit),
+                math.ceil(records_per_s * load.mean_record_bytes / bytes_limit))
+    for count in range(lower, MAX_SHARDS_SEARCHED + 1):
+        rec, byt = load.hottest(count, records_per_s)
+        if rec <= records_limit and byt <= bytes_limit:
+            return count
+    return MAX_SHARDS_SEARCHED
+
+
+# --- the model, one section per service -----------------------------------------------------------------------
+
+@dataclass
+class _Context:
+    resolved: ResolvedStack
+    view: ComputedView
+    profile: Profile
+    headroom: float
+    p99_ms: dict[str, float]
+    top: float
+    demand: dict[str, Any]
+    loads: dict[str, KeyLoad]
+    sizes: dict[str, np.ndarray]
+    streams: dict[str, ResourceInstance] = field(default_factory=dict)
+    stream_rows: dict[str, ResourceCapacity] = field(default_factory=dict)
+
+    def rate(self, name: str) -> float:
+        found = self.demand.get(name)
+        return found.peak_rps * self.top if found is not None else 0.0
+
+
+def _kinesis_writes(ctx: _Context) -> list[ResourceCapacity]:
+    rows = []
+    for inst in ctx.resolved.instances("aws_kinesis_stream"):
+        name = _stream_key(inst.address)
+        ctx.streams[inst.address] = inst
+        count, load, rate = _number(inst.attribute("shard_count")), ctx.loads.get(name), ctx.rate(name)
+        if count is None or load is None or rate <= 0:
+            continue  # ON_DEMAND, or a stream the profile does not load
+        shards = int(count)
+        rec, byt = load.hottest(shards, rate)
+        by_records = KINESIS_RECORDS_PER_SHARD / rec if rec else math.inf
+        by_bytes = KINESIS_BYTES_PER_SHARD / byt if byt else math.inf
+        binding = "records" if by_records <= by_bytes else "bytes"
+        key = tfvars_key(ctx.resolved, inst, inst.block.body.get("shard_count"), shards, f"{inst.address}.shard_count")
+        recommended = shards_needed(load, rate * ctx.headroom, KINESIS_RECORDS_PER_SHARD, KINESIS_BYTES_PER_SHARD)
+        row = ResourceCapacity(
+            key=key, resource=f"{inst.address} write ({binding}/s, hottest shard)",
+            demand=rec if binding == "records" else byt,
+            capacity=KINESIS_RECORDS_PER_SHARD if binding == "records" else KINESIS_BYTES_PER_SHARD,
+            unit=f"{binding}/s per shard", recommended=recommended, current=shards,
+            detail={"stream_records_per_s": round(rate, 3), "shards": shards,
+                    "mean_record_bytes": round(load.mean_record_bytes, 1),
+                    "hottest_shard_records_per_s": round(rec, 3), "hottest_shard_bytes_per_s": round(byt, 1),
+                    "even_split_records_per_s": round(rate / shards, 3),
+                    "records_utilization": round(rec / KINESIS_RECORDS_PER_SHARD, 4),
+                    "bytes_utilization": round(byt / KINESIS_BYTES_PER_SHARD, 4),
+                    "partition_keys": int(load.hashes.size), "sample_window_s": load.window_s})
+        ctx.stream_rows[inst.address] = row
+        rows.append(row)
+    return rows
+
+
+def _function_address(value: Any) -> str | None:
+    refs = [a for a, _ in computed_refs(value) if a.startswith("aws_lambda_function.")]
+    return refs[0] if refs else None
+
+
+def _mapping_sources(ctx: _Context) -> list[tuple[ResourceInstance, str, str, bool]]:
+    """(event source mapping, its function, the Kinesis stream it reads, via enhanced fan-out?)."""
+    found = []
+    consumers = {c.address: c for c in ctx.view.instances("aws_kinesis_stream_consumer")}
+    for esm in ctx.view.instances("aws_lambda_event_source_mapping"):
+        function = _function_address(esm.attribute("function_name"))
+        for address, _ in computed_refs(esm.attribute("event_source_arn")):
+            if address in ctx.streams and function:
+                found.append((esm, function, address, False))
+            elif address in consumers and function:
+                stream = [a for a, _ in computed_refs(consumers[address].attribute("stream_arn"))]
+                if stream and stream[0] in ctx.streams:
+                    found.append((esm, function, stream[0], True))
+    return found
+
+
+def _firehose_readers(ctx: _Context) -> list[tuple[str, str]]:
+    found = []
+    for inst in ctx.view.instances("aws_kinesis_firehose_delivery_stream"):
+        for block in inst.blocks("kinesis_source_configuration"):
+            for address, _ in computed_refs(block.get("kinesis_stream_arn") if isinstance(block, dict) else None):
+                if address in ctx.streams:
+                    found.append((inst.address, address))
+    return found
+
+
+def _kinesis_reads(ctx: _Context, mappings: list) -> list[ResourceCapacity]:
+    rows = []
+    readers: dict[str, dict[str, list[str]]] = {}
+    for esm, _, stream, efo in mappings:
+        readers.setdefault(stream, {"shared": [], "efo": []})["efo" if efo else "shared"].append(esm.address)
+    for firehose, stream in _firehose_readers(ctx):
+        readers.setdefault(stream, {"shared": [], "efo": []})["shared"].append(firehose)
+    for stream, kinds in readers.items():
+        write = ctx.stream_rows.get(stream)
+        name = _stream_key(stream)
+        if write is None:
+            continue
+        shards, load, rate = write.current, ctx.loads[name], ctx.rate(name)
+        shared = len(kinds["shared"])
+        pipes = max(shared, 1)  # an EFO consumer reads the hottest shard through its own 2 MiB/s pipe
+        _, byt = load.hottest(shards, rate)
+        recommended = shards_needed(load, rate * ctx.headroom, math.inf, KINESIS_READ_BYTES_PER_SHARD / pipes)
+        rows.append(ResourceCapacity(
+            key=write.key, resource=f"{stream} read (bytes/s, hottest shard, {shared} shared + "
+                                    f"{len(kinds['efo'])} enhanced fan-out readers)",
+            demand=byt * pipes, capacity=KINESIS_READ_BYTES_PER_SHARD, unit="bytes/s per shard read pipe",
+            recommended=recommended, current=shards,
+            detail={"shared_readers": kinds["shared"], "enhanced_fan_out_readers": kinds["efo"]}))
+        if shared:
+            rows.append(ResourceCapacity(
+                key=f"{stream}.readers", resource=f"{stream} GetRecords calls/s per shard ({shared} polling readers)",
+                demand=shared * POLLS_PER_SHARD_PER_S, capacity=KINESIS_GET_RECORDS_PER_SHARD,
+                unit="GetRecords/s per shard", recommended=None, current=shared, scales_with_load=False,
+                detail={"shared_readers": kinds["shared"],
+                        "note": "fixed by the number of polling readers; move readers to enhanced fan-out"}))
+    return rows
+
+
+def _functions(ctx: _Context) -> dict[str, ResourceInstance]:
+    return {inst.address: inst for inst in ctx.resolved.instances("aws_lambda_function")}
+
+
+def _reserved(ctx: _Context, inst: ResourceInstance) -> tuple[float, str, Any]:
+    """(concurrency the function can reach, the key that sets it, its current value)."""
+    reserved = _number(inst.attribute("reserved_concurrent_executions"))
+    if reserved is None or reserved < 0:
+        return LAMBDA_ACCOUNT_CONCURRENCY, "quota:lambda.concurrent_executions", LAMBDA_ACCOUNT_CONCURRENCY
+    key = tfvars_key(ctx.resolved, inst, inst.block.body.get("reserved_concurrent_executions"), reserved,
+                     f"{inst.address}.reserved_concurrent_executions")
+    return reserved, key, int(reserved)
+
+
+def _p99_s(ctx: _Context, inst: ResourceInstance, names: Iterable[str]) -> tuple[float, str]:
+    """Measured p99 (s) of the function, looked up by its key, its name or a hot path, else its timeout."""
+    candidates = [str(inst.key), str(inst.attribute("function_name")), inst.address, *names]
+    for name in candidates:
+        if name in ctx.p99_ms:
+            return ctx.p99_ms[name] / 1000.0, f"measured p99 ({name})"
+    timeout = _number(inst.attribute("timeout")) or 3.0  # Lambda's default timeout is 3 s
+    return timeout, "timeout (upper bound: no measured p99)"
+
+
+def _lambda_stream_consumers(ctx: _Context, mappings: list) -> list[ResourceCapacity]:
+    functions, per_function = _functions(ctx), {}
+    for esm, function, stream, _ in mappings:
+        factor = _number(esm.attribute("parallelization_factor")) or 1.0
+        shards = ctx.stream_rows[stream].current if stream in ctx.stream_rows else _number(
+            ctx.streams[stream].attribute("shard_count"))
+        if shards is None:
+            continue
+        per_function.setdefault(function, []).append((esm.address, stream, int(shards), factor))
+    rows = []
+    for function, sources in per_function.items():
+        inst = functions.get(function)
+        if inst is None:
+            continue
+        capacity, key, current = _reserved(ctx, inst)
+        demand = sum(shards * factor for _, _, shards, factor in sources)
+        after = sum((ctx.stream_rows[s].recommended if s in ctx.stream_rows else n) * f for _, s, n, f in sources)
+        rows.append(ResourceCapacity(
+            key=key, resource=f"{function} concurrency (stream consumer: shards x parallelization factor)",
+            demand=demand, capacity=capacity, unit="concurrent executions",
+            recommended=math.ceil(max(demand, after)), current=current, scales_with_load=False,
+            detail={"sources": [{"mapping": m, "stream": s, "shards": n, "parallelization_factor": f}
+                                for m, s, n, f in sources],
+                    "note": "recommended covers the streams' recommended shard counts too"}))
+    return rows
+
+
+def _api_routes(ctx: _Context) -> list[ResourceCapacity]:
+    rows: list[ResourceCapacity] = []
+    methods = {i.address: i for i in ctx.resolved.instances("aws_api_gateway_method_settings")}
+    plans = {i.address: i for i in ctx.resolved.instances("aws_api_gateway_usage_plan")}
+    functions = _functions(ctx)
+    per_bucket: dict[str, dict] = {}
+    per_function: dict[str, dict] = {}
+    for api in rest_apis(ctx.resolved):
+        for route in api.routes:
+            rate = ctx.rate(route.key)
+            if rate <= 0:
+                continue
+            for throttle in route.throttles:
+                bucket = per_bucket.setdefault(throttle.key, {"throttle": throttle, "routes": [], "rate": 0.0})
+                bucket["routes"].append(route.key)
+                bucket["rate"] += rate
+            if route.function is not None:
+                entry = per_function.setdefault(route.function.address, {"routes": [], "rate": 0.0})
+                entry["routes"].append(route.key)
+                entry["rate"] += rate
+    for bucket in per_bucket.values():
+        throttle, rate = bucket["throttle"], bucket["rate"]
+        address, _, path = throttle.source.partition(" ")
+        inst = methods.get(address) or plans.get(address)
+        raw_rate, raw_burst = _throttle_raw(inst, path) if inst else (None, None)
+        for what, raw, value, demand in (("rate", raw_rate, throttle.rate, rate),
+                                         ("burst", raw_burst, throttle.burst, rate)):
+            key = tfvars_key(ctx.resolved, inst, raw, value, f"{throttle.source} {what}") if inst else throttle.source
+            rows.append(ResourceCapacity(
+                key=key, resource=f"{throttle.key} throttle {what} ({', '.join(bucket['routes'])})",
+                demand=demand, capacity=value,
+                unit="requests/s" if what == "rate" else "requests arriving at once (one second of demand)",
+                recommended=math.ceil(demand * ctx.headroom), current=value,
+                detail={"routes": bucket["routes"], "source": throttle.source}))
+    for address, entry in per_function.items():
+        inst = functions.get(address)
+        if inst is None:
+            continue
+        names = [p.name for p in hot_paths(ctx.profile.stack) if p.rate_source in entry["routes"]]
+        rows.append(_littles_law(ctx, inst, entry["rate"], names, f"API {', '.join(entry['routes'])}"))
+    return rows
+
+
+def _throttle_raw(inst: ResourceInstance, path: str) -> tuple[Any, Any]:
+    body = inst.block.body
+    for settings in body.get("settings", []):
+        return settings.get("throttling_rate_limit"), settings.get("throttling_burst_limit")
+    for stage in body.get("api_stages", []):
+        for throttle in stage.get("throttle", []):
+            if path and path in str(throttle.get("path")):
+                return throttle.get("rate_limit"), throttle.get("burst_limit")
+    for settings in body.get("throttle_settings", []):
+        return settings.get("rate_limit"), settings.get("burst_limit")
+    return None, None
+
+
+def _littles_law(ctx: _Context, inst: ResourceInstance, rate: float, names: list[str], what: str) -> ResourceCapacity:
+    capacity, key, current = _reserved(ctx, inst)
+    duration_s, basis = _p99_s(ctx, inst, names)
+    demand = rate * duration_s
+    return ResourceCapacity(
+        key=key, resource=f"{inst.address} concurrency (Little's law: {what} arrivals x p99 duration)",
+        demand=demand, capacity=capacity, unit="concurrent executions",
+        recommended=math.ceil(demand * ctx.headroom), current=current,
+        detail={"arrivals_per_s": round(rate, 4), "duration_s": duration_s, "duration_basis": basis})
+
+
+def _table_of_alarm(ctx: _Context, alarm_address: str) -> str | None:
+    for alarm in alarms(ctx.resolved):
+        if alarm.address == alarm_address and isinstance(alarm.dimensions, dict):
+            name = alarm.dimensions.get("TableName")
+            return name if isinstance(name, str) else None
+    return None
+
+
+def _dynamodb_writes(ctx: _Context) -> list[ResourceCapacity]:
+    """Tables written by a declared `ddb_conditional_write` hot path: one conditional write per record of its rate
+    source; failed conditions consume the write units too, so every attempt counts."""
+    tables = {inst.attribute("name"): inst for inst in ctx.resolved.instances("aws_dynamodb_table")}
+    rows = []
+    for path in hot_paths(ctx.profile.stack):
+        if path.kind != "ddb_conditional_write":
+            continue
+        inst = tables.get(_table_of_alarm(ctx, path.alarms[0]))
+        sizes = ctx.sizes.get(path.rate_source)
+        rate = ctx.rate(path.rate_source)
+        if inst is None or sizes is None or not sizes.size or rate <= 0:
+            continue
+        # item size ~ the payload it stores; each write rounds up to whole 1 KB units
+        units_per_write = float(np.ceil(np.maximum(sizes, 1) / DDB_WRITE_UNIT_BYTES).mean())
+        demand = rate * units_per_write
+        detail = {"hot_path": path.name, "writes_per_s": round(rate, 4), "write_units_per_write": units_per_write,
+                  "max_item_bytes": int(sizes.max()), "counts_failed_conditions": True}
+        billing = inst.attribute("billing_mode")
+        if billing == "PAY_PER_REQUEST":
+            rows.append(ResourceCapacity(
+                key="quota:dynamodb.on_demand_table_write_units", resource=f"{inst.address} write request units",
+                demand=demand, capacity=DDB_ON_DEMAND_TABLE_WRITE_UNITS, unit="write request units/s",
+                recommended=math.ceil(demand * ctx.headroom), current=DDB_ON_DEMAND_TABLE_WRITE_UNITS, detail=detail))
+            continue
+        wcu = _number(inst.attribute("write_capacity"))
+        if wcu is not None:
+            rows.append(ResourceCapacity(
+                key=tfvars_key(ctx.resolved, inst, inst.block.body.get("write_capacity"), wcu,
+                               f"{inst.address}.write_capacity"),
+                resource=f"{inst.address} WCU", demand=demand, capacity=wcu, unit="WCU",
+                recommended=math.ceil(demand * ctx.headroom), current=int(wcu), detail=detail))
+        rows += _gsi_writes(ctx, inst, rate, detail)
+    return rows
+
+
+def _gsi_raws(inst: ResourceInstance) -> list[Any]:
+    raws = list(inst.block.body.get("global_secondary_index", []))
+    for dynamic in inst.block.body.get("dynamic", []):
+        spec = dynamic.get('"global_secondary_index"')
+        if spec:
+            raws.append(spec.get("content", [{}])[0])
+    return raws
+
+
+def _gsi_writes(ctx: _Context, inst: ResourceInstance, rate: float, detail: dict) -> list[ResourceCapacity]:
+    """Every write is counted as one write to each GSI (upper bound: a write that changes no projected
+    attribute costs the index nothing); projected items here are far below 1 KB."""
+    rows = []
+    raws = _gsi_raws(inst)
+    for index, gsi in enumerate(inst.blocks("global_secondary_index")):
+        wcu = _number(gsi.get("write_capacity")) if isinstance(gsi, dict) else None
+        if wcu is None:
+            continue
+        raw = raws[min(index, len(raws) - 1)].get("write_capacity") if raws else None
+        key = tfvars_key(ctx.resolved, inst, raw, wcu, f"{inst.address}.global_secondary_index.write_capacity")
+        rows.append(ResourceCapacity(
+            key=key, resource=f"{inst.address} GSI {gsi.get('name')} WCU", demand=rate, capacity=wcu, unit="WCU",
+            recommended=math.ceil(rate * ctx.headroom), current=int(wcu),
+            detail={**detail, "write_units_per_write": 1.0, "note": "one index write per table write (upper bound)"}))
+    return rows
+
+
+def _websocket(ctx: _Context) -> list[ResourceCapacity]:
+    """New connections/s (one customer WebSocket per order tracked) against the account quota and the stage's
+    route throttle; concurrent connections by Little's law over the 2-hour maximum connection duration."""
+    demands = [d for d in ctx.demand.values() if d.kind == "websocket"]
+    stages = [i for i in ctx.resolved.instances("aws_apigatewayv2_stage")]
+    if not demands or not stages:
+        return []
+    rate = sum(ctx.rate(d.name) for d in demands)
+    names = ", ".join(d.name for d in demands)
+    rows = [
+        ResourceCapacity(
+            key="quota:apigateway.websocket_new_connections_per_s", resource=f"WebSocket new connections ({names})",
+            demand=rate, capacity=WS_NEW_CONNECTIONS_PER_S, unit="new connections/s",
+            recommended=math.ceil(rate * ctx.headroom), current=WS_NEW_CONNECTIONS_PER_S,
+            detail={"quota": "L-9ED1E49A, per account and Region, adjustable"}),
+        ResourceCapacity(
+            key="quota:apigateway.websocket_new_connections_per_s",
+            resource=f"WebSocket concurrent connections ({names})",
+            demand=rate * WS_MAX_CONNECTION_S, capacity=WS_NEW_CONNECTIONS_PER_S * WS_MAX_CONNECTION_S,
+            unit="concurrent connections", recommended=math.ceil(rate * ctx.headroom), current=WS_NEW_CONNECTIONS_PER_S,
+            detail={"connection_lifetime_s": WS_MAX_CONNECTION_S,
+                    "note": "no quota on concurrent connections: bounded by new connections/s x 2 h"}),
+    ]
+    for stage in stages:
+        settings = next(iter(stage.blocks("default_route_settings")), {})
+        limit = _number(settings.get("throttling_rate_limit")) if isinstance(settings, dict) else None
+        if limit is None:
+            continue
+        raw = next(iter(stage.block.body.get("default_route_settings", [])), {}).get("throttling_rate_limit")
+        rows.append(ResourceCapacity(
+            key=tfvars_key(ctx.resolved, stage, raw, limit, f"{stage.address}.throttling_rate_limit"),
+            resource=f"{stage.address} route throttle rate ($connect of {names})", demand=rate, capacity=limit,
+            unit="requests/s", recommended=math.ceil(rate * ctx.headroom), current=limit))
+    return rows
+
+
+def capacity_model(resolved: ResolvedStack, profile: Profile, headroom: float = 1.3,
+                   p99_ms: dict[str, float] | None = None) -> CapacityResult:
+    """Every constrained resource of the env against the profile's demand at its top ramp stage.
+
+    `p99_ms` maps a hot path name, a Lambda function's for_each key or its function name to a measured p99 in
+    milliseconds (from the latest validate run); without one, a function's timeout bounds its duration."""
+    if headroom <= 0:
+        raise ValueError("headroom must be positive")
+    loads, sizes = sample_key_loads(profile)
+    ctx = _Context(resolved=resolved, view=ComputedView(resolved), profile=profile, headroom=headroom,
+                   p99_ms=dict(p99_ms or {}), top=top_stage_fraction(profile),
+                   demand={d.name: d for d in profile.demand()}, loads=loads, sizes=sizes)
+    rows = _kinesis_writes(ctx)
+    mappings = _mapping_sources(ctx)
+    rows += _kinesis_reads(ctx, mappings)
+    rows += _lambda_stream_consumers(ctx, mappings)
+    rows += _api_routes(ctx)
+    rows += _dynamodb_writes(ctx)
+    rows += _websocket(ctx)
+    tfvars = resolved.stack.tfvars[resolved.env].path
+    return CapacityResult(stack=resolved.stack.name, env=resolved.env, tfvars=str(tfvars), headroom=headroom,
+                          resources=rows, top_stage_fraction=ctx.top)
