@@ -19,6 +19,7 @@ shard's share of records and bytes scales the stream's demand.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -248,9 +249,23 @@ class KeyLoad:
         return float(rec.max()) * records_per_s, float(byt.max()) * records_per_s
 
 
+_SAMPLES: dict[str, tuple[dict[str, KeyLoad], dict]] = {}
+_SAMPLES_KEPT = 9  # one per shipped stack and env
+
+
 def sample_key_loads(profile: Profile, window_s: float = SAMPLE_WINDOW_S) -> tuple[dict[str, KeyLoad], dict]:
     """Per Kinesis stream, its records at the fleet's busiest moment grouped by partition key; and per stream or
-    route, the payload sizes (bytes) of the sample, for item sizes."""
+    route, the payload sizes (bytes) of the sample, for item sizes. The model is seeded, so a sample depends on
+    the profile's contents only and is kept for the last few profiles (a candidate tfvars reuses it)."""
+    identity = json.dumps([profile.domain, profile.seed, profile.fleet, profile.streams, window_s], sort_keys=True)
+    if identity not in _SAMPLES:
+        if len(_SAMPLES) >= _SAMPLES_KEPT:
+            _SAMPLES.pop(next(iter(_SAMPLES)))
+        _SAMPLES[identity] = _sample(profile, window_s)
+    return _SAMPLES[identity]
+
+
+def _sample(profile: Profile, window_s: float) -> tuple[dict[str, KeyLoad], dict]:
     config = profile.config()
     batches = config.build().generate(config.peak_time_s, config.peak_time_s + window_s)
     kinesis = {d.name for d in profile.demand() if d.kind == "kinesis"}
