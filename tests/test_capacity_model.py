@@ -181,3 +181,24 @@ def test_the_table_names_the_verdict_and_what_breaks_first():
     assert result.exit_code in (0, 1)
     assert "breaks first:" in result.stdout and "verdict:" in result.stdout
     assert f"verdict: {'fail' if result.exit_code else 'pass'}" in result.stdout
+
+
+def test_sqs_consumers_need_arrivals_over_batch_size_times_p99_concurrent_batches():
+    """food_delivery's customer queue subscribes to every order stage the orders model emits (placed, assigned,
+    picked_up, delivered): four messages per order."""
+    resolved = ResolvedStack(hcl_reader.load_stack(TERRAFORM, "food_delivery"), "prod")
+    profile = load_profile("food_delivery", "prod")
+    result = capacity_model(resolved, profile, HEADROOM, {"customer_consumer": 300.0})
+    row = next(r for r in result.resources if 'customer_notifications' in r.resource)
+    orders = {d.name: d for d in profile.demand()}["orders"].peak_rps * top_stage_fraction(profile)
+    assert row.detail["messages_per_s"] == pytest.approx(4 * orders, rel=1e-3)
+    assert row.demand == pytest.approx(row.detail["messages_per_s"] / resolved.variables["sqs_batch_size"] * 0.3,
+                                       rel=1e-3)
+    assert row.key == "sqs_max_concurrency" and row.capacity == resolved.variables["sqs_max_concurrency"]
+
+
+def test_what_the_model_cannot_judge_is_listed_not_dropped():
+    _, payload = capacity_json("--stack", "fleet_telematics", "--env", "dev")
+    skipped = {s["resource"] for s in payload["not_modelled"]}
+    assert 'aws_sqs_queue.this["maintenance"]' in skipped
+    assert 'aws_dynamodb_table.this["thresholds"]' in skipped

@@ -56,6 +56,8 @@ def capacity(terraform_dir: Path | None, stack: str, env: str, candidate: Path |
                           f"{row['utilization']:.0%}", cell(row["saturates_at_multiple"]), cell(row["current"]),
                           cell(row["recommended"]), "yes" if row["holds"] else "NO")
         console().print(table)
+        for skipped in payload["not_modelled"]:
+            click.echo(f"not modelled: {skipped['resource']}: {skipped['why']}")
         click.echo(f"breaks first: {payload['breaks_first']} ({payload['breaks_first_resource']})")
         click.echo(f"verdict: {payload['verdict']}")
     sys.exit(1 if payload["verdict"] == "fail" else 0)

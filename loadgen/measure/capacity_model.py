@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from fleet_models.orders import STAGES as ORDER_LIFECYCLE_STAGES
 from loadgen.hot_paths import hot_paths
 from loadgen.measure.shard_model import HashCache, shard_indices
 from loadgen.profiles import KINESIS_BYTES_PER_SHARD, KINESIS_RECORDS_PER_SHARD, Profile
@@ -124,6 +125,8 @@ class CapacityResult:
     headroom: float
     resources: list[ResourceCapacity]
     top_stage_fraction: float
+    not_modelled: list[dict] = field(default_factory=list)
+    """Constrained resources the model cannot set demand against (resource, why)."""
 
     @property
     def breaks_first(self) -> str | None:
@@ -142,7 +145,7 @@ class CapacityResult:
                 "resources": [r.to_json(self.headroom) for r in self.resources],
                 "breaks_first": self.breaks_first,
                 "breaks_first_resource": first.resource if first else None,
-                "verdict": self.verdict}
+                "verdict": self.verdict, "not_modelled": self.not_modelled}
 
 
 def _round(value: float) -> float:
@@ -310,6 +313,10 @@ class _Context:
     sizes: dict[str, np.ndarray]
     streams: dict[str, ResourceInstance] = field(default_factory=dict)
     stream_rows: dict[str, ResourceCapacity] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)
+
+    def skip(self, resource: str, why: str) -> None:
+        self.skipped.append({"resource": resource, "why": why})
 
     def rate(self, name: str) -> float:
         found = self.demand.get(name)
@@ -359,7 +366,10 @@ def _mapping_sources(ctx: _Context) -> list[tuple[ResourceInstance, str, str, bo
     consumers = {c.address: c for c in ctx.view.instances("aws_kinesis_stream_consumer")}
     for esm in ctx.view.instances("aws_lambda_event_source_mapping"):
         function = _function_address(esm.attribute("function_name"))
-        for address, _ in computed_refs(esm.attribute("event_source_arn")):
+        for address, attribute in computed_refs(esm.attribute("event_source_arn")):
+            if attribute == "stream_arn" and address.startswith("aws_dynamodb_table."):
+                ctx.skip(esm.address, "DynamoDB stream source: its shard count follows the table's partitions, "
+                                      "which Terraform does not set")
             if address in ctx.streams and function:
                 found.append((esm, function, address, False))
             elif address in consumers and function:
@@ -542,7 +552,7 @@ def _dynamodb_writes(ctx: _Context) -> list[ResourceCapacity]:
     """Tables written by a declared `ddb_conditional_write` hot path: one conditional write per record of its rate
     source; failed conditions consume the write units too, so every attempt counts."""
     tables = {inst.attribute("name"): inst for inst in ctx.resolved.instances("aws_dynamodb_table")}
-    rows = []
+    rows, written = [], set()
     for path in hot_paths(ctx.profile.stack):
         if path.kind != "ddb_conditional_write":
             continue
@@ -551,6 +561,7 @@ def _dynamodb_writes(ctx: _Context) -> list[ResourceCapacity]:
         rate = ctx.rate(path.rate_source)
         if inst is None or sizes is None or not sizes.size or rate <= 0:
             continue
+        written.add(inst.address)
         # item size ~ the payload it stores; each write rounds up to whole 1 KB units
         units_per_write = float(np.ceil(np.maximum(sizes, 1) / DDB_WRITE_UNIT_BYTES).mean())
         demand = rate * units_per_write
@@ -571,6 +582,9 @@ def _dynamodb_writes(ctx: _Context) -> list[ResourceCapacity]:
                 resource=f"{inst.address} WCU", demand=demand, capacity=wcu, unit="WCU",
                 recommended=math.ceil(demand * ctx.headroom), current=int(wcu), detail=detail))
         rows += _gsi_writes(ctx, inst, rate, detail)
+    for inst in tables.values():
+        if inst.address not in written:
+            ctx.skip(inst.address, "no declared write path (ddb_conditional_write hot path) sets its demand")
     return rows
 
 
@@ -598,6 +612,72 @@ def _gsi_writes(ctx: _Context, inst: ResourceInstance, rate: float, detail: dict
             key=key, resource=f"{inst.address} GSI {gsi.get('name')} WCU", demand=rate, capacity=wcu, unit="WCU",
             recommended=math.ceil(rate * ctx.headroom), current=int(wcu),
             detail={**detail, "write_units_per_write": 1.0, "note": "one index write per table write (upper bound)"}))
+    return rows
+
+
+def _order_event_rates(ctx: _Context) -> dict[str, float]:
+    """Order events by `order_stage`: the orders model places each order (`placed`) and then takes it through
+    each of its lifecycle stages once (fleet_models.orders.STAGES); it models no cancellations."""
+    if ctx.profile.domain != "orders":
+        return {}
+    orders = max((ctx.rate(d.name) for d in ctx.demand.values() if d.name == "orders"), default=0.0)
+    return {stage: orders for stage in ("placed", *ORDER_LIFECYCLE_STAGES)}
+
+
+def _queue_arrivals(ctx: _Context) -> dict[str, tuple[float, list[str]]]:
+    """Queue address -> (messages/s, the event kinds it receives), for queues fed by an SNS subscription whose
+    filter policy selects order events by stage."""
+    rates, found = _order_event_rates(ctx), {}
+    if not rates:
+        return found
+    for sub in ctx.view.instances("aws_sns_topic_subscription"):
+        policy = sub.attribute("filter_policy")
+        try:
+            selected = json.loads(policy).get("order_stage") if isinstance(policy, str) else None
+        except ValueError:
+            selected = None
+        queues = [a for a, _ in computed_refs(sub.attribute("endpoint")) if a.startswith("aws_sqs_queue.")]
+        if isinstance(selected, list) and queues:
+            found[queues[0]] = (sum(rates.get(stage, 0.0) for stage in selected), selected)
+    return found
+
+
+def _sqs_consumers(ctx: _Context) -> list[ResourceCapacity]:
+    """SQS -> Lambda: concurrent batches needed (arrivals / batch size x p99 batch duration, Little's law) against
+    the mapping's maximum concurrency and the function's reserved concurrency, whichever is lower."""
+    arrivals, functions, rows = _queue_arrivals(ctx), _functions(ctx), []
+    raw_mappings = {i.address: i for i in ctx.resolved.instances("aws_lambda_event_source_mapping")}
+    for esm in ctx.view.instances("aws_lambda_event_source_mapping"):
+        queues = [a for a, _ in computed_refs(esm.attribute("event_source_arn")) if a.startswith("aws_sqs_queue.")]
+        function = functions.get(_function_address(esm.attribute("function_name")) or "")
+        if not queues or function is None:
+            continue
+        if queues[0] not in arrivals:
+            ctx.skip(queues[0], "arrival rate not derivable from the profile")
+            continue
+        rate, stages = arrivals[queues[0]]
+        batch = _number(esm.attribute("batch_size")) or 10.0  # Lambda's default SQS batch size
+        scaling = next(iter(esm.blocks("scaling_config")), {})
+        maximum = _number(scaling.get("maximum_concurrency")) if isinstance(scaling, dict) else None
+        reserved, reserved_key, _ = _reserved(ctx, function)
+        duration_s, basis = _p99_s(ctx, function, [])
+        if maximum is not None and maximum <= reserved:
+            raw = raw_mappings[esm.address]
+            raw_scaling = next(iter(raw.block.body.get("scaling_config", [])), {})
+            key = tfvars_key(ctx.resolved, raw, raw_scaling.get("maximum_concurrency"), maximum,
+                             f"{esm.address}.scaling_config.maximum_concurrency")
+            capacity = maximum
+        else:
+            key, capacity = reserved_key, reserved
+        demand = rate / batch * duration_s
+        rows.append(ResourceCapacity(
+            key=key, resource=f"{queues[0]} -> {function.address} concurrency (Little's law: batches/s x p99 "
+                              "batch duration)",
+            demand=demand, capacity=capacity, unit="concurrent batches",
+            recommended=math.ceil(demand * ctx.headroom), current=int(capacity),
+            detail={"messages_per_s": round(rate, 4), "order_stages": stages, "batch_size": batch,
+                    "duration_s": duration_s, "duration_basis": basis,
+                    "consumer_messages_per_s": round(capacity * batch / duration_s, 3)}))
     return rows
 
 
@@ -655,7 +735,8 @@ def capacity_model(resolved: ResolvedStack, profile: Profile, headroom: float = 
     rows += _lambda_stream_consumers(ctx, mappings)
     rows += _api_routes(ctx)
     rows += _dynamodb_writes(ctx)
+    rows += _sqs_consumers(ctx)
     rows += _websocket(ctx)
     tfvars = resolved.stack.tfvars[resolved.env].path
     return CapacityResult(stack=resolved.stack.name, env=resolved.env, tfvars=str(tfvars), headroom=headroom,
-                          resources=rows, top_stage_fraction=ctx.top)
+                          resources=rows, top_stage_fraction=ctx.top, not_modelled=ctx.skipped)
