@@ -54,10 +54,17 @@ DDB_ON_DEMAND_TABLE_WRITE_UNITS = 40_000
 # Lambda: default concurrent executions per account and Region; a function without reserved concurrency
 # draws from it.
 LAMBDA_ACCOUNT_CONCURRENCY = 1000
+# Lambda: a function without `timeout` runs for at most 3 s; an SQS mapping without batch_size takes 10 messages.
+LAMBDA_DEFAULT_TIMEOUT_S = 3.0
+SQS_DEFAULT_BATCH_SIZE = 10
 # API Gateway WebSocket: 500 new connections/s per account and Region (adjustable, L-9ED1E49A); no quota on
 # concurrent connections, which are bounded by that rate x the 2-hour maximum connection duration.
 WS_NEW_CONNECTIONS_PER_S = 500
 WS_MAX_CONNECTION_S = 2 * 3600
+
+# Ours, not AWS's: a throttle's burst (token bucket size) must absorb this many seconds of the route's demand
+# arriving at once (clients retrying in step after a blip).
+BURST_WINDOW_S = 1.0
 
 SAMPLE_WINDOW_S = 20.0
 """Seconds of records generated at the fleet's busiest moment to measure each shard's share (every periodic
@@ -442,7 +449,7 @@ def _p99_s(ctx: _Context, inst: ResourceInstance, names: Iterable[str]) -> tuple
     for name in candidates:
         if name in ctx.p99_ms:
             return ctx.p99_ms[name] / 1000.0, f"measured p99 ({name})"
-    timeout = _number(inst.attribute("timeout")) or 3.0  # Lambda's default timeout is 3 s
+    timeout = _number(inst.attribute("timeout")) or LAMBDA_DEFAULT_TIMEOUT_S
     return timeout, "timeout (upper bound: no measured p99)"
 
 
@@ -499,19 +506,22 @@ def _api_routes(ctx: _Context) -> list[ResourceCapacity]:
         inst = methods.get(address) or plans.get(address)
         raw_rate, raw_burst = _throttle_raw(inst, path) if inst else (None, None)
         for what, raw, value, demand in (("rate", raw_rate, throttle.rate, rate),
-                                         ("burst", raw_burst, throttle.burst, rate)):
+                                         ("burst", raw_burst, throttle.burst, rate * BURST_WINDOW_S)):
+            value = int(value) if float(value).is_integer() else value
             key = tfvars_key(ctx.resolved, inst, raw, value, f"{throttle.source} {what}") if inst else throttle.source
             rows.append(ResourceCapacity(
                 key=key, resource=f"{throttle.key} throttle {what} ({', '.join(bucket['routes'])})",
                 demand=demand, capacity=value,
-                unit="requests/s" if what == "rate" else "requests arriving at once (one second of demand)",
+                unit="requests/s" if what == "rate" else f"requests at once ({BURST_WINDOW_S:g} s of demand)",
                 recommended=math.ceil(demand * ctx.headroom), current=value,
                 detail={"routes": bucket["routes"], "source": throttle.source}))
     for address, entry in per_function.items():
         inst = functions.get(address)
         if inst is None:
             continue
-        names = [p.name for p in hot_paths(ctx.profile.stack) if p.rate_source in entry["routes"]]
+        # the route's own hot path: its p99 (API latency, Lambda included) bounds the function's duration
+        names = [p.name for p in hot_paths(ctx.profile.stack)
+                 if p.kind == "api_route" and p.rate_source in entry["routes"]]
         rows.append(_littles_law(ctx, inst, entry["rate"], names, f"API {', '.join(entry['routes'])}"))
     return rows
 
@@ -656,7 +666,7 @@ def _sqs_consumers(ctx: _Context) -> list[ResourceCapacity]:
             ctx.skip(queues[0], "arrival rate not derivable from the profile")
             continue
         rate, stages = arrivals[queues[0]]
-        batch = _number(esm.attribute("batch_size")) or 10.0  # Lambda's default SQS batch size
+        batch = _number(esm.attribute("batch_size")) or float(SQS_DEFAULT_BATCH_SIZE)
         scaling = next(iter(esm.blocks("scaling_config")), {})
         maximum = _number(scaling.get("maximum_concurrency")) if isinstance(scaling, dict) else None
         reserved, reserved_key, _ = _reserved(ctx, function)
