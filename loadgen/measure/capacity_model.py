@@ -23,7 +23,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -206,7 +206,8 @@ def _var_refs(resolved: ResolvedStack, inst: ResourceInstance, raw: Any, seen: s
             source = inst.block.body.get("for_each")
             local = _LOCAL.fullmatch(source.strip("${}")) if isinstance(source, str) else None
             if local and inst.key is not None:
-                entry = _walk(locals_.get(local.group(1)), [p for p in local.group(2).split(".") if p] + [str(inst.key)])
+                path = [p for p in local.group(2).split(".") if p] + [str(inst.key)]
+                entry = _walk(locals_.get(local.group(1)), path)
                 if isinstance(entry, dict) and m.group(1) in entry:
                     found += _var_refs(resolved, inst, entry[m.group(1)], seen)
         for m in _LOCAL.finditer(text):
@@ -558,43 +559,86 @@ def _table_of_alarm(ctx: _Context, alarm_address: str) -> str | None:
     return None
 
 
-def _dynamodb_writes(ctx: _Context) -> list[ResourceCapacity]:
-    """Tables written by a declared `ddb_conditional_write` hot path: one conditional write per record of its rate
-    source; failed conditions consume the write units too, so every attempt counts."""
-    tables = {inst.attribute("name"): inst for inst in ctx.resolved.instances("aws_dynamodb_table")}
-    rows, written = [], set()
+@dataclass(frozen=True)
+class TableTraffic:
+    """What one record of a stream or route costs a table, as its handler in terraform/<stack>/lambda/ does it."""
+
+    rate_source: str
+    """The profile's stream or route (fleet_models.demand.Demand.name)."""
+    table: str
+    """The aws_dynamodb_table address."""
+    writes: float
+    """Item writes per record (a conditional write that fails counts: it consumes write units too)."""
+    consistent_reads: float
+    """Strongly consistent item reads per record."""
+    handler: str
+
+
+# Table traffic the hot paths do not declare (a `ddb_conditional_write` hot path adds its table: one conditional
+# write per record of its rate source).
+TABLE_TRAFFIC: dict[str, tuple[TableTraffic, ...]] = {
+    "fleet_telematics": (
+        TableTraffic("diagnostics", 'aws_dynamodb_table.this["diagnostics"]', 1, 0,
+                     "diagnostics_processor.py: BatchWriteItem of every validated record"),
+        TableTraffic("hos", 'aws_dynamodb_table.this["driver_logs"]', 1, 1,
+                     "hos_validator.py: BatchGetItem ConsistentRead of the driver's duty state, conditional PutItem "
+                     "of the new state (per driver per batch: at most one of each per record)"),
+    ),
+}
+
+
+def _table_traffic(ctx: _Context) -> list[tuple[TableTraffic, str]]:
+    tables = {inst.attribute("name"): inst.address for inst in ctx.resolved.instances("aws_dynamodb_table")}
+    found = [(t, "declared in capacity_model.TABLE_TRAFFIC") for t in TABLE_TRAFFIC.get(ctx.profile.stack, ())]
     for path in hot_paths(ctx.profile.stack):
-        if path.kind != "ddb_conditional_write":
+        table = tables.get(_table_of_alarm(ctx, path.alarms[0])) if path.kind == "ddb_conditional_write" else None
+        if table:
+            found.append((TableTraffic(path.rate_source, table, 1, 0, "conditional write"), f"hot path {path.name}"))
+    return found
+
+
+def _dynamodb(ctx: _Context) -> list[ResourceCapacity]:
+    """Write and read units per table (and each GSI) from the records that reach it: item size ~ the payload it
+    stores, rounded up per item to 1 KB for writes and 4 KB for strongly consistent reads."""
+    tables = {inst.address: inst for inst in ctx.resolved.instances("aws_dynamodb_table")}
+    per_table: dict[str, dict] = {}
+    for traffic, why in _table_traffic(ctx):
+        sizes, rate = ctx.sizes.get(traffic.rate_source), ctx.rate(traffic.rate_source)
+        if traffic.table not in tables or sizes is None or not sizes.size or rate <= 0:
             continue
-        inst = tables.get(_table_of_alarm(ctx, path.alarms[0]))
-        sizes = ctx.sizes.get(path.rate_source)
-        rate = ctx.rate(path.rate_source)
-        if inst is None or sizes is None or not sizes.size or rate <= 0:
-            continue
-        written.add(inst.address)
-        # item size ~ the payload it stores; each write rounds up to whole 1 KB units
-        units_per_write = float(np.ceil(np.maximum(sizes, 1) / DDB_WRITE_UNIT_BYTES).mean())
-        demand = rate * units_per_write
-        detail = {"hot_path": path.name, "writes_per_s": round(rate, 4), "write_units_per_write": units_per_write,
-                  "max_item_bytes": int(sizes.max()), "counts_failed_conditions": True}
-        billing = inst.attribute("billing_mode")
-        if billing == "PAY_PER_REQUEST":
+        items = np.maximum(sizes, 1)
+        entry = per_table.setdefault(traffic.table, {"wcu": 0.0, "rcu": 0.0, "writes": 0.0, "sources": []})
+        entry["writes"] += rate * traffic.writes
+        entry["wcu"] += rate * traffic.writes * float(np.ceil(items / DDB_WRITE_UNIT_BYTES).mean())
+        entry["rcu"] += rate * traffic.consistent_reads * float(np.ceil(items / DDB_READ_UNIT_BYTES).mean())
+        entry["sources"].append({"rate_source": traffic.rate_source, "records_per_s": round(rate, 4),
+                                 "writes_per_record": traffic.writes, "consistent_reads_per_record":
+                                 traffic.consistent_reads, "max_item_bytes": int(sizes.max()),
+                                 "handler": traffic.handler, "from": why})
+    rows = []
+    for address, entry in per_table.items():
+        inst = tables[address]
+        detail = {"sources": entry["sources"], "counts_failed_conditions": True}
+        if inst.attribute("billing_mode") == "PAY_PER_REQUEST":
             rows.append(ResourceCapacity(
-                key="quota:dynamodb.on_demand_table_write_units", resource=f"{inst.address} write request units",
-                demand=demand, capacity=DDB_ON_DEMAND_TABLE_WRITE_UNITS, unit="write request units/s",
-                recommended=math.ceil(demand * ctx.headroom), current=DDB_ON_DEMAND_TABLE_WRITE_UNITS, detail=detail))
+                key="quota:dynamodb.on_demand_table_write_units", resource=f"{address} write request units",
+                demand=entry["wcu"], capacity=DDB_ON_DEMAND_TABLE_WRITE_UNITS, unit="write request units/s",
+                recommended=math.ceil(entry["wcu"] * ctx.headroom), current=DDB_ON_DEMAND_TABLE_WRITE_UNITS,
+                detail=detail))
             continue
-        wcu = _number(inst.attribute("write_capacity"))
-        if wcu is not None:
+        for attribute, unit, demand in (("write_capacity", "WCU", entry["wcu"]), ("read_capacity", "RCU", entry["rcu"])):
+            provisioned = _number(inst.attribute(attribute))
+            if provisioned is None or demand <= 0:
+                continue
             rows.append(ResourceCapacity(
-                key=tfvars_key(ctx.resolved, inst, inst.block.body.get("write_capacity"), wcu,
-                               f"{inst.address}.write_capacity"),
-                resource=f"{inst.address} WCU", demand=demand, capacity=wcu, unit="WCU",
-                recommended=math.ceil(demand * ctx.headroom), current=int(wcu), detail=detail))
-        rows += _gsi_writes(ctx, inst, rate, detail)
-    for inst in tables.values():
-        if inst.address not in written:
-            ctx.skip(inst.address, "no declared write path (ddb_conditional_write hot path) sets its demand")
+                key=tfvars_key(ctx.resolved, inst, inst.block.body.get(attribute), provisioned,
+                               f"{address}.{attribute}"),
+                resource=f"{address} {unit}", demand=demand, capacity=provisioned, unit=unit,
+                recommended=math.ceil(demand * ctx.headroom), current=int(provisioned), detail=detail))
+        rows += _gsi_writes(ctx, inst, entry["writes"], detail)
+    for address in tables:
+        if address not in per_table:
+            ctx.skip(address, "no hot path or TABLE_TRAFFIC entry sets its demand")
     return rows
 
 
@@ -744,7 +788,7 @@ def capacity_model(resolved: ResolvedStack, profile: Profile, headroom: float = 
     rows += _kinesis_reads(ctx, mappings)
     rows += _lambda_stream_consumers(ctx, mappings)
     rows += _api_routes(ctx)
-    rows += _dynamodb_writes(ctx)
+    rows += _dynamodb(ctx)
     rows += _sqs_consumers(ctx)
     rows += _websocket(ctx)
     tfvars = resolved.stack.tfvars[resolved.env].path
