@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from loadgen.cli import main
-from loadgen.measure.capacity_model import SAMPLE_WINDOW_S, capacity_model, top_stage_fraction
-from loadgen.measure.shard_model import ShardLoad
+from loadgen.measure.capacity_model import (SAMPLE_WINDOW_S, KeyLoad, capacity_model, shards_needed,
+                                           top_stage_fraction)
+from loadgen.measure.shard_model import ShardLoad, hash_key
 from loadgen.profiles import KINESIS_BYTES_PER_SHARD, KINESIS_RECORDS_PER_SHARD, load_profile
 from loadgen.tf import hcl_reader
 from loadgen.tf.env_model import ResolvedStack
@@ -220,3 +221,23 @@ def test_strongly_consistent_reads_and_writes_round_up_per_item():
     assert rows["WCU"].demand == pytest.approx(rate * np.mean(-(-sizes // 1024)))
     assert rows["RCU"].demand == pytest.approx(rate * np.mean(-(-sizes // 4096)))
     assert (rows["WCU"].key, rows["RCU"].key) == ("driver_logs_wcu", "driver_logs_rcu")
+
+
+def small_world(records_per_key: list[float], record_bytes: float = 100.0) -> KeyLoad:
+    keys = [f"K{i:04d}" for i in range(len(records_per_key))]
+    records = np.array(records_per_key, dtype=np.float64)
+    return KeyLoad(np.array([hash_key(k) for k in keys], dtype=object), records, records * record_bytes, 1.0)
+
+
+def test_the_shard_search_finds_the_first_count_whose_hottest_shard_holds():
+    rng = np.random.default_rng(7)
+    load = small_world(rng.integers(1, 5, size=2000).tolist())
+    found = shards_needed(load, 9000.0, KINESIS_RECORDS_PER_SHARD, KINESIS_BYTES_PER_SHARD)
+    assert load.hottest(found, 9000.0)[0] <= KINESIS_RECORDS_PER_SHARD
+    assert all(load.hottest(n, 9000.0)[0] > KINESIS_RECORDS_PER_SHARD for n in range(1, found))
+
+
+def test_no_shard_count_holds_a_partition_key_hotter_than_a_shard():
+    load = small_world([900.0] + [1.0] * 100)
+    assert shards_needed(load, 1500.0, KINESIS_RECORDS_PER_SHARD, KINESIS_BYTES_PER_SHARD) is None
+    assert shards_needed(load, 1000.0, KINESIS_RECORDS_PER_SHARD, KINESIS_BYTES_PER_SHARD) is not None

@@ -117,7 +117,7 @@ class ResourceCapacity:
         multiple = self.saturates_at_multiple
         return {"key": self.key, "resource": self.resource, "demand": _round(self.demand),
                 "capacity": _round(self.capacity), "utilization": _round(self.utilization),
-                "saturates_at_multiple": None if multiple is None or math.isinf(multiple) else _round(multiple),
+                "saturates_at_multiple": None if multiple is None else _round(multiple),
                 "recommended": self.recommended, "current": self.current, "unit": self.unit,
                 "holds": self.holds(headroom), "scales_with_load": self.scales_with_load, "detail": self.detail}
 
@@ -155,8 +155,9 @@ class CapacityResult:
                 "verdict": self.verdict, "not_modelled": self.not_modelled}
 
 
-def _round(value: float) -> float:
-    return value if math.isinf(value) else round(float(value), 4)
+def _round(value: float) -> float | None:
+    """4 decimals; None for an infinite value (JSON has no infinity)."""
+    return None if math.isinf(value) or math.isnan(value) else round(float(value), 4)
 
 
 def _number(value: Any) -> float | None:
@@ -293,17 +294,21 @@ def _sample(profile: Profile, window_s: float) -> tuple[dict[str, KeyLoad], dict
     return loads, sizes
 
 
-def shards_needed(load: KeyLoad, records_per_s: float, records_limit: float, bytes_limit: float,
-                  start: int = 1) -> int:
+def shards_needed(load: KeyLoad, records_per_s: float, records_limit: float, bytes_limit: float) -> int | None:
     """The smallest shard count whose hottest shard holds `records_per_s` of this mix under both limits: searched
-    upward from the even-split lower bound, since hashing makes the hottest shard hotter than the average."""
-    lower = max(start, 1, math.ceil(records_per_s / records_limit),
+    upward from the even-split lower bound, since hashing makes the hottest shard hotter than the average. None
+    when one partition key alone exceeds a limit (no shard count helps; the key must change)."""
+    total = load.records.sum()
+    if (load.records.max() / total * records_per_s > records_limit
+            or load.bytes.max() / total * records_per_s > bytes_limit):
+        return None
+    lower = max(1, math.ceil(records_per_s / records_limit),
                 math.ceil(records_per_s * load.mean_record_bytes / bytes_limit))
     for count in range(lower, MAX_SHARDS_SEARCHED + 1):
         rec, byt = load.hottest(count, records_per_s)
         if rec <= records_limit and byt <= bytes_limit:
             return count
-    return MAX_SHARDS_SEARCHED
+    return None
 
 
 # --- the model, one section per service -----------------------------------------------------------------------
@@ -470,7 +475,7 @@ def _lambda_stream_consumers(ctx: _Context, mappings: list) -> list[ResourceCapa
             continue
         capacity, key, current = _reserved(ctx, inst)
         demand = sum(shards * factor for _, _, shards, factor in sources)
-        after = sum((ctx.stream_rows[s].recommended if s in ctx.stream_rows else n) * f for _, s, n, f in sources)
+        after = sum((ctx.stream_rows[s].recommended or n if s in ctx.stream_rows else n) * f for _, s, n, f in sources)
         rows.append(ResourceCapacity(
             key=key, resource=f"{function} concurrency (stream consumer: shards x parallelization factor)",
             demand=demand, capacity=capacity, unit="concurrent executions",
@@ -767,7 +772,8 @@ def _websocket(ctx: _Context) -> list[ResourceCapacity]:
         rows.append(ResourceCapacity(
             key=tfvars_key(ctx.resolved, stage, raw, limit, f"{stage.address}.throttling_rate_limit"),
             resource=f"{stage.address} route throttle rate ($connect of {names})", demand=rate, capacity=limit,
-            unit="requests/s", recommended=math.ceil(rate * ctx.headroom), current=limit))
+            unit="requests/s", recommended=math.ceil(rate * ctx.headroom),
+            current=int(limit) if limit.is_integer() else limit))
     return rows
 
 
