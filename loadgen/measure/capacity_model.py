@@ -15,6 +15,11 @@ rate) have `scales_with_load: false`, no saturation multiple, and hold when dema
 Kinesis writes are judged on the hottest shard: the fleet model generates SAMPLE_WINDOW_S seconds of records at
 its busiest moment, their real partition keys are hashed as Kinesis does (loadgen.measure.shard_model), and each
 shard's share of records and bytes scales the stream's demand.
+
+Entry point: `capacity_model(resolved, profile, headroom=1.3, p99_ms=None) -> CapacityResult` (`.to_json()`,
+`.verdict`, `.breaks_first`). Lambda durations come from `p99_ms` (hot path name, function for_each key or
+function name -> measured p99 in ms), else from the function's timeout as an upper bound. What the model cannot
+set demand against is listed in `not_modelled`, never silently dropped.
 """
 
 from __future__ import annotations
@@ -427,7 +432,7 @@ def _kinesis_reads(ctx: _Context, mappings: list) -> list[ResourceCapacity]:
             detail={"shared_readers": kinds["shared"], "enhanced_fan_out_readers": kinds["efo"]}))
         if shared:
             rows.append(ResourceCapacity(
-                key=f"{stream}.readers", resource=f"{stream} GetRecords calls/s per shard ({shared} polling readers)",
+                key=stream, resource=f"{stream} GetRecords calls/s per shard ({shared} polling readers)",
                 demand=shared * POLLS_PER_SHARD_PER_S, capacity=KINESIS_GET_RECORDS_PER_SHARD,
                 unit="GetRecords/s per shard", recommended=None, current=shared, scales_with_load=False,
                 detail={"shared_readers": kinds["shared"],
