@@ -56,6 +56,9 @@ DDB_WRITE_UNIT_BYTES = 1024
 DDB_READ_UNIT_BYTES = 4096
 # DynamoDB on-demand: default per-table throughput quota, 40,000 read and 40,000 write request units/s.
 DDB_ON_DEMAND_TABLE_WRITE_UNITS = 40_000
+# API Gateway: account-level throttle per Region across all APIs, 10,000 requests/s with a 5,000 burst.
+APIGW_ACCOUNT_RATE = 10_000
+APIGW_ACCOUNT_BURST = 5_000
 # Lambda: default concurrent executions per account and Region; a function without reserved concurrency
 # draws from it.
 LAMBDA_ACCOUNT_CONCURRENCY = 1000
@@ -347,8 +350,11 @@ def _kinesis_writes(ctx: _Context) -> list[ResourceCapacity]:
         name = _stream_key(inst.address)
         ctx.streams[inst.address] = inst
         count, load, rate = _number(inst.attribute("shard_count")), ctx.loads.get(name), ctx.rate(name)
+        if count is None and load is not None and rate > 0:
+            ctx.skip(inst.address, "no fixed shard count (ON_DEMAND): its write limit scales with the stream's "
+                                   "recent peak, which Terraform does not set")
         if count is None or load is None or rate <= 0:
-            continue  # ON_DEMAND, or a stream the profile does not load
+            continue
         shards = int(count)
         rec, byt = load.hottest(shards, rate)
         by_records = KINESIS_RECORDS_PER_SHARD / rec if rec else math.inf
@@ -511,6 +517,16 @@ def _api_routes(ctx: _Context) -> list[ResourceCapacity]:
                 entry = per_function.setdefault(route.function.address, {"routes": [], "rate": 0.0})
                 entry["routes"].append(route.key)
                 entry["rate"] += rate
+    total = sum(ctx.rate(route) for route in {r for b in per_bucket.values() for r in b["routes"]})
+    if total > 0:
+        for what, quota, demand in (("rate", APIGW_ACCOUNT_RATE, total), ("burst", APIGW_ACCOUNT_BURST,
+                                                                          total * BURST_WINDOW_S)):
+            rows.append(ResourceCapacity(
+                key=f"quota:apigateway.account_throttle_{what}", resource=f"API Gateway account throttle {what} "
+                                                                     "(every REST route of the stack)",
+                demand=demand, capacity=quota, unit="requests/s" if what == "rate" else "requests at once",
+                recommended=math.ceil(demand * ctx.headroom), current=quota,
+                detail={"note": "shared with every other API of the account and Region"}))
     for bucket in per_bucket.values():
         throttle, rate = bucket["throttle"], bucket["rate"]
         address, _, path = throttle.source.partition(" ")
