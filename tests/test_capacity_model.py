@@ -241,3 +241,13 @@ def test_no_shard_count_holds_a_partition_key_hotter_than_a_shard():
     load = small_world([900.0] + [1.0] * 100)
     assert shards_needed(load, 1500.0, KINESIS_RECORDS_PER_SHARD, KINESIS_BYTES_PER_SHARD) is None
     assert shards_needed(load, 1000.0, KINESIS_RECORDS_PER_SHARD, KINESIS_BYTES_PER_SHARD) is not None
+
+
+def test_a_route_too_rare_for_the_window_still_sizes_its_table_writes():
+    """property_maintenance dev files a request every few minutes: the item size comes from the time after the
+    window, and the table is judged rather than listed as not modelled."""
+    _, payload = capacity_json("--stack", "property_maintenance", "--env", "dev")
+    wcu = next(r for r in payload["resources"] if r["resource"] == "aws_dynamodb_table.maintenance_requests WCU")
+    assert wcu["key"] == "ddb_maintenance_requests_write_capacity"
+    assert wcu["detail"]["sources"][0]["max_item_bytes"] > 0
+    assert "aws_dynamodb_table.maintenance_requests" not in {s["resource"] for s in payload["not_modelled"]}

@@ -52,10 +52,13 @@ def capacity(terraform_dir: Path | None, stack: str, env: str, candidate: Path |
             table.add_column(column)
         for row in sorted(payload["resources"], key=lambda r: (r["saturates_at_multiple"] is None,
                                                                r["saturates_at_multiple"] or 0)):
-            table.add_row(row["key"], row["resource"], row["unit"], cell(row["demand"]), cell(row["capacity"]),
-                          f"{row['utilization']:.0%}", cell(row["saturates_at_multiple"]), cell(row["current"]),
+            bound = str(row["detail"].get("duration_basis", "")).startswith("timeout")
+            table.add_row(row["key"], row["resource"], row["unit"], cell(row["demand"]) + ("*" if bound else ""),
+                          cell(row["capacity"]), f"{row['utilization']:.0%}", cell(row["saturates_at_multiple"]), cell(row["current"]),
                           cell(row["recommended"]), "yes" if row["holds"] else "NO")
         console().print(table)
+        if any(str(r["detail"].get("duration_basis", "")).startswith("timeout") for r in payload["resources"]):
+            click.echo("* duration bounded by the function's timeout (no measured p99): an upper bound")
         for skipped in payload["not_modelled"]:
             click.echo(f"not modelled: {skipped['resource']}: {skipped['why']}")
         click.echo(f"breaks first: {payload['breaks_first']} ({payload['breaks_first_resource']})")

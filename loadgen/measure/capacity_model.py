@@ -78,6 +78,9 @@ SAMPLE_WINDOW_S = 20.0
 """Seconds of records generated at the fleet's busiest moment to measure each shard's share (every periodic
 reporter of a 10 s or 15 s stream reports at least once in it)."""
 MAX_SHARDS_SEARCHED = 10_000
+SIZE_SAMPLE_RECORDS = 100
+"""Payloads per stream or route that item sizes are averaged over."""
+SIZE_SAMPLE_MAX_S = 7 * 86400.0
 
 _KEY = re.compile(r'\["([^"]+)"\]$')
 
@@ -287,7 +290,8 @@ def sample_key_loads(profile: Profile, window_s: float = SAMPLE_WINDOW_S) -> tup
 
 def _sample(profile: Profile, window_s: float) -> tuple[dict[str, KeyLoad], dict]:
     config = profile.config()
-    batches = config.build().generate(config.peak_time_s, config.peak_time_s + window_s)
+    model = config.build()
+    batches = model.generate(config.peak_time_s, config.peak_time_s + window_s)
     kinesis = {d.name for d in profile.demand() if d.kind == "kinesis"}
     loads, sizes, hashed = {}, {}, HashCache()  # streams keyed the same way (vehicle_id) hash each key once
     for name, batch in batches.items():
@@ -299,7 +303,22 @@ def _sample(profile: Profile, window_s: float) -> tuple[dict[str, KeyLoad], dict
         hashes = np.array(list(map(hashed, distinct.tolist())), dtype=object)
         loads[name] = KeyLoad(hashes, np.bincount(inverse, minlength=len(distinct)).astype(np.float64),
                               np.bincount(inverse, weights=lengths, minlength=len(distinct)), window_s)
+    _extend_sizes(model, profile, config.peak_time_s + window_s, window_s, sizes)
     return loads, sizes
+
+
+def _extend_sizes(model: Any, profile: Profile, t0: float, span_s: float, sizes: dict[str, np.ndarray]) -> None:
+    """Routes and streams too rare to show up in the window (a maintenance request every few minutes) get their
+    payload sizes from the time after it, in doubling spans, until SIZE_SAMPLE_RECORDS or SIZE_SAMPLE_MAX_S."""
+    wanted = {d.name for d in profile.demand() if d.kind in ("api", "kinesis") and d.mean_rps > 0}
+    end = t0 + SIZE_SAMPLE_MAX_S
+    while t0 < end and any(sizes.get(n, np.empty(0)).size < SIZE_SAMPLE_RECORDS for n in wanted):
+        span_s = min(span_s * 2, end - t0)
+        for name, batch in model.generate(t0, t0 + span_s).items():
+            if name in wanted and sizes.get(name, np.empty(0)).size < SIZE_SAMPLE_RECORDS:
+                lengths = np.fromiter(map(len, batch.data), dtype=np.int64, count=len(batch))
+                sizes[name] = np.concatenate([sizes.get(name, np.empty(0, np.int64)), lengths])
+        t0 += span_s
 
 
 def shards_needed(load: KeyLoad, records_per_s: float, records_limit: float, bytes_limit: float) -> int | None:
