@@ -17,6 +17,7 @@ from loadgen.measure.shard_model import ShardLoad, hash_key
 from loadgen.profiles import KINESIS_BYTES_PER_SHARD, KINESIS_RECORDS_PER_SHARD, load_profile
 from loadgen.tf import hcl_reader
 from loadgen.tf.env_model import ResolvedStack
+from loadgen.tf.variable_source import tfvars_key
 
 from conftest import TERRAFORM
 
@@ -251,3 +252,14 @@ def test_a_route_too_rare_for_the_window_still_sizes_its_table_writes():
     assert wcu["key"] == "ddb_maintenance_requests_write_capacity"
     assert wcu["detail"]["sources"][0]["max_item_bytes"] > 0
     assert "aws_dynamodb_table.maintenance_requests" not in {s["resource"] for s in payload["not_modelled"]}
+
+
+def test_a_capacity_is_traced_to_the_variable_that_sets_it_or_left_at_its_address(mini_terraform):
+    """mini: `shard_count = each.value.shards`, the orders entry of local.streams reads var.orders_shard_count and
+    the audit entry is a literal 1 that no tfvars sets."""
+    resolved = ResolvedStack(hcl_reader.load_stack(mini_terraform, "mini"), "staging")
+    found = {}
+    for inst in resolved.instances("aws_kinesis_stream"):
+        found[inst.key] = tfvars_key(resolved, inst, inst.block.body["shard_count"], inst.attribute("shard_count"),
+                                     f"{inst.address}.shard_count")
+    assert found == {"orders": "orders_shard_count", "audit": 'aws_kinesis_stream.streams["audit"].shard_count'}
