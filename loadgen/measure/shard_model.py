@@ -52,6 +52,15 @@ def shard_ranges(shard_count: int) -> list[tuple[int, int]]:
     return [(i * step, HASH_SPACE - 1 if i == shard_count - 1 else (i + 1) * step - 1) for i in range(shard_count)]
 
 
+def shard_indices(hashes: np.ndarray, shard_count: int) -> np.ndarray:
+    """Shard index of many hash keys at once (an object array of Python ints, as `hash_key` returns them), for a
+    stream of `shard_count` evenly split shards: the same rule as ShardMap.shard_of_key, as array arithmetic."""
+    if shard_count < 1:
+        raise ValueError("a stream has at least one shard")
+    step = HASH_SPACE // shard_count
+    return np.minimum(hashes // step, shard_count - 1).astype(np.int64)
+
+
 def shard_id(index: int) -> str:
     return f"shardId-{index:012d}"
 
