@@ -55,7 +55,7 @@ def capacity(terraform_dir: Path | None, stack: str, env: str, candidate: Path |
             bound = str(row["detail"].get("duration_basis", "")).startswith("timeout")
             table.add_row(row["key"], row["resource"], row["unit"], cell(row["demand"]) + ("*" if bound else ""),
                           cell(row["capacity"]), f"{row['utilization']:.0%}", cell(row["saturates_at_multiple"]), cell(row["current"]),
-                          cell(row["recommended"]), "yes" if row["holds"] else "NO")
+                          cell(row["recommended"]), {True: "yes", False: "NO", None: "unmeasured"}[row["holds"]])
         console().print(table)
         if any(str(r["detail"].get("duration_basis", "")).startswith("timeout") for r in payload["resources"]):
             click.echo("* duration bounded by the function's timeout (no measured p99): an upper bound")

@@ -30,6 +30,7 @@ from loadgen.drive.scheduler import cause_of
 from loadgen.drive.stack_run import StackRun, run_stack
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import declared_stacks
+from loadgen.measure.capacity_model import capacity_model
 from loadgen.measure.run_summary import HotPathResult, write_summary
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.measure.validate_summary import build_validate_summary, target_check
@@ -124,7 +125,6 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
                         needs_api=target == "local", tfvars=tfvars, run_id=run_id, profiles_dir=profiles_dir)
     plan = RampPlan.from_profile(ctx.profile, duration)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    capacity = capacity_of(ctx, headroom)
     stop, watched = Stop(), []
     began = time.perf_counter()
     if processes > 1:
@@ -137,6 +137,7 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
             run, aborted = run_async(_drive(ctx, plan, rate_scale, board, stop, watched))
     elapsed = time.perf_counter() - began
     results = run.results if run else _partial(watched)
+    capacity = capacity_model(ctx.resolved, ctx.profile, headroom, measured_p99_ms(results)).to_json()
     dead = dead_services(target)
     config = {"stack": stack, "env": env, "target": target, "duration_s": plan.total_s, "rate_scale": rate_scale,
               "headroom": headroom, "tfvars": str(tfvars) if tfvars else f"{env}.tfvars",
@@ -157,9 +158,9 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     return summary, SIGNAL_EXIT.get(stop.signal) if stop.signal else None
 
 
-def capacity_of(ctx: RunContext, headroom: float) -> dict | None:
-    """The capacity model's verdict for the run's tfvars (None until the model is part of this build)."""
-    return None
+def measured_p99_ms(results: list[HotPathResult]) -> dict[str, float]:
+    """Each hot path's p99 from this run, for the capacity model's Little's-law rows (by hot-path name)."""
+    return {r.name: r.recorder.latency_ms()["p99"] for r in results if r.recorder.ops}
 
 
 def _print(summary: dict, run_dir: Path) -> None:

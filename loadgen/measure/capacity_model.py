@@ -113,11 +113,25 @@ class ResourceCapacity:
             return None
         return self.capacity / self.demand if self.demand > 0 else math.inf
 
+    @property
+    def upper_bound(self) -> bool:
+        """The demand is an upper bound only (a Lambda duration taken from its timeout, nothing measured): the row
+        is reported with its recommendation, but it cannot fail the verdict or break first until a run measures
+        the function's p99 (`loadgen validate` passes its own)."""
+        return str(self.detail.get("duration_basis", "")).startswith("timeout")
+
     def holds(self, headroom: float) -> bool:
         return self.demand * (headroom if self.scales_with_load else 1.0) <= self.capacity
 
+    def judged(self, headroom: float) -> bool | None:
+        """holds(), or None for an upper-bound row that would not hold (unknown until measured)."""
+        holds = self.holds(headroom)
+        return None if self.upper_bound and not holds else holds
+
     def rank(self, headroom: float) -> float:
         """Sort key for breaks_first: the saturation multiple, or 0 / inf for a non-load-driven row."""
+        if self.judged(headroom) is None:
+            return math.inf
         multiple = self.saturates_at_multiple
         if multiple is None:
             return math.inf if self.holds(headroom) else 0.0
@@ -129,7 +143,8 @@ class ResourceCapacity:
                 "capacity": _round(self.capacity), "utilization": _round(self.utilization),
                 "saturates_at_multiple": None if multiple is None else _round(multiple),
                 "recommended": self.recommended, "current": self.current, "unit": self.unit,
-                "holds": self.holds(headroom), "scales_with_load": self.scales_with_load, "detail": self.detail}
+                "holds": self.judged(headroom), "upper_bound": self.upper_bound,
+                "scales_with_load": self.scales_with_load, "detail": self.detail}
 
 
 @dataclass
@@ -149,11 +164,12 @@ class CapacityResult:
     def breaks_first(self) -> str | None:
         if not self.resources:
             return None
-        return min(self.resources, key=lambda r: r.rank(self.headroom)).key
+        first = min(self.resources, key=lambda r: r.rank(self.headroom))
+        return None if math.isinf(first.rank(self.headroom)) and first.judged(self.headroom) is None else first.key
 
     @property
     def verdict(self) -> str:
-        return "pass" if all(r.holds(self.headroom) for r in self.resources) else "fail"
+        return "pass" if all(r.judged(self.headroom) is not False for r in self.resources) else "fail"
 
     def to_json(self) -> dict:
         first = min(self.resources, key=lambda r: r.rank(self.headroom)) if self.resources else None

@@ -116,8 +116,11 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
     checks = [_check("not aborted", aborted is None, aborted or "ran to the end of its schedule and drain"),
               *target_checks]
     if capacity is not None:
-        checks.append(_check("capacity", capacity.get("verdict") == "pass",
-                             f"breaks first: {capacity.get('breaks_first')}"))
+        short = [r for r in capacity["resources"] if r.get("holds") is False]
+        checks.append(_check("capacity", capacity.get("verdict") == "pass", "; ".join(
+            f"{r['key']}: {r['resource']} needs {r['recommended']} (has {r['current']})" for r in short)
+            or f"every modelled resource holds the top stage x {capacity['headroom']:g} (first to break: "
+               f"{capacity.get('breaks_first')})"))
     driven = [e for e in summary["hot_paths"] if e["verdict"] != "not-run"]
     checks.append(_check("hot paths driven", bool(driven), f"{len(driven)} of {len(summary['hot_paths'])} hot "
                          "paths driven on this target"))
