@@ -93,13 +93,17 @@ def _peak_records_per_s(stack: str, env: str = "prod") -> float:
     return sum(d.peak_rps for d in load_profile(stack, env).demand() if d.kind == "kinesis")
 
 
+def sink_context(stack: str, env: str, url: str, terraform_dir: Path, out_dir: Path, what: str) -> RunContext:
+    """A run of the stack's env profile whose Kinesis target is the sink at url."""
+    return RunContext(stack=stack, env=env, resolved=ResolvedStack(hcl_reader.load_stack(terraform_dir, stack), env),
+                      profile=load_profile(stack, env), target=Target("local", None, url, LOCAL_REGION),
+                      out_dir=out_dir, run_id=new_run_id(stack, env, what))
+
+
 async def pusher_rate(stack: str, url: str, seconds: float, concurrency: int, target_records_per_s: float,
                       terraform_dir: Path, out_dir: Path, warmup_s: float = 1.0) -> float:
     """Acknowledged records/s of the saturated pusher on the stack's prod profile against the sink at url."""
-    ctx = RunContext(stack=stack, env="prod", resolved=ResolvedStack(hcl_reader.load_stack(terraform_dir, stack),
-                                                                        "prod"),
-                     profile=load_profile(stack, "prod"), target=Target("local", None, url, LOCAL_REGION),
-                     out_dir=out_dir, run_id=new_run_id(stack, "prod", "push-ceiling"))
+    ctx = sink_context(stack, "prod", url, terraform_dir, out_dir, "push-ceiling")
     recorders: list[StagedRecorder] = []
     duration = warmup_s + seconds
     await push_kinesis(ctx, RampPlan.constant(duration),
@@ -114,7 +118,7 @@ async def pusher_rate(stack: str, url: str, seconds: float, concurrency: int, ta
     return done / (last - first)
 
 
-def _cpus() -> tuple[int | None, int | None]:
+def measuring_cpus() -> tuple[int | None, int | None]:
     """(CPU this process measures on, CPU the sink runs on); None where pinning is not possible."""
     if not hasattr(os, "sched_getaffinity"):
         return None, None
@@ -129,7 +133,7 @@ async def run_push_ceiling(seconds: float = 5.0, concurrency: int = 8, overdrive
                            out_dir: Path | None = None) -> CeilingResult:
     """Measure bare aiobotocore and the pusher on one core against the instant sink (its own process)."""
     terraform_dir = terraform_dir or TERRAFORM_DIR
-    measured_cpu, sink_cpu = _cpus()
+    measured_cpu, sink_cpu = measuring_cpus()
     url, sink = start_sink_process(cpu=sink_cpu)
     saved = os.sched_getaffinity(0) if measured_cpu is not None else None
     try:
@@ -138,7 +142,7 @@ async def run_push_ceiling(seconds: float = 5.0, concurrency: int = 8, overdrive
         bare = await bare_put_records_rate(url, seconds, concurrency)
         bare_same = await bare_put_records_rate(url, seconds, concurrency, client_config(concurrency))
         per_stack = {}
-        with _scratch(out_dir) as scratch:
+        with scratch_dir(out_dir) as scratch:
             for stack in stacks:
                 rate = await pusher_rate(stack, url, seconds, concurrency, overdrive * bare_same, terraform_dir,
                                          scratch)
@@ -154,7 +158,7 @@ async def run_push_ceiling(seconds: float = 5.0, concurrency: int = 8, overdrive
                          round(headline / bare_same, 3), per_stack, concurrency, seconds, measured_cpu, sink_cpu)
 
 
-class _scratch:
+class scratch_dir:
     """Where the bench's pusher runs write their (unused) failures files: out_dir, or a temporary folder."""
 
     def __init__(self, out_dir: Path | None):

@@ -7,13 +7,14 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadgen.drive.api_pusher import api_push_ceiling
-from loadgen.cli.common import (build_context, emit_json, env_option, finish_run, json_option,
+from loadgen.cli.common import (build_context, emit_json, env_option, stack_option, finish_run, json_option,
                                 load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
 from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import of_kind
 from loadgen.report.live_board import LiveBoard
 from loadgen.bench.generate_bench import run_generate_bench
+from loadgen.bench.harness import run_harness_bench
 from loadgen.drive.geo_bench import run_geo_bench
 from loadgen.target.local_target import LocalTarget
 from loadgen.drive.matching_bench import matching_hot_path, run_matching_bench
@@ -112,6 +113,27 @@ def bench_push_ceiling(seconds: float, concurrency: int, as_json: bool) -> None:
         wrk = f"; wrk {api['wrk_requests_per_s']:,.0f} req/s, ratio {api['ratio']:.2f}" if api["wrk_requests_per_s"] else ""
         click.echo(f"api client {api['requests_per_s']:,.0f} req/s on the emulator's cheapest route{wrk}; "
                    f"cores needed: {api['cores_needed']}")
+
+
+@bench.command("harness")
+@stack_option
+@env_option
+@click.option("--seconds", default=10.0, show_default=True, type=click.FloatRange(1, 600),
+              help="Seconds of the env's peak Kinesis demand.")
+@json_option
+@user_errors
+def bench_harness(stack: str, env: str, seconds: float, as_json: bool) -> None:
+    """What the harness itself adds at the env's whole Kinesis peak, against the instant sink: self p99,
+    late starts, achieved / target (printed, never asserted)."""
+    result = run_async(run_harness_bench(stack, env, seconds))
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"{stack}/{env}: {result['records']:,} records, target {result['target_records_per_s']:,.0f} rec/s, "
+               f"achieved {result['achieved_records_per_s']:,.0f} rec/s ({result['achieved_over_target']:.3f}x)")
+    click.echo(f"  harness latency p50 {result['self_p50_ms']:.2f} ms  p99 {result['self_p99_ms']:.2f} ms  "
+               f"p99.9 {result['self_p999_ms']:.2f} ms  max {result['self_max_ms']:.2f} ms   late starts "
+               f"{result['late_fraction']:.2%}")
 
 
 @bench.command("generate")
