@@ -129,16 +129,19 @@ def test_records_the_sink_throttles_are_retried_until_accepted_and_none_is_lost(
 
 
 def test_a_partition_key_the_sink_always_rejects_is_reported_failed_not_hidden(tmp_path):
+    config = load_profile("fleet_telematics", "dev").config()
+    rejected = config.build().generate(config.peak_time_s, config.peak_time_s + 1.0)["gps"].partition_keys[0]
+
     async def run():
         # Transient throttling too, rare enough that no other record fails all 8 attempts (0.05^8 per record).
-        async with KinesisSink(SinkFaults(fail_fraction=0.05, permanent_keys=frozenset({"VH0004042"}))) as sink:
+        async with KinesisSink(SinkFaults(fail_fraction=0.05, permanent_keys=frozenset({rejected}))) as sink:
             return await push_kinesis(sink_context(sink.url, tmp_path), plan=RampPlan.constant(3.0), max_attempts=8)
 
     outcome = asyncio.run(run())
     accounting = outcome.accounting
     failures = [json.loads(line) for line in outcome.failures_path.read_text().splitlines()]
     assert accounting["failed"] == len(failures) > 0
-    assert {f["partition_key"] for f in failures} == {"VH0004042"}
+    assert {f["partition_key"] for f in failures} == {rejected}
     assert all(f["error_code"] == "InternalFailure" and f["attempts"] == 8 for f in failures)
     assert accounting["generated"] == accounting["acknowledged"] + accounting["failed"]
     assert accounting["in_flight"] == 0

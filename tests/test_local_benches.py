@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from loadgen.cli import main
+from loadgen.profiles import load_profile
 from loadgen.target.local_target import LocalTarget, _cmdline
 
 
@@ -68,7 +69,8 @@ def test_geo_bench_max_mode_compares_with_redis_benchmark_when_present(local_tar
 
     summary = run_json("bench", "geo", "--stack", "fleet_telematics", "--env", "dev", "--duration", "0.5", "--max",
                        "--concurrency", "4", "--out", str(tmp_path))
-    assert summary["geo_load"]["members_loaded"] > 5000
+    fleet = load_profile("fleet_telematics", "dev").model()
+    assert summary["geo_load"]["members_loaded"] == fleet.config.vehicles + len(fleet.geofences.ids())
     for hot_path in summary["hot_paths"]:
         assert hot_path["ops"] > 0 and hot_path["target_rate"] is None
         if shutil.which("redis-benchmark"):

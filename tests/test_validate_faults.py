@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from loadgen.target.local_target import LocalTarget, _cmdline
 
 LOADGEN = [str(Path(sys.executable).parent / "loadgen")]
-RUN_S = 40
+RUN_S = 20
 
 
 def start_validate(tmp_path: Path, stack: str) -> tuple[subprocess.Popen, Path]:
@@ -28,16 +29,23 @@ def start_validate(tmp_path: Path, stack: str) -> tuple[subprocess.Popen, Path]:
     return process, tmp_path / "state"
 
 
-def wait_until_running(state: Path, process: subprocess.Popen, seconds: float = 60) -> dict:
-    """The embedded target's services once the run has started sending (its set-up done)."""
+def wait_until_running(state: Path, process: subprocess.Popen, seconds: float = 90) -> dict:
+    """The embedded target's services, once load flows (its Redis has answered GEO queries of the run)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
         services = LocalTarget(state).services()
-        if len(services) == 3:
-            time.sleep(20)  # set-up (members, tables, streams, warm-up) takes seconds; then load flows
-            return {name: s for name, s in services.items()}
+        if len(services) == 3 and _geo_calls(services["redis"].port) > 20:
+            return services
         time.sleep(0.2)
-    raise AssertionError("the run never started its target")
+    raise AssertionError("the run never started sending load")
+
+
+def _geo_calls(port: int) -> int:
+    try:
+        stats = redis.Redis(port=port, socket_timeout=2).info("commandstats")
+    except redis.RedisError:
+        return 0
+    return sum(int(v.get("calls", 0)) for k, v in stats.items() if k in ("cmdstat_geosearch", "cmdstat_georadius"))
 
 
 def finish(process: subprocess.Popen) -> tuple[int, dict, str]:
@@ -72,7 +80,7 @@ def test_sigint_mid_run_writes_an_aborted_report_and_exits_130(tmp_path):
 
 @pytest.mark.parametrize("stack, service, cause", [
     ("property_maintenance", "redis", "redis"),
-    ("food_delivery", "moto", "moto"),
+    ("fleet_telematics", "moto", "moto"),
 ])
 def test_a_service_killed_mid_run_fails_the_run_naming_it(tmp_path, stack, service, cause):
     process, state = start_validate(tmp_path, stack)

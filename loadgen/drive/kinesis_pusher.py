@@ -8,13 +8,15 @@ How a run goes:
 - Generation: the profile's domain model emits records in `slice_s` (1 s) slices of simulated time, starting at
   the model's busiest moment (`config.peak_time_s`), one slice ahead of the wall clock and never more than
   `max_backlog` records ahead of what has been sent. Each record is due at its intended time.
-- `rate_scale` scales simulated time, not the record set: wall second k carries simulated time
-  [k x scale, (k + 1) x scale), and a record intended at simulated offset t is due at wall offset t / scale. Every
-  stream's rate is then exactly the profile's rate x scale, for scale < 1 and > 1 alike, deterministically (the
-  same seed gives the same records in the same order), with no per-record thinning work. What changes is the
-  fleet's pace: at scale 0.5 a vehicle reporting every 10 s reports every 20 s of wall time (payload timestamps are
-  simulated time).
-- Batching: the records due so far of one stream go out in one PutRecords call once 500 of them are due, or the
+- `rate_scale` and the ramp scale simulated time, not the record set: simulated time runs at rate_scale x each
+  stage's fraction of wall time (drive.ramp.RampPlan.wall_times), so every stream's rate is the profile's rate x
+  scale x fraction, deterministically (the same seed gives the same records in the same order), with no
+  per-record thinning work. What changes is the fleet's pace: at 0.5 a vehicle reporting every 10 s reports every
+  20 s of wall time (payload timestamps are simulated time).
+- Timing is the one scheduler's (drive.scheduler.drive: this pusher is its `Work`): it wakes at each record's
+  intended time, hands out every record due by then (a hand-out more than 1 ms late is a late start, as for every
+  hot path) and drains at the end. What happens to handed-out records is the pusher's:
+- Batching: the handed-out records of one stream go out in one PutRecords call once 500 of them are due, or the
   call would exceed 5 MiB, or the oldest has waited `linger_s` (as the KPL's RecordMaxBufferedTime). Limits are
   `PutLimits` (AWS has raised them before); a record whose data + partition key exceed the per-record limit is
   counted failed with code `RecordTooLarge` and never sent. Calls run concurrently, at most `max_in_flight`;
@@ -28,10 +30,11 @@ How a run goes:
 - Latency: per record, from its intended time to the acknowledgement of the call that carried it (open loop, so
   a stall of the target or of this process shows up in every record it delayed), into the stream's recorder
   `<stream>_stream`; per call, its round trip, into `<stream>_stream_put_records`.
-- End: after `duration_s`, sending continues until every record is acknowledged or failed, bounded by
-  `drain_timeout_s`; what is still unfinished then is `in_flight`. On cancellation (Ctrl-C) generation stops,
-  records already due are flushed and in-flight calls awaited for up to `abort_flush_s`; the outcome is returned
-  with `aborted = True` and whatever did not finish is `in_flight`. Always: generated == acknowledged + failed +
+- End: after the schedule, sending continues until every record is acknowledged or failed, bounded by
+  `drain_timeout_s`; what is still unfinished then is `in_flight`. On a stop (validate's SIGINT/SIGTERM) or a
+  cancellation (Ctrl-C on `push kinesis`) generation stops, records already due are flushed and in-flight calls
+  awaited for the scheduler's stop drain; the outcome is returned with `aborted = True` and whatever did not
+  finish is `in_flight`. Always: generated == acknowledged + failed +
   in_flight (checked; a mismatch raises).
 
 The client is aiobotocore's with parameter validation off (the pusher builds every Records entry itself and has
@@ -58,7 +61,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.scheduler import clock
+from loadgen.drive.scheduler import TICK_S, clock, drive
 from loadgen.errors import LoadgenError
 from loadgen.target.local_resources import create_streams, stream_definition
 from loadgen.measure.recorder import HotPathRecorder
@@ -68,9 +71,6 @@ from loadgen.measure.shard_model import HashCache, ShardLoad
 from loadgen.measure.staged_recorder import StagedRecorder
 
 MIB = 1024 * 1024
-LATE_START_S = 0.001
-TICK_S = 0.002
-"""How often the dispatcher looks for due records when nothing is ready (timers wake up ~1 ms late anyway)."""
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
 FATAL_CALL_ERRORS = frozenset({
@@ -132,15 +132,16 @@ def client_config(max_in_flight: int) -> Config:
 
 
 class _Chunk:
-    """The records of one stream from one generated slice, due in time order; `pos` is the next unsent one."""
+    """The records of one stream from one generated slice, due in time order: [0, handed) the scheduler has
+    handed out, [0, pos) are in calls already."""
 
-    __slots__ = ("data", "keys", "due", "cum", "pos", "n")
+    __slots__ = ("data", "keys", "due", "cum", "pos", "handed", "n")
 
     def __init__(self, data: list[bytes], keys: list[str], due: np.ndarray, sizes: np.ndarray):
         self.data, self.keys, self.due = data, keys, due
         self.cum = np.zeros(len(data) + 1, dtype=np.int64)
         np.cumsum(sizes, out=self.cum[1:])
-        self.pos, self.n = 0, len(data)
+        self.pos, self.handed, self.n = 0, 0, len(data)
 
 
 @dataclass
@@ -220,7 +221,8 @@ class _Pusher:
         self.limits, self.max_attempts, self.failures = limits, max_attempts, failures
         self.linger_s, self.slice_s, self.max_backlog = linger_s, slice_s, max_backlog
         self.rng = random.Random(seed)
-        self.gate = asyncio.Semaphore(max_in_flight)
+        self.max_in_flight = max_in_flight
+        self.calls_in_flight = 0
         self.tasks: set[asyncio.Task] = set()
         self.clock = clock
         self.began = 0.0
@@ -317,13 +319,14 @@ class _Pusher:
         n = len(data)
         s.queued -= n
         s.sending += n
+        self.calls_in_flight += 1
         task = asyncio.get_running_loop().create_task(self._call(s, data, keys, due, nbytes, attempts))
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
-        self.gate.release()
+        self.calls_in_flight -= 1
 
     async def _call(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, nbytes: int,
                     attempts: list[int] | None) -> None:
@@ -344,8 +347,6 @@ class _Pusher:
         s.calls += 1
         failed_count = response.get("FailedRecordCount", 0) if response is not None else n
         s.call_recorder.record(ended - started, ok=response is not None and not failed_count)
-        late = int(np.count_nonzero(started - self.began - due > self.linger_s + TICK_S + LATE_START_S))
-        s.recorder.late_starts += late
         if response is not None and not failed_count:
             s.acknowledged += n
             s.acknowledged_bytes += nbytes
@@ -382,11 +383,73 @@ class _Pusher:
                 self._fail(s, keys[i], float(due[i]), error, tries, now)
         s.retries.sort(key=lambda r: r.ready_at)
 
-    async def _take_gate(self) -> None:
-        await self.gate.acquire()
+    # -- the scheduler's view (drive.scheduler.Work) -----------------------------------------------------------
 
-    async def _send_retries(self, s: _Stream, now: float, horizon: float | None) -> bool:
-        if not s.retries or s.retries[0].ready_at > now or horizon is not None:
+    def _unhanded(self, s: _Stream) -> _Chunk | None:
+        return next((c for c in s.chunks if c.handed < c.n), None)
+
+    def next_due(self) -> float | None:
+        dues = [float(c.due[c.handed]) for c in (self._unhanded(s) for s in self.streams.values()) if c is not None]
+        return self.began + min(dues) if dues else None
+
+    def hand_out(self, now: float) -> list[tuple[StagedRecorder, np.ndarray]]:
+        handed = []
+        for s in self.streams.values():
+            for c in s.chunks:
+                if c.handed >= c.n:
+                    continue
+                end = int(np.searchsorted(c.due, now - self.began, side="right"))
+                if end > c.handed:
+                    handed.append((s.recorder, self.began + c.due[c.handed:end]))
+                    c.handed = end
+                if c.handed < c.n:
+                    break
+        return handed
+
+    def _ready(self, s: _Stream) -> _Chunk | None:
+        """The first chunk with records handed out and not yet in a call."""
+        while s.chunks and s.chunks[0].pos >= s.chunks[0].n:
+            s.chunks.popleft()
+        return next((c for c in s.chunks if c.pos < c.handed), None)
+
+    def wake_at(self) -> float | None:
+        times = []
+        for s in self.streams.values():
+            c = self._ready(s)
+            if c is not None:
+                times.append(self.began + float(c.due[c.pos]) + self.linger_s)
+            if s.retries:
+                times.append(self.began + s.retries[0].ready_at)
+        if times and self.calls_in_flight >= self.max_in_flight:
+            return min(min(times), clock() + TICK_S)  # look again soon: a call may free a slot before then
+        return min(times) if times else None
+
+    def tick(self, now: float, flushing: bool) -> None:
+        rel = now - self.began
+        for s in self.streams.values():
+            while self.calls_in_flight < self.max_in_flight and (self._send_retries(s, rel)
+                                                                  or self._send_handed(s, rel, flushing)):
+                pass
+
+    def exhausted(self) -> bool:
+        return self.generation_done and all(self._unhanded(s) is None for s in self.streams.values())
+
+    def outstanding(self) -> int:
+        """Handed out (or retrying) and not finished: what the drain waits for."""
+        return sum(s.sending + len(s.retries) + sum(c.handed - c.pos for c in s.chunks)
+                   for s in self.streams.values())
+
+    async def abandon(self) -> int:
+        """Cancel the calls still running (their records stay counted as in flight)."""
+        outstanding = self.outstanding()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        return outstanding
+
+    def _send_retries(self, s: _Stream, now: float) -> bool:
+        if not s.retries or s.retries[0].ready_at > now:
             return False
         ready, size = [], 0
         for r in s.retries:
@@ -394,76 +457,27 @@ class _Pusher:
                 break
             ready.append(r)
             size += r.size
-        await self._take_gate()
         del s.retries[:len(ready)]
         self._launch(s, [r.data for r in ready], [r.key for r in ready], np.array([r.due for r in ready]), size,
                      [r.attempts + 1 for r in ready])
         return True
 
-    async def _send_due(self, s: _Stream, now: float, horizon: float | None) -> bool:
-        """Send one batch of the stream's due records if one is ready; True when a call was launched."""
+    def _send_handed(self, s: _Stream, now: float, flushing: bool) -> bool:
+        """Send one batch of the stream's handed-out records if one is ready: full (count or bytes), the end of
+        its chunk, its oldest record lingered long enough, or a flush. True when a call was launched."""
+        c = self._ready(s)
+        if c is None:
+            return False
         limits = self.limits
-        while s.chunks and s.chunks[0].pos >= s.chunks[0].n:
-            s.chunks.popleft()
-        if not s.chunks:
-            return False
-        c = s.chunks[0]
-        cutoff = now if horizon is None else horizon
-        due_end = int(np.searchsorted(c.due, cutoff, side="right"))
-        if due_end <= c.pos:
-            return False
-        if horizon is None:
-            count_end = min(c.pos + limits.max_records, due_end)
-            byte_end = int(np.searchsorted(c.cum, c.cum[c.pos] + limits.max_bytes, side="right")) - 1
-            end = min(count_end, byte_end)
-            full = (end - c.pos >= limits.max_records or byte_end < count_end
-                    or (end == c.n and len(s.chunks) > 1) or (end == c.n and self.generation_done))
-            if not full and now - float(c.due[c.pos]) < self.linger_s:
-                return False
-            if self.gate.locked():
-                await self._take_gate()
-                now = self.clock() - self.began  # more records fell due while every call was busy
-                due_end = int(np.searchsorted(c.due, now, side="right"))
-            else:
-                await self._take_gate()
-        else:
-            await self._take_gate()
-        count_end = min(c.pos + limits.max_records, due_end)
+        count_end = min(c.pos + limits.max_records, c.handed)
         byte_end = int(np.searchsorted(c.cum, c.cum[c.pos] + limits.max_bytes, side="right")) - 1
         end = max(min(count_end, byte_end), c.pos + 1)
-        a = c.pos
-        c.pos = end
+        full = end - c.pos >= limits.max_records or byte_end < count_end or (end == c.n and c.handed == c.n)
+        if not (full or flushing or now - float(c.due[c.pos]) >= self.linger_s):
+            return False
+        a, c.pos = c.pos, end
         self._launch(s, c.data[a:end], c.keys[a:end], c.due[a:end], int(c.cum[end] - c.cum[a]), None)
         return True
-
-    async def dispatch(self, deadline: float, horizon: float | None = None) -> None:
-        """Send due records (and due retries) until everything generated is finished or `deadline` (seconds from
-        the start) passes. With `horizon` (an abort flush): send only what was due by then, ignore linger, and
-        do not retry."""
-        while True:
-            now = self.clock() - self.began
-            if now >= deadline:
-                return
-            launched = False
-            for s in self.streams.values():
-                launched |= await self._send_retries(s, now, horizon)
-                launched |= await self._send_due(s, now, horizon)
-            if launched:
-                await asyncio.sleep(0)
-                continue
-            if horizon is not None:
-                if not self.tasks:
-                    return
-            elif self.generation_done and not self.tasks and not self.backlog():
-                return
-            await asyncio.sleep(TICK_S)
-
-    async def stop_tasks(self) -> None:
-        """Cancel calls still running (their records stay counted as in flight)."""
-        for task in list(self.tasks):
-            task.cancel()
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 class KinesisDriver:
@@ -475,7 +489,7 @@ class KinesisDriver:
                  watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
                  max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
                  linger_s: float = 0.05, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
-                 abort_flush_s: float = 5.0, max_backlog: int = 200_000, create_on_target: bool | None = None,
+                 max_backlog: int = 200_000, create_on_target: bool | None = None,
                  seed: int = 1):
         if not (rate_scale > 0 and np.isfinite(rate_scale)):
             raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
@@ -484,7 +498,7 @@ class KinesisDriver:
         self.ctx, self.plan, self.rate_scale, self.watch = ctx, plan, rate_scale, watch
         self.limits, self.max_attempts, self.max_in_flight = limits, max_attempts, max_in_flight
         self.linger_s, self.slice_s, self.max_backlog, self.seed = linger_s, slice_s, max_backlog, seed
-        self.drain_timeout_s, self.abort_flush_s = drain_timeout_s, abort_flush_s
+        self.drain_timeout_s = drain_timeout_s
         self.create = create_on_target if create_on_target is not None else ctx.target.kind == "local"
         self.failures_path = failures_path or ctx.run_dir / "kinesis_failures.jsonl"
         self.resources = AsyncExitStack()
@@ -511,45 +525,39 @@ class KinesisDriver:
         await self.resources.aclose()
 
     async def run(self, began: float | None = None, stop: asyncio.Event | None = None) -> PushOutcome:
-        """Push through the plan; on cancellation (Ctrl-C) or once `stop` is set, generation stops, what was due
-        is flushed for up to abort_flush_s, and the outcome says `aborted`."""
+        """Push through the plan on the one scheduler (drive.scheduler.drive). Once `stop` is set, or the task is
+        cancelled (Ctrl-C on `push kinesis`), generation stops, what was due is flushed for up to the stop drain,
+        and the outcome says `aborted`; a second cancellation ends the flush."""
         pusher, duration_s = self.pusher, self.plan.total_s
-        aborted = False
+        stop = stop if stop is not None else asyncio.Event()
         pusher.began = clock() if began is None else began
         loop = asyncio.get_running_loop()
         producer = loop.create_task(pusher.produce(self.model, self.sim_start))
-        dispatch = loop.create_task(pusher.dispatch(duration_s + self.drain_timeout_s))
-        stopper = loop.create_task(stop.wait()) if stop is not None else None
+        stopper = loop.create_task(stop.wait())
+        stopper.add_done_callback(lambda _: producer.cancel())
+        driving = loop.create_task(drive(pusher, stop, self.drain_timeout_s))
         try:
-            await asyncio.wait([t for t in (dispatch, stopper) if t is not None], return_when=asyncio.FIRST_COMPLETED)
-            aborted = not dispatch.done()
-        except asyncio.CancelledError:
-            aborted = True
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-        try:
-            if aborted:
-                dispatch.cancel()
-                producer.cancel()
-                await asyncio.gather(dispatch, producer, return_exceptions=True)
-                now = pusher.clock() - pusher.began
+            try:
+                await asyncio.shield(driving)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                stop.set()
                 try:
-                    await pusher.dispatch(now + self.abort_flush_s, horizon=now)
+                    await asyncio.shield(driving)
                 except asyncio.CancelledError:  # a second Ctrl-C: stop flushing
-                    task = asyncio.current_task()
                     if task is not None:
                         task.uncancel()
-            else:
-                dispatch.result()
+                    driving.cancel()
+                    await asyncio.gather(driving, return_exceptions=True)
         finally:
-            if stopper is not None:
-                stopper.cancel()
+            stopper.cancel()
             producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
-            await pusher.stop_tasks()
+            await asyncio.gather(producer, stopper, return_exceptions=True)
+            await pusher.abandon()
         elapsed = pusher.clock() - pusher.began
-        return _outcome(self.ctx, pusher, self.failures_path, duration_s, elapsed, aborted, self.rate_scale)
+        return _outcome(self.ctx, pusher, self.failures_path, duration_s, elapsed, stop.is_set(), self.rate_scale)
 
 
 async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,

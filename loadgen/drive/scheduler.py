@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
 import numpy as np
 
@@ -29,6 +29,8 @@ Operation = Callable[[int], Awaitable[bool]]
 """One operation: called with its sequence number, returns True on success (raises or False on failure)."""
 
 LATE_START_S = 0.001
+TICK_S = 0.002
+"""How often the scheduler looks again when it waits on something without a time (generation, a free call)."""
 SPIN_S = 0.002
 """The event loop's timers wake up to ~1 ms late; the last SPIN_S before an intended time is spent yielding
 instead of sleeping, so an operation starts on time and its latency is not inflated by timer slack."""
@@ -55,6 +57,69 @@ class LoopResult:
     achieved_rate: float
     cancelled: int
     """Operations still outstanding at the drain deadline, cancelled and counted as errors."""
+
+
+class Work(Protocol):
+    """A driver's work as the one scheduler drives it (every time is a `clock()` reading). The scheduler owns
+    timing (when to wake), lateness (counted at hand-out) and the drain (bounded); how handed-out work is sent
+    (one task per operation, records batched into calls, retries) is the driver's."""
+
+    def next_due(self) -> float | None:
+        """Intended time of the first work not handed out yet; None when none is known (yet)."""
+
+    def hand_out(self, now: float) -> list[tuple[StagedRecorder, np.ndarray]]:
+        """Hand out everything due by `now`; returns the intended times handed out, per recorder."""
+
+    def wake_at(self) -> float | None:
+        """The driver's own next deadline (a batch's linger, a retry's backoff), if any."""
+
+    def tick(self, now: float, flushing: bool) -> None:
+        """Send what is ready (flushing: everything handed out, without waiting to fill a batch)."""
+
+    def exhausted(self) -> bool:
+        """Nothing more will be due beyond what was handed out."""
+
+    def outstanding(self) -> int:
+        """Handed-out work not finished yet."""
+
+    async def abandon(self) -> int:
+        """At the drain bound: give up what is outstanding (counted by the driver); returns how many."""
+
+
+async def drive(work: Work, stop: asyncio.Event | None = None, drain_timeout_s: float = DRAIN_TIMEOUT_S) -> int:
+    """Drive `work` open loop until it is exhausted (or `stop` is set), then drain it for at most
+    drain_timeout_s (STOP_DRAIN_S after a stop); returns how many were abandoned at the bound."""
+    while not (stop is not None and stop.is_set()):
+        due = work.next_due()
+        if due is None and work.exhausted():
+            break
+        wake = work.wake_at()
+        times = [t for t in (due, wake) if t is not None]
+        if not times:  # waiting for work to be generated
+            await _sleep_unless(stop, TICK_S)
+            continue
+        target = min(times)
+        delay = target - clock()
+        if delay > SPIN_S:
+            await _sleep_unless(stop, delay - SPIN_S)
+            continue  # look again: something may have fallen due or been generated meanwhile
+        while due is not None and due == target and clock() < due:
+            await asyncio.sleep(0)
+        _hand_out(work, clock())
+        work.tick(clock(), False)
+        await asyncio.sleep(0)
+    stopped = stop is not None and stop.is_set()
+    _hand_out(work, clock())  # what fell due is flushed too, even after a stop
+    deadline = clock() + (STOP_DRAIN_S if stopped else drain_timeout_s)
+    while work.outstanding() and clock() < deadline:
+        work.tick(clock(), True)
+        await asyncio.sleep(TICK_S)
+    return await work.abandon() if work.outstanding() else 0
+
+
+def _hand_out(work: Work, now: float) -> None:
+    for recorder, intended in work.hand_out(now):
+        recorder.late_starts += int(np.count_nonzero(now - intended > LATE_START_S))
 
 
 def poisson_offsets(rate: float, duration_s: float, seed: int = 1) -> np.ndarray:
@@ -92,45 +157,72 @@ async def _sleep_unless(stop: asyncio.Event | None, delay: float) -> None:
         pass
 
 
+class _Operations:
+    """Rate-driven work: one task per operation, started at its intended time (at most max_in_flight at once:
+    beyond that, starts wait on a semaphore and the wait counts as latency)."""
+
+    def __init__(self, op: Operation, due: np.ndarray, recorder: StagedRecorder, max_in_flight: int, began: float):
+        self.op, self.due, self.recorder, self.began = op, due, recorder, began
+        self.gate = asyncio.Semaphore(max_in_flight)
+        self.tasks: dict[asyncio.Task, float] = {}
+        """Outstanding operations and their intended times."""
+        self.next = 0
+
+    def next_due(self) -> float | None:
+        return float(self.due[self.next]) if self.next < len(self.due) else None
+
+    def hand_out(self, now: float) -> list[tuple[StagedRecorder, np.ndarray]]:
+        end = int(np.searchsorted(self.due, now, side="right"))
+        if end <= self.next:
+            return []
+        loop = asyncio.get_running_loop()
+        for j in range(self.next, end):
+            intended = float(self.due[j])
+            task = loop.create_task(self._gated(j, intended))
+            self.tasks[task] = intended
+            task.add_done_callback(self.tasks.pop)
+        handed, self.next = self.due[self.next:end], end
+        return [(self.recorder, handed)]
+
+    async def _gated(self, i: int, intended: float) -> None:
+        async with self.gate:
+            await _timed(self.op, i, intended, self.began, self.recorder)
+
+    def wake_at(self) -> float | None:
+        return None
+
+    def tick(self, now: float, flushing: bool) -> None:
+        return None
+
+    def exhausted(self) -> bool:
+        return self.next >= len(self.due)
+
+    def outstanding(self) -> int:
+        return len(self.tasks)
+
+    async def abandon(self) -> int:
+        """Cancel what is outstanding and count it failed (latency: from its intended time to the cancellation)."""
+        intended = dict(self.tasks)
+        for task in intended:
+            task.cancel()
+        await asyncio.gather(*intended, return_exceptions=True)
+        now = clock()
+        for when in intended.values():
+            self.recorder.record(when - self.began, now - when, ok=False, cause="drain timeout")
+        self.recorder.cancelled += len(intended)
+        return len(intended)
+
+
 async def run_open_loop(op: Operation, offsets: np.ndarray, recorder: StagedRecorder, max_in_flight: int = 10_000,
                         began: float | None = None, drain_timeout_s: float = DRAIN_TIMEOUT_S,
                         stop: asyncio.Event | None = None) -> LoopResult:
     """Run op(i) at began + offsets[i] (sorted seconds), latency from each operation's intended time. `began`
     (a `clock()` reading) lets several hot paths share one start. Once `stop` is set no operation is started
     and the outstanding ones get STOP_DRAIN_S to finish."""
-    loop = asyncio.get_running_loop()
-    gate = asyncio.Semaphore(max_in_flight)
-    tasks: dict[asyncio.Task, float] = {}
-    """Outstanding operations and their intended times."""
     began_wall = time.time()
     began = clock() if began is None else began
-    due = began + np.asarray(offsets, dtype=np.float64)
-    n = len(due)
-
-    async def gated(i: int, intended: float) -> None:
-        async with gate:
-            await _timed(op, i, intended, began, recorder)
-
-    i = 0
-    while i < n and not (stop is not None and stop.is_set()):
-        delay = float(due[i]) - clock()
-        if delay > SPIN_S:
-            await _sleep_unless(stop, delay - SPIN_S)
-            if stop is not None and stop.is_set():
-                break
-        while clock() < due[i]:
-            await asyncio.sleep(0)
-        now = clock()
-        end = int(np.searchsorted(due, now, side="right"))
-        recorder.late_starts += int(np.count_nonzero(now - due[i:end] > LATE_START_S))
-        for j in range(i, end):
-            task = loop.create_task(gated(j, float(due[j])))
-            tasks[task] = float(due[j])
-            task.add_done_callback(tasks.pop)
-        i = end
-        await asyncio.sleep(0)
-    stopped = stop is not None and stop.is_set()
-    cancelled = await _drain(tasks, recorder, began, STOP_DRAIN_S if stopped else drain_timeout_s)
+    work = _Operations(op, began + np.asarray(offsets, dtype=np.float64), recorder, max_in_flight, began)
+    cancelled = await drive(work, stop, drain_timeout_s)
     elapsed = clock() - began
     return LoopResult(began_wall, elapsed, recorder.ops / max(elapsed, 1e-9), cancelled)
 
@@ -151,20 +243,3 @@ async def run_closed_loop(op: Operation, plan: ClosedLoop, recorder: StagedRecor
                            timeout=plan.duration_s + DRAIN_TIMEOUT_S)
     elapsed = clock() - began
     return LoopResult(began_wall, elapsed, recorder.ops / elapsed if elapsed > 0 else 0.0, 0)
-
-
-async def _drain(tasks: dict[asyncio.Task, float], recorder: StagedRecorder, began: float, timeout_s: float) -> int:
-    """Wait for outstanding operations up to timeout_s; cancel the rest and count them as failed (latency: from
-    their intended time to the cancellation)."""
-    if not tasks:
-        return 0
-    _, pending = await asyncio.wait(list(tasks), timeout=timeout_s)
-    intended = {task: tasks[task] for task in pending}
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    now = clock()
-    for when in intended.values():
-        recorder.record(when - began, now - when, ok=False, cause="drain timeout")
-    recorder.cancelled += len(pending)
-    return len(pending)
