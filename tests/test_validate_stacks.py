@@ -1,0 +1,60 @@
+"""`loadgen validate` on a shipped stack: its own tfvars pass, a candidate whose matcher p99 threshold sits below
+what the run measures fails, and the report names that alarm and its margin."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TERRAFORM
+from loadgen.cli import main
+from loadgen.report.findings import margin_pct
+
+
+@pytest.fixture(scope="module")
+def local_target(tmp_path_factory):
+    """One embedded target for the module's runs (validate uses a running one and leaves it running)."""
+    import os
+
+    state = tmp_path_factory.mktemp("state")
+    previous = os.environ.get("LOADGEN_STATE_DIR")
+    os.environ["LOADGEN_STATE_DIR"] = str(state)
+    assert CliRunner().invoke(main, ["local", "up"]).exit_code == 0
+    yield state
+    assert CliRunner().invoke(main, ["local", "down"]).exit_code == 0
+    if previous is None:
+        os.environ.pop("LOADGEN_STATE_DIR", None)
+    else:
+        os.environ["LOADGEN_STATE_DIR"] = previous
+
+
+def validate(tmp_path, *args: str):
+    result = CliRunner().invoke(main, ["validate", "--stack", "food_delivery", "--env", "dev", "--duration", "20",
+                                       "--out", str(tmp_path), "--json", *args])
+    return result.exit_code, json.loads(result.stdout) if result.stdout.strip().startswith("{") else result.output
+
+
+def test_the_shipped_dev_tfvars_pass(local_target, tmp_path):
+    code, summary = validate(tmp_path)
+    assert code == 0, summary if isinstance(summary, str) else [
+        (c["name"], c["detail"]) for c in summary["checks"] if not c["passed"]] + [
+        (hp["name"], hp.get("failed_because")) for hp in summary["hot_paths"] if hp["verdict"] == "fail"]
+    assert (tmp_path / summary["run_id"] / "report.html").is_file()
+
+
+def test_a_candidate_with_the_matcher_p99_below_the_measured_fails_naming_the_alarm(local_target, tmp_path):
+    shipped = (TERRAFORM / "food_delivery" / "dev.tfvars").read_text()
+    candidate = tmp_path / "candidate.tfvars"
+    candidate.write_text(re.sub(r"(?m)^alarm_p99_threshold_ms\s*=.*$", "alarm_p99_threshold_ms = 1", shipped))
+    code, summary = validate(tmp_path, "--tfvars", str(candidate))
+    assert code == 1
+    matching = next(hp for hp in summary["hot_paths"] if hp["name"] == "driver_matching")
+    alarm = matching["alarm"]
+    assert matching["verdict"] == "fail" and alarm["threshold"] == 1 and alarm["observed"] > 1
+    page = (tmp_path / summary["run_id"] / "report.html").read_text()
+    assert alarm["name"] in page
+    assert f"{margin_pct(alarm):.1f} %" in page  # the margin, as the report's tables print it
+    assert margin_pct(alarm) < 0
