@@ -82,6 +82,22 @@ def hot_paths(stack: str, profiles_dir: Path | None = None) -> tuple[HotPath, ..
     return _load(path) if path.is_file() else ()
 
 
+OUTPUT_ROLES = {"api_url": "the REST API stage's invoke URL", "api_key_id": "the API key's id",
+                "redis_endpoint": "the Redis endpoint"}
+
+
+def stack_outputs(stack: str, profiles_dir: Path | None = None) -> dict[str, str]:
+    """Which Terraform output is what (`[outputs]` in hot_paths.toml: role -> output name), for --target aws."""
+    path = (profiles_dir or PROFILES_DIR) / stack / FILE_NAME
+    if not path.is_file():
+        return {}
+    outputs = tomllib.loads(path.read_text()).get("outputs", {})
+    unknown = sorted(set(outputs) - set(OUTPUT_ROLES))
+    if unknown:
+        raise LoadgenError(f"{path}: [outputs] {unknown[0]} is not a role loadgen knows ({', '.join(OUTPUT_ROLES)})")
+    return outputs
+
+
 def declared_stacks(profiles_dir: Path | None = None) -> list[str]:
     """Every stack with hot paths declared."""
     root = profiles_dir or PROFILES_DIR

@@ -26,7 +26,9 @@ from loadgen.target.local_target import LocalTarget
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
 from loadgen.measure.run_summary import build_summary, write_summary
+from loadgen.hot_paths import OUTPUT_ROLES, stack_outputs
 from loadgen.tf import hcl_reader
+from loadgen.tf.outputs import read_outputs, required_output
 from loadgen.tf.env_model import ResolvedStack
 
 
@@ -112,7 +114,8 @@ def state_dir() -> Path:
 
 def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
                   terraform_dir: Path | None = None, needs_api: bool = False, tfvars: Path | None = None,
-                  run_id: str | None = None, profiles_dir: Path | None = None) -> RunContext:
+                  run_id: str | None = None, profiles_dir: Path | None = None,
+                  tf_outputs: Path | None = None) -> RunContext:
     """The run's configuration, resolved once here at the edge (the only place that reads the environment).
     `tfvars` is a candidate file read in place of the env's own."""
     loaded = hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)
@@ -126,12 +129,44 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
         api_url, api_key = local.api_endpoint() if needs_api else (None, None)
         target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION, api_url, api_key)
     else:
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
-        target = Target("aws", os.environ.get("REDIS_URL"), os.environ.get("AWS_ENDPOINT_URL"), region,
-                        os.environ.get("LOADGEN_API_URL"), os.environ.get("LOADGEN_API_KEY"))
+        target = aws_target(loaded, profile, needs_api, tf_outputs)
     check_prod_confirmation(target, env, confirm_prod)
     return RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
                       out_dir=out or REPORTS_DIR, run_id=run_id or new_run_id(stack, env, what))
+
+
+def aws_target(stack: hcl_reader.Stack, profile: Any, needs_api: bool, tf_outputs: Path | None) -> Target:
+    """A deployed env as its users have it: endpoints from the stack's Terraform outputs (--tf-outputs, or
+    `terraform output -json` where the stack folder holds state), the API key's value fetched from AWS by the
+    output's key id (kept in memory only); REDIS_URL, LOADGEN_API_URL and LOADGEN_API_KEY override them."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+    outputs = read_outputs(stack.path, tf_outputs)
+    roles = stack_outputs(stack.name, profile.path.parents[1])
+
+    def value(role: str) -> Any:
+        return required_output(outputs, roles[role], stack.name, OUTPUT_ROLES[role]) if role in roles else None
+
+    redis_url = os.environ.get("REDIS_URL") or (f"rediss://{value('redis_endpoint')}:6379"
+                                                if outputs and "redis_endpoint" in roles else None)
+    api_url = api_key = None
+    if needs_api:
+        api_url = os.environ.get("LOADGEN_API_URL") or (value("api_url") if outputs else None)
+        api_key = os.environ.get("LOADGEN_API_KEY") or (fetch_api_key(value("api_key_id"), region)
+                                                        if outputs and "api_key_id" in roles else None)
+    return Target("aws", redis_url, os.environ.get("AWS_ENDPOINT_URL"), region, api_url, api_key)
+
+
+def fetch_api_key(key_id: str, region: str) -> str:
+    """The API key's value from API Gateway (never written anywhere: it lives in the Target only)."""
+    import botocore.session
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = botocore.session.get_session().create_client("apigateway", region_name=region or None)
+        return client.get_api_key(apiKey=key_id, includeValue=True)["value"]
+    except (BotoCoreError, ClientError, KeyError) as exc:
+        raise LoadgenError(f"could not read API key {key_id} from API Gateway ({type(exc).__name__}); check the "
+                           "AWS credentials and region, or set LOADGEN_API_KEY") from None
 
 
 def run_async(coroutine: Any) -> Any:

@@ -117,19 +117,20 @@ def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
 
 
 def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *, terraform_dir: Path | None,
-                   profiles_dir: Path | None, tfvars: Path | None, duration: float | None, rate_scale: float, headroom: float,
+                   profiles_dir: Path | None, tfvars: Path | None, tf_outputs: Path | None, duration: float | None, rate_scale: float, headroom: float,
                    confirm_prod: bool, as_json: bool, processes: int = 1,
                    all_stacks_run: bool = False) -> tuple[dict, int | None]:
     """One stack's validate run; returns its summary and the exit code a signal asks for (or None)."""
     ctx = build_context(stack, env, target, out, "validate", confirm_prod, terraform_dir,
-                        needs_api=target == "local", tfvars=tfvars, run_id=run_id, profiles_dir=profiles_dir)
+                        needs_api=True, tfvars=tfvars, run_id=run_id, profiles_dir=profiles_dir,
+                        tf_outputs=tf_outputs)
     plan = RampPlan.from_profile(ctx.profile, duration)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     stop, watched = Stop(), []
     began = time.perf_counter()
     if processes > 1:
         run, aborted, stopped_by = run_in_processes(WorkerArgs(
-            stack, env, target, out, run_id, terraform_dir, profiles_dir, tfvars, duration, rate_scale,
+            stack, env, target, out, run_id, terraform_dir, profiles_dir, tfvars, tf_outputs, duration, rate_scale,
             confirm_prod), processes)
         stop.signal = stopped_by
     else:
@@ -197,17 +198,20 @@ def _print(summary: dict, run_dir: Path) -> None:
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes sharing each hot path's schedule (their histograms are merged exactly).")
 @target_option
+@click.option("--tf-outputs", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="--target aws: the JSON of `terraform output -json` for the env (default: run it where the "
+                   "stack folder holds state).")
 @confirm_prod_option
 @out_option
 @json_option
 @user_errors
 def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, duration, rate_scale, headroom, processes,
-             target, confirm_prod, out, as_json) -> None:
+             target, tf_outputs, confirm_prod, out, as_json) -> None:
     """Capacity model + every hot path through the ramp, judged against the env's alarms; exit 0 pass, 1 fail."""
     if bool(stack) == all_stacks:
         raise LoadgenError("give exactly one of --stack S or --all")
-    if tfvars is not None and all_stacks:
-        raise LoadgenError("--tfvars is one stack's candidate file; use it with --stack")
+    if (tfvars is not None or tf_outputs is not None) and all_stacks:
+        raise LoadgenError("--tfvars and --tf-outputs are one stack's files; use them with --stack")
     stacks = declared_stacks(profiles_dir) if all_stacks else [stack]
     if not all_stacks:
         hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)  # an unknown stack: one line, early
@@ -219,7 +223,7 @@ def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, durati
             base, run_id = (out / suite_id, name) if all_stacks else (out, f"{suite_id}-{name}")
             summary, signal_exit = validate_stack(
                 name, env, target, base, run_id, terraform_dir=terraform_dir, profiles_dir=profiles_dir,
-                tfvars=tfvars, duration=duration,
+                tfvars=tfvars, tf_outputs=tf_outputs, duration=duration,
                 rate_scale=rate_scale, headroom=headroom, confirm_prod=confirm_prod, as_json=as_json,
                 processes=processes, all_stacks_run=all_stacks)
             summaries.append((summary, base / run_id))

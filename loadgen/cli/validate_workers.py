@@ -40,6 +40,7 @@ class WorkerArgs:
     terraform_dir: Path | None
     profiles_dir: Path | None
     tfvars: Path | None
+    tf_outputs: Path | None
     duration: float | None
     rate_scale: float
     confirm_prod: bool
@@ -49,8 +50,8 @@ def _worker(args: WorkerArgs, k: int, n: int, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         ctx = build_context(args.stack, args.env, args.target, args.out, "validate", args.confirm_prod,
-                            args.terraform_dir, needs_api=args.target == "local", tfvars=args.tfvars,
-                            run_id=args.run_id, profiles_dir=args.profiles_dir)
+                            args.terraform_dir, needs_api=True, tfvars=args.tfvars, run_id=args.run_id,
+                            profiles_dir=args.profiles_dir, tf_outputs=args.tf_outputs)
         plan = RampPlan.from_profile(ctx.profile, args.duration)
         run = run_async(_worker_run(ctx, plan, args.rate_scale, (k, n), conn))
         conn.send(("done", {"results": [result_to_wire(r) for r in run.results], "not_driven": run.not_driven,
