@@ -84,12 +84,14 @@ def bench_ddb(terraform_dir, stack, env, target, confirm_prod, out, as_json, dur
               help="Seconds per measurement.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
               help="PutRecords calls in flight.")
+@click.option("--pairs", default=5, show_default=True, type=click.IntRange(1, 50),
+              help="Alternating bare/pusher pairs; the ratio is their median.")
 @json_option
 @user_errors
-def bench_push_ceiling(seconds: float, concurrency: int, as_json: bool) -> None:
+def bench_push_ceiling(seconds: float, concurrency: int, pairs: int, as_json: bool) -> None:
     """How fast one core pushes: the pusher vs a bare aiobotocore put_records loop on an instant local sink,
     and the cores each stack's prod peak needs."""
-    result = run_async(run_push_ceiling(seconds, concurrency)).to_json()
+    result = run_async(run_push_ceiling(seconds, concurrency, pairs=pairs)).to_json()
     local = LocalTarget(state_dir()).status()
     if local["up"] and local.get("api_url"):
         peaks = {f"{stack}/prod": sum(d.peak_rps for d in load_profile(stack, "prod").demand() if d.kind == "api")
@@ -101,7 +103,8 @@ def bench_push_ceiling(seconds: float, concurrency: int, as_json: bool) -> None:
         emit_json(result)
         return
     click.echo(f"pusher {result['records_per_s']:,.0f} rec/s; bare aiobotocore {result['bare_aiobotocore_records_per_s']:,.0f} "
-               f"rec/s; ratio {result['ratio']:.2f} (vs a bare loop with the pusher's client settings: "
+               f"rec/s; ratio {result['ratio']:.2f} (median of {pairs} pairs, {result['ratio_spread'][0]:.2f}-"
+               f"{result['ratio_spread'][1]:.2f}; vs a bare loop with the pusher's client settings: "
                f"{result['ratio_same_config']:.2f})")
     for stack, row in result["per_stack"].items():
         click.echo(f"  {stack}: prod peak {row.get('prod_peak_records_per_s', 0):,.0f} rec/s -> "
