@@ -47,7 +47,8 @@ class LiveBoard:
 
     def _render(self) -> Table:
         elapsed = time.perf_counter() - self.began
-        table = Table(title=f"{self.title}  {elapsed:,.0f}s", title_justify="left")
+        total = max((r.end_s for r in self.recorders), default=0.0)
+        table = Table(title=f"{self.title}  {elapsed:,.0f} / {total:,.0f} s", title_justify="left")
         for column in ("hot path", "stage", "ops", "rate/s", "errors", "p99 ms (recent)"):
             table.add_column(column, justify="right" if column != "hot path" else "left")
         for recorder in list(self.recorders):
