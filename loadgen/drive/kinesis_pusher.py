@@ -37,9 +37,9 @@ How a run goes:
   finish is `in_flight`. Always: generated == acknowledged + failed +
   in_flight (checked; a mismatch raises).
 
-The client is aiobotocore's with parameter validation off (the pusher builds every Records entry itself and has
-already checked the count and size limits; botocore's validator otherwise walks every record of every call) and
-botocore's own retries off (the pusher retries per record, which botocore cannot).
+PutRecords goes through drive.kinesis_client (the body joined from the records' base64, signed with botocore's
+SigV4 signer, no per-record shape walk; it does no retries, the pusher retries per record); streams are created
+with aiobotocore.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ import aiohttp
 import numpy as np
 from aiobotocore.session import AioSession
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
+from loadgen.drive.kinesis_client import PutRecordsClient, PutRecordsError
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import TICK_S, clock, drive
 from loadgen.errors import LoadgenError
@@ -330,16 +330,15 @@ class _Pusher:
 
     async def _call(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, nbytes: int,
                     attempts: list[int] | None) -> None:
-        records = [{"Data": d, "PartitionKey": k} for d, k in zip(data, keys)]
-        n = len(records)
+        n = len(data)
         started = self.clock()
         code = None
         response = None
         try:
-            response = await self.client.put_records(StreamName=s.name, Records=records)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code") or "ClientError"
-        except (BotoCoreError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            response = await self.client.put_records(s.name, data, keys)
+        except PutRecordsError as exc:
+            code = exc.code
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
             code = type(exc).__name__
         ended = self.clock()
         now = ended - self.began
@@ -509,10 +508,11 @@ class KinesisDriver:
         config = self.ctx.profile.config()
         self.model = config.build()
         self.sim_start = float(getattr(config, "peak_time_s", 0.0))
-        client = await self.resources.enter_async_context(AioSession().create_client(
-            "kinesis", config=client_config(self.max_in_flight), **self.ctx.target.client_kwargs()))
         if self.create:
-            await create_streams(self.ctx.resolved, client)
+            async with AioSession().create_client("kinesis", **self.ctx.target.client_kwargs()) as kinesis:
+                await create_streams(self.ctx.resolved, kinesis)
+        client = PutRecordsClient(self.ctx.target, self.max_in_flight)
+        self.resources.push_async_callback(client.close)
         failures = self.resources.enter_context(open(self.failures_path, "w"))
         self.pusher = _Pusher(self.ctx, client, self.plan, self.rate_scale, self.limits, self.max_attempts,
                               failures, self.max_in_flight, self.linger_s, self.slice_s, self.max_backlog, self.seed)
