@@ -103,7 +103,6 @@ consumer_reserved_concurrency   = 25
 sqs_batch_size                  = 10
 sqs_batching_window_seconds     = 1
 sqs_max_concurrency             = 20
-dependency_layer_arns           = []
 anomaly_window_seconds          = 1800
 prediction_min_interval_seconds = 900
 predictive_confidence_threshold = 0.8

@@ -36,6 +36,10 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.4"
     }
+    external = {
+      source  = "hashicorp/external"
+      version = "~> 2.3"
+    }
   }
 }
 
@@ -490,12 +494,6 @@ variable "sqs_max_concurrency" {
   type        = number
   description = "scaling_config.maximum_concurrency of the SQS mappings (2-1000, <= consumer_reserved_concurrency)."
   default     = 2
-}
-
-variable "dependency_layer_arns" {
-  type        = list(string)
-  description = "Lambda layer(s) with redis and pg8000 for the functions that reach Redis or Aurora (see README)."
-  default     = []
 }
 
 variable "anomaly_window_seconds" {
@@ -974,12 +972,15 @@ variable "firehose_delivery_success_threshold" {
 ###############################################################################
 
 locals {
-  name_prefix      = "${var.project_name}-${var.env}"
-  glue_prefix      = replace(local.name_prefix, "-", "_")
-  metric_namespace = "${var.project_name}/${var.env}"
-  account_id       = data.aws_caller_identity.current.account_id
-  partition        = data.aws_partition.current.partition
-  region           = data.aws_region.current.name
+  # Aurora presents a certificate from the RDS CAs, which no default trust store holds: the layer ships this
+  # bundle at /opt/certs/rds-global-bundle.pem (fetched by the layer build from AWS's trust store).
+  rds_ca_bundle_url = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+  name_prefix       = "${var.project_name}-${var.env}"
+  glue_prefix       = replace(local.name_prefix, "-", "_")
+  metric_namespace  = "${var.project_name}/${var.env}"
+  account_id        = data.aws_caller_identity.current.account_id
+  partition         = data.aws_partition.current.partition
+  region            = data.aws_region.current.name
 
   default_tags = merge(var.common_tags, {
     Project     = var.project_name
@@ -1214,21 +1215,22 @@ locals {
     summary_export = { topic = "summary", endpoint = var.external_compliance_endpoint, severities = ["critical", "high", "medium", "low", "info"] }
   }
 
-  # Lambda functions: capacities are var refs; `layer` marks the functions that need redis/pg8000.
+  # Lambda functions: capacities are var refs. Every function gets the dependency layer: telematics_common
+  # (packaged with every handler) imports redis and pg8000 lazily.
   lambda_functions = {
-    diagnostics_processor  = { memory = var.processor_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = false, description = "Validates OBD-II records and batch-writes vehicle_diagnostics" }
-    anomaly_detector       = { memory = var.anomaly_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "Thresholds + Redis rolling-window trends on the diagnostics table stream" }
-    maintenance_consumer   = { memory = var.maintenance_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = true, description = "Creates work orders in Aurora maintenance_schedule" }
-    driver_notifier        = { memory = var.driver_notifier_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = false, description = "Sends in-cab warnings through the telematics API" }
-    fleet_consumer         = { memory = var.fleet_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = true, description = "Maintains Redis alert counters for the fleet dashboard" }
-    predictive_maintenance = { memory = var.predictive_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "Aurora history + SageMaker failure predictions" }
-    hos_validator          = { memory = var.hos_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = false, description = "Applies the DOT hours-of-service rules to duty status changes" }
-    hos_report_generator   = { memory = var.hos_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, layer = false, description = "Writes HOS violation reports to the object-locked bucket" }
-    location_processor     = { memory = var.location_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "Latest position, Redis GEO index and geofence checks" }
-    fuel_analytics         = { memory = var.fuel_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "MPG / idle analytics and coaching recommendations" }
-    coaching_sender        = { memory = var.coaching_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = false, description = "Queues coaching material for the driver training system" }
-    firehose_transform     = { memory = var.transform_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = false, description = "Firehose record transformation and partition keys" }
-    dot_report_builder     = { memory = var.dot_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, layer = true, description = "Builds FMCSA-compliant DOT reports for the Step Functions workflow" }
+    diagnostics_processor  = { memory = var.processor_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Validates OBD-II records and batch-writes vehicle_diagnostics" }
+    anomaly_detector       = { memory = var.anomaly_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Thresholds + Redis rolling-window trends on the diagnostics table stream" }
+    maintenance_consumer   = { memory = var.maintenance_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Creates work orders in Aurora maintenance_schedule" }
+    driver_notifier        = { memory = var.driver_notifier_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Sends in-cab warnings through the telematics API" }
+    fleet_consumer         = { memory = var.fleet_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Maintains Redis alert counters for the fleet dashboard" }
+    predictive_maintenance = { memory = var.predictive_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Aurora history + SageMaker failure predictions" }
+    hos_validator          = { memory = var.hos_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Applies the DOT hours-of-service rules to duty status changes" }
+    hos_report_generator   = { memory = var.hos_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, description = "Writes HOS violation reports to the object-locked bucket" }
+    location_processor     = { memory = var.location_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Latest position, Redis GEO index and geofence checks" }
+    fuel_analytics         = { memory = var.fuel_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "MPG / idle analytics and coaching recommendations" }
+    coaching_sender        = { memory = var.coaching_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Queues coaching material for the driver training system" }
+    firehose_transform     = { memory = var.transform_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Firehose record transformation and partition keys" }
+    dot_report_builder     = { memory = var.dot_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, description = "Builds FMCSA-compliant DOT reports for the Step Functions workflow" }
   }
 
   # Kinesis / DynamoDB stream event source mappings (one on-failure DLQ each, same key).
@@ -1346,6 +1348,7 @@ locals {
     DB_PORT       = "5432"
     DB_NAME       = var.aurora_database_name
     DB_SECRET_ARN = aws_rds_cluster.aurora.master_user_secret[0].secret_arn
+    DB_CA_BUNDLE  = "/opt/certs/rds-global-bundle.pem"
   }
 
   lambda_env = {
@@ -2107,6 +2110,37 @@ resource "aws_sqs_queue_policy" "this" {
 
 # Each package holds its handler plus the shared modules and record schemas it imports (the handlers validate
 # Kinesis records against the very schemas/*.json files the producers are generated from).
+###############################################################################
+# Dependency layer — the third-party libraries the handlers import (redis, pg8000, the RDS CA bundle)
+###############################################################################
+
+# terraform/tools/build_dependency_layer.py installs layer/requirements.txt
+# (every distribution pinned with its hash) as manylinux wheels for the
+# functions' architecture and runtime and writes a byte-reproducible zip. It runs
+# on every plan (a zip already built for the same inputs is reused), so the
+# layer exists on any machine that plans the stack: no manual build, no
+# pre-published layer ARN. Needs python3 with pip and access to PyPI.
+data "external" "dependency_layer" {
+  program = ["python3", "${path.module}/../tools/build_dependency_layer.py"]
+
+  query = {
+    requirements = "${path.module}/layer/requirements.txt"
+    architecture = "arm64"
+    runtime      = var.runtime
+    output_dir   = "${path.module}/.build"
+    extra_files  = jsonencode({ "certs/rds-global-bundle.pem" = local.rds_ca_bundle_url })
+  }
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name_prefix}-dependencies"
+  description              = "layer/requirements.txt sha256 ${substr(data.external.dependency_layer.result.requirements_sha256, 0, 16)}"
+  filename                 = data.external.dependency_layer.result.output_path
+  source_code_hash         = data.external.dependency_layer.result.output_base64sha256
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = ["arm64"]
+}
+
 data "archive_file" "lambda" {
   for_each = local.lambda_functions
 
@@ -2221,7 +2255,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = each.value.memory
   timeout                        = each.value.timeout
   reserved_concurrent_executions = each.value.reserved
-  layers                         = each.value.layer ? var.dependency_layer_arns : []
+  layers                         = [aws_lambda_layer_version.dependencies.arn]
   kms_key_arn                    = aws_kms_key.main.arn
   architectures                  = ["arm64"]
 

@@ -15,6 +15,10 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.4"
     }
+    external = {
+      source  = "hashicorp/external"
+      version = "~> 2.3"
+    }
   }
 }
 
@@ -389,12 +393,6 @@ variable "runtime" {
   type        = string
   description = "Python runtime of every function."
   default     = "python3.12"
-}
-
-variable "dependency_layer_arns" {
-  type        = list(string)
-  description = "Layer ARNs providing third-party libraries (redis>=5 with cluster support, pg8000) to the VPC functions."
-  default     = []
 }
 
 variable "connection_handler_memory" {
@@ -851,10 +849,13 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  name_prefix = "${var.project_name}-${var.env}"
-  account_id  = data.aws_caller_identity.current.account_id
-  partition   = data.aws_partition.current.partition
-  region      = var.aws_region
+  # Aurora presents a certificate from the RDS CAs, which no default trust store holds: the layer ships this
+  # bundle at /opt/certs/rds-global-bundle.pem (fetched by the layer build from AWS's trust store).
+  rds_ca_bundle_url = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+  name_prefix       = "${var.project_name}-${var.env}"
+  account_id        = data.aws_caller_identity.current.account_id
+  partition         = data.aws_partition.current.partition
+  region            = var.aws_region
 
   tags = merge(var.common_tags, {
     Project     = var.project_name
@@ -1604,6 +1605,37 @@ resource "aws_flow_log" "vpc" {
 # Lambda packaging, roles, functions, log groups
 # ---------------------------------------------------------------------------------------------
 
+###############################################################################
+# Dependency layer — the third-party libraries the handlers import (redis, pg8000, the RDS CA bundle)
+###############################################################################
+
+# terraform/tools/build_dependency_layer.py installs layer/requirements.txt
+# (every distribution pinned with its hash) as manylinux wheels for the
+# functions' architecture and runtime and writes a byte-reproducible zip. It runs
+# on every plan (a zip already built for the same inputs is reused), so the
+# layer exists on any machine that plans the stack: no manual build, no
+# pre-published layer ARN. Needs python3 with pip and access to PyPI.
+data "external" "dependency_layer" {
+  program = ["python3", "${path.module}/../tools/build_dependency_layer.py"]
+
+  query = {
+    requirements = "${path.module}/layer/requirements.txt"
+    architecture = "arm64"
+    runtime      = var.runtime
+    output_dir   = "${path.module}/.build"
+    extra_files  = jsonencode({ "certs/rds-global-bundle.pem" = local.rds_ca_bundle_url })
+  }
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name_prefix}-dependencies"
+  description              = "layer/requirements.txt sha256 ${substr(data.external.dependency_layer.result.requirements_sha256, 0, 16)}"
+  filename                 = data.external.dependency_layer.result.output_path
+  source_code_hash         = data.external.dependency_layer.result.output_base64sha256
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = ["arm64"]
+}
+
 data "archive_file" "lambda" {
   for_each    = local.generic_packages
   type        = "zip"
@@ -1748,7 +1780,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = each.value.reserved
   architectures                  = ["arm64"]
   kms_key_arn                    = aws_kms_key.main.arn
-  layers                         = each.value.vpc ? var.dependency_layer_arns : []
+  layers                         = each.value.vpc ? [aws_lambda_layer_version.dependencies.arn] : []
 
   environment {
     variables = merge(local.lambda_common_env, each.value.env)

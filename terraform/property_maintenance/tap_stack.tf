@@ -31,6 +31,10 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.4"
     }
+    external = {
+      source  = "hashicorp/external"
+      version = "~> 2.3"
+    }
   }
 }
 
@@ -269,12 +273,6 @@ variable "lambda_architecture" {
   type        = string
   description = "Instruction set of every function (the dependency layer must match)."
   default     = "arm64"
-}
-
-variable "dependency_layer_arns" {
-  type        = list(string)
-  description = "Lambda layer ARNs providing the third-party libraries (redis, pg8000); see README.md."
-  default     = []
 }
 
 variable "lambda_log_retention_days" {
@@ -2488,6 +2486,36 @@ resource "aws_sns_topic_subscription" "queues" {
 }
 
 ###############################################################################
+# Dependency layer — the third-party libraries the handlers import (redis, pg8000)
+###############################################################################
+
+# terraform/tools/build_dependency_layer.py installs layer/requirements.txt
+# (every distribution pinned with its hash) as manylinux wheels for the
+# functions' architecture and runtime and writes a byte-reproducible zip. It runs
+# on every plan (a zip already built for the same inputs is reused), so the
+# layer exists on any machine that plans the stack: no manual build, no
+# pre-published layer ARN. Needs python3 with pip and access to PyPI.
+data "external" "dependency_layer" {
+  program = ["python3", "${path.module}/../tools/build_dependency_layer.py"]
+
+  query = {
+    requirements = "${path.module}/layer/requirements.txt"
+    architecture = var.lambda_architecture
+    runtime      = var.lambda_runtime
+    output_dir   = "${path.module}/.build"
+  }
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name_prefix}-dependencies"
+  description              = "layer/requirements.txt sha256 ${substr(data.external.dependency_layer.result.requirements_sha256, 0, 16)}"
+  filename                 = data.external.dependency_layer.result.output_path
+  source_code_hash         = data.external.dependency_layer.result.output_base64sha256
+  compatible_runtimes      = [var.lambda_runtime]
+  compatible_architectures = [var.lambda_architecture]
+}
+
+###############################################################################
 # Lambda packaging
 ###############################################################################
 
@@ -2876,7 +2904,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = each.value.memory_size
   timeout                        = each.value.timeout
   reserved_concurrent_executions = each.value.reserved_concurrency
-  layers                         = var.dependency_layer_arns
+  layers                         = [aws_lambda_layer_version.dependencies.arn]
   kms_key_arn                    = aws_kms_key.main.arn
 
   vpc_config {
