@@ -93,6 +93,7 @@ timeout_s                       = 30
 report_timeout_s                = 120
 reserved_concurrency            = 10
 consumer_reserved_concurrency   = 5
+lambda_concurrency_quota        = 1000
 sqs_batch_size                  = 10
 sqs_batching_window_seconds     = 1
 sqs_max_concurrency             = 2

@@ -80,7 +80,8 @@ deletion_protection        = true
 
 # --- lambda ---
 # reserved: stream functions >= shards x parallelization (GPS 40 x 3 = 120, diagnostics 26 x 2 = 52 per EFO consumer);
-# 7 x 150 + 6 x 25 = 1,200 reserved -> the prod account's concurrency quota is raised to >= 3,000
+# 7 x 120 + 6 x 10 = 900 reserved = a default account's 1,000 minus the 100 AWS keeps unreserved. The SQS
+# consumers and the DOT report map run at most 10 at a time. A raised quota goes in lambda_concurrency_quota.
 runtime                = "python3.12"
 processor_memory       = 1024
 anomaly_memory         = 1024
@@ -98,11 +99,12 @@ transform_memory                = 512
 dot_report_memory               = 1024
 timeout_s                       = 60
 report_timeout_s                = 300
-reserved_concurrency            = 150
-consumer_reserved_concurrency   = 25
+reserved_concurrency            = 120
+consumer_reserved_concurrency   = 10
+lambda_concurrency_quota        = 1000
 sqs_batch_size                  = 10
 sqs_batching_window_seconds     = 1
-sqs_max_concurrency             = 20
+sqs_max_concurrency             = 10
 anomaly_window_seconds          = 1800
 prediction_min_interval_seconds = 900
 predictive_confidence_threshold = 0.8
@@ -147,7 +149,7 @@ retention_seconds              = 604800
 dlq_retention_seconds          = 1209600
 max_receive_count              = 5
 compliance_schedule_expression = "cron(0 6 * * ? *)"
-report_map_max_concurrency     = 20
+report_map_max_concurrency     = 10
 report_fleets_per_batch_size   = 10
 
 # --- s3 / firehose / glue / athena ---

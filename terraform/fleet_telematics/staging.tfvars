@@ -93,6 +93,7 @@ timeout_s                       = 60
 report_timeout_s                = 300
 reserved_concurrency            = 40
 consumer_reserved_concurrency   = 10
+lambda_concurrency_quota        = 1000
 sqs_batch_size                  = 10
 sqs_batching_window_seconds     = 1
 sqs_max_concurrency             = 5

@@ -473,6 +473,12 @@ variable "reserved_concurrency" {
   description = "Reserved concurrency of each stream-driven function; at least shard_count x parallelization_factor of its stream."
 }
 
+variable "lambda_concurrency_quota" {
+  type        = number
+  description = "The account's Lambda concurrent-executions quota in the region (1,000 by default). Reserved concurrency of all functions must leave the 100 unreserved executions AWS requires; a raised quota is set here explicitly."
+  default     = 1000
+}
+
 variable "consumer_reserved_concurrency" {
   type        = number
   description = "Reserved concurrency of each queue/SNS/Step Functions driven function (caps Aurora/Redis connections)."
@@ -1215,6 +1221,9 @@ locals {
     summary_export = { topic = "summary", endpoint = var.external_compliance_endpoint, severities = ["critical", "high", "medium", "low", "info"] }
   }
 
+  # Sum of every function's reserved concurrency, checked against the account quota (aws_lambda_function.this).
+  reserved_concurrency_total = sum([for f in values(local.lambda_functions) : f.reserved])
+
   # Lambda functions: capacities are var refs. Every function gets the dependency layer: telematics_common
   # (packaged with every handler) imports redis and pg8000 lazily.
   lambda_functions = {
@@ -1583,6 +1592,18 @@ resource "aws_kms_key" "main" {
         Resource  = "*"
         Condition = {
           ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*" }
+        }
+      },
+      {
+        # Step Functions logging from a state machine encrypted with this key goes through CloudWatch Logs
+        # vended delivery, which decrypts the state machine's data key (Step Functions encryption-at-rest docs).
+        Sid       = "StepFunctionsVendedLogDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
         }
       },
       {
@@ -2278,6 +2299,13 @@ resource "aws_lambda_function" "this" {
 
   tracing_config {
     mode = "Active"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.reserved_concurrency_total <= var.lambda_concurrency_quota - 100
+      error_message = "Reserved concurrency of all functions exceeds lambda_concurrency_quota - 100 (AWS keeps 100 unreserved): lower the reserved_* values or raise the quota and set lambda_concurrency_quota."
+    }
   }
 
   depends_on = [

@@ -1339,6 +1339,23 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # Step Functions logging from a state machine encrypted with this key goes through CloudWatch Logs vended
+  # delivery, which decrypts the state machine's data key (Step Functions encryption-at-rest docs).
+  statement {
+    sid       = "StepFunctionsVendedLogDelivery"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
   statement {
     sid       = "ServicesPublishingToEncryptedQueuesAndTopics"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]

@@ -1283,6 +1283,18 @@ resource "aws_kms_key" "main" {
         }
       },
       {
+        # Step Functions logging from a state machine encrypted with this key goes through CloudWatch Logs
+        # vended delivery, which decrypts the state machine's data key (Step Functions encryption-at-rest docs).
+        Sid       = "StepFunctionsVendedLogDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+      {
         Sid    = "ServicePublishersToEncryptedTopicsAndQueues"
         Effect = "Allow"
         Principal = {

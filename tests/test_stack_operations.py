@@ -1,0 +1,67 @@
+"""The domain stacks run as an operator would deploy them: what `terraform validate` cannot see (key policies,
+account quotas, region singletons, alarms that survive failover), checked on the resolved stacks per env."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import TERRAFORM
+from loadgen.tf.env_model import ResolvedStack
+from loadgen.tf.hcl_reader import ENVS, load_stack
+
+DOMAIN_STACKS = ("property_maintenance", "fleet_telematics", "food_delivery")
+DEFAULT_CONCURRENCY_QUOTA = 1000
+UNRESERVED_MINIMUM = 100
+
+
+def _key_policy_text(name: str) -> str:
+    """The HCL text of the stack key's policy: the aws_kms_key.main block, or the policy document it reads."""
+    text = (TERRAFORM / name / "tap_stack.tf").read_text()
+    block = re.search(r'resource "aws_kms_key" "main" \{.*?\n\}', text, re.S).group(0)
+    document = re.search(r"data\.aws_iam_policy_document\.(\w+)\.json", block)
+    if document:
+        block = re.search(rf'data "aws_iam_policy_document" "{document.group(1)}" \{{.*?\n\}}', text, re.S).group(0)
+    return block
+
+
+def _statements(policy_text: str) -> list[str]:
+    """Each statement's text (a jsonencode list item or a policy-document `statement` block)."""
+    parts = re.split(r"\n\s*(?:statement \{|\{\n\s*(?:#[^\n]*\n\s*)*Sid)", policy_text)
+    return parts[1:]
+
+
+@pytest.mark.parametrize("name", DOMAIN_STACKS)
+def test_the_key_lets_cloudwatch_logs_serve_the_state_machine_log_group(name):
+    stack = load_stack(TERRAFORM, name)
+    machine = next(stack.resources("aws_sfn_state_machine"))
+    assert "aws_kms_key.main.arn" in str(machine.body["encryption_configuration"])
+    log_group = next(b for b in stack.resources("aws_cloudwatch_log_group") if b.labels[1] == "sfn")
+    assert "aws_kms_key.main.arn" in str(log_group.body["kms_key_id"])
+    statements = _statements(_key_policy_text(name))
+    logs = [s for s in statements if "logs.${local.region}.amazonaws.com" in s]
+    assert logs and any("kms:GenerateDataKey*" in s and "log-group:*" in s for s in logs)
+    delivery = [s for s in statements if "delivery.logs.amazonaws.com" in s]
+    assert delivery and all("kms:Decrypt" in s and "aws:SourceAccount" in s for s in delivery)
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("name", DOMAIN_STACKS)
+def test_reserved_concurrency_fits_the_account_quota(name, env):
+    resolved = ResolvedStack(load_stack(TERRAFORM, name), env)
+    reserved = [f.attribute("reserved_concurrent_executions") for f in resolved.instances("aws_lambda_function")]
+    assert all(isinstance(r, int) for r in reserved), reserved
+    quota = resolved.variables.get("lambda_concurrency_quota", DEFAULT_CONCURRENCY_QUOTA)
+    assert sum(r for r in reserved if r > 0) <= quota - UNRESERVED_MINIMUM
+
+
+def test_the_quota_check_fails_for_the_old_fleet_prod_concurrency(copied_terraform):
+    prod = copied_terraform / "fleet_telematics" / "prod.tfvars"
+    text = prod.read_text()
+    prod.write_text(re.sub(r"^reserved_concurrency\s*=\s*\d+", "reserved_concurrency = 150", text, flags=re.M))
+    resolved = ResolvedStack(load_stack(copied_terraform, "fleet_telematics"), "prod")
+    total = sum(f.attribute("reserved_concurrent_executions") for f in resolved.instances("aws_lambda_function"))
+    assert total > resolved.variables["lambda_concurrency_quota"] - UNRESERVED_MINIMUM
+    tf = (copied_terraform / "fleet_telematics" / "tap_stack.tf").read_text()
+    assert "local.reserved_concurrency_total <= var.lambda_concurrency_quota - 100" in tf
