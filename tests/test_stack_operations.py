@@ -65,3 +65,18 @@ def test_the_quota_check_fails_for_the_old_fleet_prod_concurrency(copied_terrafo
     assert total > resolved.variables["lambda_concurrency_quota"] - UNRESERVED_MINIMUM
     tf = (copied_terraform / "fleet_telematics" / "tap_stack.tf").read_text()
     assert "local.reserved_concurrency_total <= var.lambda_concurrency_quota - 100" in tf
+
+
+def test_one_stack_owns_the_api_gateway_account_setting():
+    owners = {}
+    for name in DOMAIN_STACKS:
+        stack = load_stack(TERRAFORM, name)
+        accounts = list(stack.resources("aws_api_gateway_account"))
+        assert len(accounts) == 1 and "var.manage_api_gateway_account" in str(accounts[0].body["count"])
+        role = next(b for b in stack.resources("aws_iam_role") if b.labels[1] == "apigw_cloudwatch")
+        assert "var.manage_api_gateway_account" in str(role.body["count"])
+        for env in ENVS:
+            resolved = ResolvedStack(stack, env)
+            count = len(list(resolved.instances("aws_api_gateway_account")))
+            owners.setdefault(env, []).extend([name] * count)
+    assert owners == {env: ["property_maintenance"] for env in ENVS}

@@ -7,11 +7,13 @@
 env = "staging"
 
 # --- general ---
-aws_region   = "us-east-1"
-project_name = "fleet-telematics"
-owner        = "fleet-platform"
-cost_center  = "telematics"
-common_tags  = { DataClass = "vehicle-telemetry" }
+aws_region = "us-east-1"
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false
+project_name               = "fleet-telematics"
+owner                      = "fleet-platform"
+cost_center                = "telematics"
+common_tags                = { DataClass = "vehicle-telemetry" }
 
 # --- network (identical in every env; each env has its own account/VPC) ---
 vpc_cidr             = "10.40.0.0/16"

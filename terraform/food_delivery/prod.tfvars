@@ -9,12 +9,14 @@
 #   WebSocket -> ~135,000 concurrent connections.
 # * The account's Lambda concurrency quota is assumed raised to 3,000 (reserved total here: 780).
 
-env          = "prod"
-aws_region   = "us-east-1"
-project_name = "food-delivery"
-owner        = "delivery-platform"
-cost_center  = "cc-4410"
-common_tags  = { DataClassification = "confidential" }
+env        = "prod"
+aws_region = "us-east-1"
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false
+project_name               = "food-delivery"
+owner                      = "delivery-platform"
+cost_center                = "cc-4410"
+common_tags                = { DataClassification = "confidential" }
 
 # Network: 3 AZs; private /20s leave room for ~4k Lambda ENI IPs per AZ.
 vpc_cidr             = "10.30.0.0/16"

@@ -8,11 +8,13 @@
 # staging carries ~40% and dev ~20% of that. Only capacities, rates,
 # thresholds, retentions and the address plan differ between envs.
 
-env          = "dev"
-aws_region   = "us-east-1"
-project_name = "propmaint"
-owner        = "property-platform"
-cost_center  = "maintenance-ops"
+env        = "dev"
+aws_region = "us-east-1"
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = true
+project_name               = "propmaint"
+owner                      = "property-platform"
+cost_center                = "maintenance-ops"
 
 # Network: two AZs everywhere (same topology); only the address plan differs.
 vpc_cidr                = "10.40.0.0/16"

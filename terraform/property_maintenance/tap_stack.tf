@@ -52,6 +52,12 @@ variable "env" {
   }
 }
 
+variable "manage_api_gateway_account" {
+  type        = bool
+  description = "Whether this stack owns the region's API Gateway account setting (the CloudWatch logging role). Exactly one stack per account and region sets it (property_maintenance, see terraform/README.md); the others rely on it."
+  default     = false
+}
+
 variable "aws_region" {
   type        = string
   description = "AWS region of the stack (used by provider.tf)."
@@ -3315,6 +3321,8 @@ resource "aws_cloudwatch_log_group" "api_access" {
 }
 
 resource "aws_iam_role" "apigw_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
   name = "${local.name_prefix}-apigw-cloudwatch"
 
   assume_role_policy = jsonencode({
@@ -3328,13 +3336,18 @@ resource "aws_iam_role" "apigw_cloudwatch" {
 }
 
 resource "aws_iam_role_policy_attachment" "apigw_cloudwatch" {
-  role       = aws_iam_role.apigw_cloudwatch.name
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  role       = aws_iam_role.apigw_cloudwatch[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
-# Region-wide setting: lets API Gateway write execution logs (method_settings).
+# Region-wide singleton (the CloudWatch role API Gateway logs with): managed by one stack only, see
+# var.manage_api_gateway_account. Destroying a stack that does not own it leaves the setting in place.
 resource "aws_api_gateway_account" "main" {
-  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch.arn
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch[0].arn
 }
 
 resource "aws_api_gateway_stage" "main" {
