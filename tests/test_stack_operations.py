@@ -80,3 +80,19 @@ def test_one_stack_owns_the_api_gateway_account_setting():
             count = len(list(resolved.instances("aws_api_gateway_account")))
             owners.setdefault(env, []).extend([name] * count)
     assert owners == {env: ["property_maintenance"] for env in ENVS}
+
+
+@pytest.mark.parametrize("name", DOMAIN_STACKS)
+def test_every_dead_letter_and_failure_queue_has_a_depth_alarm(name):
+    resolved = ResolvedStack(load_stack(TERRAFORM, name), "prod")
+    queues = {q.attribute("name") for q in resolved.instances("aws_sqs_queue")}
+    assert all(isinstance(q, str) for q in queues), queues
+    dead_letter = {q for q in queues if re.search(r"dlq|fail|dead", q)}
+    assert dead_letter
+    watched = {
+        a.attribute("dimensions").get("QueueName")
+        for a in resolved.instances("aws_cloudwatch_metric_alarm")
+        if a.attribute("namespace") == "AWS/SQS" and a.attribute("metric_name") == "ApproximateNumberOfMessagesVisible"
+        and isinstance(a.attribute("dimensions"), dict)
+    }
+    assert dead_letter - watched == set()

@@ -161,4 +161,5 @@ api_4xx_threshold                             = 450
 api_latency_p99_threshold_ms                  = 300
 aurora_connection_threshold                   = 4000 # 80% of 5,000
 sqs_backlog_threshold                         = 5000
+dlq_depth_threshold                           = 1
 earnings_sfn_failures_threshold               = 0

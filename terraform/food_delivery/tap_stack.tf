@@ -841,6 +841,11 @@ variable "sqs_backlog_threshold" {
   description = "ApproximateNumberOfMessagesVisible alarm threshold of each consumer queue."
 }
 
+variable "dlq_depth_threshold" {
+  type        = number
+  description = "ApproximateNumberOfMessagesVisible alarm threshold of each dead-letter and failure queue."
+}
+
 variable "earnings_sfn_failures_threshold" {
   type        = number
   description = "Failed earnings executions per evaluation window alarm threshold."
@@ -948,6 +953,12 @@ locals {
     stream_failures  = "${local.name_prefix}-stream-failures"
     lambda_async_dlq = "${local.name_prefix}-lambda-async-dlq"
   }
+
+  # Every queue a message lands in when processing gave up: the consumer DLQs and the failure queues.
+  dlq_alarm_queues = merge(
+    { for k, q in local.consumer_queues : "${k}_dlq" => "${q.name}-dlq" },
+    local.ops_queues,
+  )
 
   # DynamoDB orders stream consumers with their filter patterns.
   orders_stream_consumers = {
@@ -3635,6 +3646,24 @@ resource "aws_cloudwatch_metric_alarm" "sqs_backlog" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  for_each            = local.dlq_alarm_queues
+  alarm_name          = "${local.name_prefix}-${replace(each.key, "_", "-")}-depth"
+  alarm_description   = "Messages waiting in the dead-letter/failure queue ${each.value}"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = each.value }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = var.dlq_depth_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  depends_on          = [aws_sqs_queue.dlq, aws_sqs_queue.ops]
 }
 
 resource "aws_cloudwatch_metric_alarm" "earnings_sfn_failures" {
