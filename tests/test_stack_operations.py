@@ -96,3 +96,23 @@ def test_every_dead_letter_and_failure_queue_has_a_depth_alarm(name):
         and isinstance(a.attribute("dimensions"), dict)
     }
     assert dead_letter - watched == set()
+
+
+def test_property_maintenance_tenants_and_vendors_have_their_own_key_and_plan():
+    resolved = ResolvedStack(load_stack(TERRAFORM, "property_maintenance"), "prod")
+    keys = [k.block.labels[1] for k in resolved.instances("aws_api_gateway_api_key")]
+    assert sorted(keys) == ["tenant_app", "vendor_webhooks"]
+    plan_of = {}
+    for link in resolved.instances("aws_api_gateway_usage_plan_key"):
+        body = str(link.block.body)
+        key = next(k for k in keys if f"aws_api_gateway_api_key.{k}.id" in body)
+        plan_of[key] = re.search(r"aws_api_gateway_usage_plan\.(\w+)\.id", body).group(1)
+    assert len(plan_of) == 2 and len(set(plan_of.values())) == 2
+    plans = {p.block.labels[1]: p for p in resolved.instances("aws_api_gateway_usage_plan")}
+    tenant_throttles = {t["path"]: (t["rate_limit"], t["burst_limit"])
+                        for t in plans[plan_of["tenant_app"]].blocks("api_stages")[0]["throttle"]}
+    vendor_throttles = {t["path"]: (t["rate_limit"], t["burst_limit"])
+                        for t in plans[plan_of["vendor_webhooks"]].blocks("api_stages")[0]["throttle"]}
+    assert tenant_throttles["/vendor/status/POST"] == (0, 0), "the tenant key must not reach the vendor webhook"
+    assert tenant_throttles["/request/POST"][0] > 0
+    assert set(vendor_throttles) == {"/vendor/status/POST"} and vendor_throttles["/vendor/status/POST"][0] > 0

@@ -176,7 +176,12 @@ variable "api_vendor_status_throttle_burst_limit" {
 
 variable "api_usage_plan_quota_limit" {
   type        = number
-  description = "Requests per day allowed to the API key of the usage plan."
+  description = "Requests per day allowed to the tenant app's API key (tenants usage plan)."
+}
+
+variable "api_vendor_usage_plan_quota_limit" {
+  type        = number
+  description = "Requests per day allowed to the vendor webhooks' API key (vendors usage plan)."
 }
 
 variable "sms_email_api_base_url" {
@@ -3399,15 +3404,25 @@ resource "aws_api_gateway_method_settings" "throttle" {
   }
 }
 
+# Two clients, two keys, two usage plans. An API key passes the key check of every key-required method of a
+# stage it has a plan on, so each plan also closes the route that is not its client's with a zero method
+# throttle: the tenant key gets 429 on /vendor/status. The tenants plan is declared first: loadgen's
+# API emulator models one client and takes each route's throttle from the last plan that names it.
 resource "aws_api_gateway_api_key" "tenant_app" {
   name        = "${local.name_prefix}-tenant-app"
-  description = "API key of the tenant mobile app and vendor webhooks"
+  description = "API key of the tenant mobile app (POST /request)"
+  enabled     = true
+}
+
+resource "aws_api_gateway_api_key" "vendor_webhooks" {
+  name        = "${local.name_prefix}-vendor-webhooks"
+  description = "API key of the vendors' status webhooks (POST /vendor/status)"
   enabled     = true
 }
 
 resource "aws_api_gateway_usage_plan" "main" {
-  name        = "${local.name_prefix}-standard"
-  description = "Throttle and daily quota of the maintenance API key"
+  name        = "${local.name_prefix}-tenants"
+  description = "Tenant app: throttle and daily quota of POST /request; POST /vendor/status closed"
 
   api_stages {
     api_id = aws_api_gateway_rest_api.main.id
@@ -3419,10 +3434,11 @@ resource "aws_api_gateway_usage_plan" "main" {
       burst_limit = var.api_request_throttle_burst_limit
     }
 
+    # Not a capacity: the rule that the tenant key cannot call the vendor webhook.
     throttle {
       path        = "/vendor/status/POST"
-      rate_limit  = var.api_vendor_status_throttle_rate_limit
-      burst_limit = var.api_vendor_status_throttle_burst_limit
+      rate_limit  = 0
+      burst_limit = 0
     }
   }
 
@@ -3437,10 +3453,42 @@ resource "aws_api_gateway_usage_plan" "main" {
   }
 }
 
+resource "aws_api_gateway_usage_plan" "vendor_webhooks" {
+  name        = "${local.name_prefix}-vendors"
+  description = "Vendor webhooks: throttle and daily quota of POST /vendor/status"
+
+  api_stages {
+    api_id = aws_api_gateway_rest_api.main.id
+    stage  = aws_api_gateway_stage.main.stage_name
+
+    throttle {
+      path        = "/vendor/status/POST"
+      rate_limit  = var.api_vendor_status_throttle_rate_limit
+      burst_limit = var.api_vendor_status_throttle_burst_limit
+    }
+  }
+
+  throttle_settings {
+    rate_limit  = var.api_vendor_status_throttle_rate_limit
+    burst_limit = var.api_vendor_status_throttle_burst_limit
+  }
+
+  quota_settings {
+    limit  = var.api_vendor_usage_plan_quota_limit
+    period = "DAY"
+  }
+}
+
 resource "aws_api_gateway_usage_plan_key" "tenant_app" {
   key_id        = aws_api_gateway_api_key.tenant_app.id
   key_type      = "API_KEY"
   usage_plan_id = aws_api_gateway_usage_plan.main.id
+}
+
+resource "aws_api_gateway_usage_plan_key" "vendor_webhooks" {
+  key_id        = aws_api_gateway_api_key.vendor_webhooks.id
+  key_type      = "API_KEY"
+  usage_plan_id = aws_api_gateway_usage_plan.vendor_webhooks.id
 }
 
 ###############################################################################
@@ -4173,8 +4221,13 @@ output "api_invoke_url" {
 }
 
 output "api_key_id" {
-  description = "ID of the API key (read the value with `aws apigateway get-api-key --include-value`)."
+  description = "ID of the tenant app's API key (read the value with `aws apigateway get-api-key --include-value`)."
   value       = aws_api_gateway_api_key.tenant_app.id
+}
+
+output "vendor_api_key_id" {
+  description = "ID of the vendor webhooks' API key (read the value with `aws apigateway get-api-key --include-value`)."
+  value       = aws_api_gateway_api_key.vendor_webhooks.id
 }
 
 output "dynamodb_table_names" {
