@@ -116,3 +116,25 @@ def test_property_maintenance_tenants_and_vendors_have_their_own_key_and_plan():
     assert tenant_throttles["/vendor/status/POST"] == (0, 0), "the tenant key must not reach the vendor webhook"
     assert tenant_throttles["/request/POST"][0] > 0
     assert set(vendor_throttles) == {"/vendor/status/POST"} and vendor_throttles["/vendor/status/POST"][0] > 0
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("name", DOMAIN_STACKS)
+def test_redis_alarms_watch_every_node_of_the_replication_group(name, env):
+    resolved = ResolvedStack(load_stack(TERRAFORM, name), env)
+    group = next(resolved.instances("aws_elasticache_replication_group"))
+    group_id = group.attribute("replication_group_id")
+    if "num_node_groups" in group.block.body:
+        shards, replicas = group.attribute("num_node_groups"), group.attribute("replicas_per_node_group")
+        nodes = {f"{group_id}-{s:04d}-{n:03d}" for s in range(1, shards + 1) for n in range(1, replicas + 2)}
+    else:
+        nodes = {f"{group_id}-{n:03d}" for n in range(1, group.attribute("num_cache_clusters") + 1)}
+    redis_alarms = [a for a in resolved.instances("aws_cloudwatch_metric_alarm")
+                    if "AWS/ElastiCache" in str(a.block.body)]
+    assert redis_alarms
+    for alarm in redis_alarms:
+        queries = alarm.blocks("metric_query")
+        watched = {m["dimensions"]["CacheClusterId"] for q in queries for m in q.get("metric", [])}
+        assert watched == nodes, alarm.address
+        assert len(watched) <= 10
+        assert any(q.get("expression") == "MAX(METRICS())" and q.get("return_data") for q in queries)

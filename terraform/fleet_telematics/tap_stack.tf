@@ -1346,6 +1346,8 @@ locals {
   dot_reporting_arn  = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.name_prefix}-dot-reporting"
 
   redis_primary_cluster_id = "${aws_elasticache_replication_group.redis.replication_group_id}-001"
+  # Every node of the replication group (<group>-001 ... -00N): alarms watch all of them, so they survive failover.
+  redis_node_ids = [for i in range(var.num_cache_clusters) : format("%s-redis-%03d", local.name_prefix, i + 1)]
 
   # SageMaker has no endpoint data source in provider 5.99.1; the endpoint is resolved through Cloud Control
   # (AWS::SageMaker::Endpoint, identified by its ARN), which fails the plan if the endpoint does not exist.
@@ -3681,31 +3683,42 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
 
 # --- Redis / Aurora ----------------------------------------------------------------------------------------------------
 
-# Member 001 is the primary at creation; after a failover the alarm follows the node, see README.
 resource "aws_cloudwatch_metric_alarm" "redis_memory" {
   alarm_name          = "${local.name_prefix}-redis-memory"
-  alarm_description   = "Redis memory usage (rolling windows, counters, GEO index) of the primary node."
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "DatabaseMemoryUsagePercentage"
-  dimensions          = { CacheClusterId = local.redis_primary_cluster_id }
-  statistic           = "Maximum"
-  period              = 300
+  alarm_description   = "Redis memory usage (rolling windows, counters, GEO index) of the fullest node."
   evaluation_periods  = 3
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.redis_memory_threshold_pct
   treat_missing_data  = "breaching"
   alarm_actions       = [aws_sns_topic.this["ops"].arn]
   ok_actions          = [aws_sns_topic.this["ops"].arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "DatabaseMemoryUsagePercentage (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "DatabaseMemoryUsagePercentage"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Maximum"
+        period      = 300
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   alarm_name          = "${local.name_prefix}-redis-geo-latency"
-  alarm_description   = "Average latency of GEOADD/GEOSEARCH on the Redis primary (microseconds)."
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "GeoSpatialBasedCmdsLatency"
-  dimensions          = { CacheClusterId = local.redis_primary_cluster_id }
-  statistic           = "Average"
-  period              = 60
+  alarm_description   = "Average latency of GEOADD/GEOSEARCH on the worst node of the replication group (microseconds)."
   evaluation_periods  = 5
   datapoints_to_alarm = 3
   comparison_operator = "GreaterThanThreshold"
@@ -3713,6 +3726,28 @@ resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.this["ops"].arn]
   ok_actions          = [aws_sns_topic.this["ops"].arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "GeoSpatialBasedCmdsLatency (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "GeoSpatialBasedCmdsLatency"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Average"
+        period      = 60
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "aurora_connections" {

@@ -954,6 +954,14 @@ locals {
     lambda_async_dlq = "${local.name_prefix}-lambda-async-dlq"
   }
 
+  # Every node of the cluster-mode replication group (<group>-<shard 0001..>-<node 001..>): alarms watch all of
+  # them (at most 10, CloudWatch's limit for a metric-math alarm; checked on the alarms), so they survive failover.
+  redis_node_ids = flatten([
+    for shard in range(var.redis_num_node_groups) : [
+      for node in range(var.redis_replicas_per_node_group + 1) : format("%s-redis-%04d-%03d", local.name_prefix, shard + 1, node + 1)
+    ]
+  ])
+
   # Every queue a message lands in when processing gave up: the consumer DLQs and the failure queues.
   dlq_alarm_queues = merge(
     { for k, q in local.consumer_queues : "${k}_dlq" => "${q.name}-dlq" },
@@ -3504,34 +3512,82 @@ resource "aws_cloudwatch_metric_alarm" "orders_hot_partition" {
 
 resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   alarm_name          = "${local.name_prefix}-redis-geo-latency"
-  alarm_description   = "GEOADD/GEOSEARCH average latency (microseconds) on the first shard's primary"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "GeoSpatialBasedCmdsLatency"
-  dimensions          = { CacheClusterId = sort(tolist(aws_elasticache_replication_group.redis.member_clusters))[0] }
-  statistic           = "Average"
-  period              = 60
+  alarm_description   = "GEOADD/GEOSEARCH average latency (microseconds) on the worst node of the cluster"
   evaluation_periods  = 5
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.redis_geo_latency_threshold_us
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "GeoSpatialBasedCmdsLatency (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "GeoSpatialBasedCmdsLatency"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Average"
+        period      = 60
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.redis_node_ids) <= 10
+      error_message = "A metric-math alarm reads at most 10 metrics: redis_num_node_groups x (redis_replicas_per_node_group + 1) must be <= 10."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "redis_memory_fragmentation" {
   alarm_name          = "${local.name_prefix}-redis-memory-fragmentation"
-  alarm_description   = "Redis memory fragmentation ratio"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "MemoryFragmentationRatio"
-  dimensions          = { CacheClusterId = sort(tolist(aws_elasticache_replication_group.redis.member_clusters))[0] }
-  statistic           = "Maximum"
-  period              = 300
+  alarm_description   = "Redis memory fragmentation ratio of the worst node"
   evaluation_periods  = 3
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.redis_memory_fragmentation_threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "MemoryFragmentationRatio (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "MemoryFragmentationRatio"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Maximum"
+        period      = 300
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.redis_node_ids) <= 10
+      error_message = "A metric-math alarm reads at most 10 metrics: redis_num_node_groups x (redis_replicas_per_node_group + 1) must be <= 10."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "websocket_connection_failures" {

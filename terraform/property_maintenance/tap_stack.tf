@@ -1238,6 +1238,8 @@ locals {
   compliance_bucket       = "${local.name_prefix}-${var.compliance_reports_bucket_name}-${local.account_id}"
   access_logs_bucket      = "${local.name_prefix}-s3-access-logs-${local.account_id}"
   redis_replication_group = "${local.name_prefix}-redis"
+  # Every node of the replication group (<group>-001 ... -00N): alarms watch all of them, so they survive failover.
+  redis_node_ids = [for i in range(var.redis_num_cache_clusters) : format("%s-%03d", local.redis_replication_group, i + 1)]
 
   data_buckets = {
     archive            = local.archive_bucket
@@ -3913,12 +3915,7 @@ resource "aws_cloudwatch_metric_alarm" "assignment_conditional_check_failed" {
 
 resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   alarm_name          = "${local.name_prefix}-redis-geo-latency"
-  alarm_description   = "Average latency (microseconds) of geospatial commands on the primary node (<replication group>-001)"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "GeoSpatialBasedCmdsLatency"
-  statistic           = "Average"
-  dimensions          = { CacheClusterId = "${aws_elasticache_replication_group.redis.replication_group_id}-001" }
-  period              = 60
+  alarm_description   = "Average latency (microseconds) of geospatial commands on the worst node of the replication group"
   evaluation_periods  = 5
   datapoints_to_alarm = 3
   comparison_operator = "GreaterThanThreshold"
@@ -3926,6 +3923,28 @@ resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "GeoSpatialBasedCmdsLatency (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "GeoSpatialBasedCmdsLatency"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Average"
+        period      = 60
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
