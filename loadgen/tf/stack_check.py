@@ -1,8 +1,9 @@
 """`loadgen tf check`: the rules every stack keeps so that dev, staging and prod differ only in capacities.
 
 Parity is checked where it can break: the tfvars (same keys everywhere; values that differ only for keys whose
-names say they are capacities, rates, thresholds, retentions or sizes, and never for a variable that feeds a
-`count` or `for_each`), the variables (declared, and set where they have no default) and the alarms (a numeric
+names say they are capacities, rates, thresholds, retentions or sizes, never for a key tagged as a compliance
+rule (`compliance_` prefix: a regulatory retention or TTL is a rule, not a capacity) and never for a variable
+that feeds a `count` or `for_each`), the variables (declared, and set where they have no default) and the alarms (a numeric
 threshold in every env). Optionally (`--schema`) every resource is checked against the AWS provider schema.
 """
 
@@ -25,6 +26,8 @@ CAPACITY_TOKENS = (
     "batch", "parallelization", "buffer", "cidr",
 )
 ENV_KEYS = ("env", "environment")
+COMPLIANCE_PREFIX = "compliance_"
+"""Keys named `compliance_*` are compliance rules (DOT record retention, a spec's TTL): the same in every env."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class Finding:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def is_compliance_key(key: str) -> bool:
+    """True if the key is tagged as a compliance rule, which no env may change."""
+    return key.lower().startswith(COMPLIANCE_PREFIX)
 
 
 def is_capacity_key(key: str) -> bool:
@@ -157,6 +165,9 @@ def _value_differences(stack: Stack) -> Iterator[Finding]:
         lengths = {len(v) for v in values.values() if isinstance(v, (list, dict))}
         if key in shaped:
             reason = f"differs between envs ({_describe(values)}) and changes the instances of {shaped[key]}"
+        elif is_compliance_key(key):
+            yield from _compliance_differences(stack, key, values)
+            continue
         elif len(lengths) > 1:
             reason = f"differs in length between envs ({_describe(values)}); resource counts must be identical"
         elif not is_capacity_key(key):
@@ -165,6 +176,21 @@ def _value_differences(stack: Stack) -> Iterator[Finding]:
         else:
             continue
         yield Finding(stack.name, where[0], where[1], key, "topology_diff", reason)
+
+
+def _compliance_differences(stack: Stack, key: str, values: dict[str, Any]) -> Iterator[Finding]:
+    """One finding per env whose compliance value departs from the value most envs (prod on a tie) set."""
+    counts: dict[str, int] = {}
+    for value in values.values():
+        counts[repr(value)] = counts.get(repr(value), 0) + 1
+    reference = max(counts, key=lambda v: (counts[v], v == repr(values.get("prod"))))
+    for env, value in values.items():
+        if repr(value) == reference:
+            continue
+        tfvars = stack.tfvars[env]
+        yield Finding(stack.name, str(tfvars.path), tfvars.lines.get(key), key, "compliance_diff",
+                      f"is a compliance rule and differs between envs ({_describe(values)}); "
+                      "compliance retentions/TTLs are the same in every env")
 
 
 def _alarm_thresholds(stack: Stack) -> Iterator[Finding]:

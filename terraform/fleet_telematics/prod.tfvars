@@ -8,13 +8,11 @@
 env = "prod"
 
 # --- general ---
-aws_region = "us-east-1"
-# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
-manage_api_gateway_account = false
-project_name               = "fleet-telematics"
-owner                      = "fleet-platform"
-cost_center                = "telematics"
-common_tags                = { DataClass = "vehicle-telemetry" }
+aws_region   = "us-east-1"
+project_name = "fleet-telematics"
+owner        = "fleet-platform"
+cost_center  = "telematics"
+common_tags  = { DataClass = "vehicle-telemetry" }
 
 # --- network (identical in every env; each env has its own account/VPC) ---
 vpc_cidr             = "10.40.0.0/16"
@@ -71,14 +69,14 @@ locations_gsi_rcu = 1000
 # 3,900 state writes/s + ~390 log entries/s, x 1.3 -> 5,600 -> 6,000
 driver_logs_wcu = 6000
 # one strongly consistent duty-state read per HOS record, x 1.3
-driver_logs_rcu      = 5000
-ttl_enabled          = true
-ttl_attribute        = "expires_at"
-diagnostics_ttl_days = 30
-predictions_ttl_days = 90
+driver_logs_rcu                 = 5000
+ttl_enabled                     = true
+ttl_attribute                   = "expires_at"
+compliance_diagnostics_ttl_days = 30
+predictions_ttl_days            = 90
 # 49 CFR 395.8(k): records of duty status are kept 6 months
-driver_logs_retention_days = 190
-deletion_protection        = true
+compliance_driver_logs_retention_days = 190
+deletion_protection                   = true
 
 # --- lambda ---
 # reserved: stream functions >= shards x parallelization (GPS 40 x 3 = 120, diagnostics 26 x 2 = 52 per EFO consumer);
@@ -155,14 +153,14 @@ report_map_max_concurrency     = 10
 report_fleets_per_batch_size   = 10
 
 # --- s3 / firehose / glue / athena ---
-reports_bucket                 = "compliance-reports"
-data_lake_bucket               = "data-lake"
-output_bucket                  = "athena-results"
-lifecycle_archive_days         = 90
-athena_results_expiration_days = 30
-reports_object_lock_mode       = "COMPLIANCE"
-reports_object_lock_days       = 190
-diagnostics_firehose_name      = "diagnostics-archive"
+reports_bucket                       = "compliance-reports"
+data_lake_bucket                     = "data-lake"
+output_bucket                        = "athena-results"
+lifecycle_archive_days               = 90
+athena_results_expiration_days       = 30
+compliance_reports_object_lock_mode  = "COMPLIANCE"
+compliance_dot_record_retention_days = 190
+diagnostics_firehose_name            = "diagnostics-archive"
 # 6.7 MiB/s of diagnostics fills 128 MiB in ~20 s; 60 s keeps files fresh for Athena
 buffer_interval_s              = 60
 buffer_size_mb                 = 128
@@ -205,3 +203,7 @@ sqs_oldest_message_age_threshold_seconds = 300
 dlq_depth_threshold                      = 0
 sfn_failures_threshold                   = 0
 firehose_delivery_success_threshold      = 0.99
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

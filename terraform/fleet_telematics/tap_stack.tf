@@ -350,9 +350,9 @@ variable "ttl_attribute" {
   default     = "expires_at"
 }
 
-variable "diagnostics_ttl_days" {
+variable "compliance_diagnostics_ttl_days" {
   type        = number
-  description = "Days a diagnostics item lives before TTL deletes it (30 in prod)."
+  description = "Compliance rule (same in every env): days a diagnostics item lives before TTL deletes it (spec: 30)."
   default     = 30
 }
 
@@ -362,9 +362,9 @@ variable "predictions_ttl_days" {
   default     = 90
 }
 
-variable "driver_logs_retention_days" {
+variable "compliance_driver_logs_retention_days" {
   type        = number
-  description = "Days a driver log entry lives in DynamoDB (49 CFR 395.8(k): keep records of duty status 6 months)."
+  description = "Compliance rule (same in every env): days a driver log entry lives in DynamoDB (49 CFR 395.8(k): keep records of duty status 6 months)."
   default     = 190
 }
 
@@ -781,15 +781,15 @@ variable "athena_results_expiration_days" {
   default     = 30
 }
 
-variable "reports_object_lock_mode" {
+variable "compliance_reports_object_lock_mode" {
   type        = string
   description = "Default object lock mode of the reports bucket; same in every env."
   default     = "COMPLIANCE"
 }
 
-variable "reports_object_lock_days" {
+variable "compliance_dot_record_retention_days" {
   type        = number
-  description = "Default object lock retention of compliance reports (49 CFR 395.8(k): 6 months)."
+  description = "Compliance rule (same in every env): object lock retention of the DOT records and reports (49 CFR 395.8(k): 6 months)."
   default     = 190
 }
 
@@ -1372,7 +1372,7 @@ locals {
     diagnostics_processor = {
       DIAGNOSTICS_TABLE    = aws_dynamodb_table.this["diagnostics"].name
       TTL_ATTRIBUTE        = var.ttl_attribute
-      DIAGNOSTICS_TTL_DAYS = tostring(var.diagnostics_ttl_days)
+      DIAGNOSTICS_TTL_DAYS = tostring(var.compliance_diagnostics_ttl_days)
     }
     anomaly_detector = merge(local.redis_env, {
       THRESHOLDS_TABLE       = aws_dynamodb_table.this["thresholds"].name
@@ -1400,7 +1400,7 @@ locals {
       VIOLATIONS_TOPIC_ARN       = aws_sns_topic.this["violations"].arn
       RULE_SET_ID                = "us-property-carrier"
       TTL_ATTRIBUTE              = var.ttl_attribute
-      DRIVER_LOGS_RETENTION_DAYS = tostring(var.driver_logs_retention_days)
+      DRIVER_LOGS_RETENTION_DAYS = tostring(var.compliance_driver_logs_retention_days)
     }
     hos_report_generator = {
       REPORTS_BUCKET    = aws_s3_bucket.this["reports"].id
@@ -2653,8 +2653,8 @@ resource "aws_s3_bucket_object_lock_configuration" "reports" {
 
   rule {
     default_retention {
-      mode = var.reports_object_lock_mode
-      days = var.reports_object_lock_days
+      mode = var.compliance_reports_object_lock_mode
+      days = var.compliance_dot_record_retention_days
     }
   }
 

@@ -3,14 +3,12 @@
 # Fleet model: 600 active drivers x 1 fix / 4 s = 150 rec/s on locations; 1.5 orders/s design
 # point; a few hundred WebSocket connections. Off-hot-path functions run unreserved (-1).
 
-env        = "dev"
-aws_region = "us-east-1"
-# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
-manage_api_gateway_account = false
-project_name               = "food-delivery"
-owner                      = "delivery-platform"
-cost_center                = "cc-4410"
-common_tags                = { DataClassification = "confidential" }
+env          = "dev"
+aws_region   = "us-east-1"
+project_name = "food-delivery"
+owner        = "delivery-platform"
+cost_center  = "cc-4410"
+common_tags  = { DataClassification = "confidential" }
 
 vpc_cidr             = "10.10.0.0/16"
 availability_zones   = ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -132,3 +130,7 @@ aurora_connection_threshold                   = 700 # ~80% of 900
 sqs_backlog_threshold                         = 100
 dlq_depth_threshold                           = 10
 earnings_sfn_failures_threshold               = 2
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

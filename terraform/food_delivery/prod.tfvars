@@ -9,14 +9,12 @@
 #   WebSocket -> ~135,000 concurrent connections.
 # * The account's Lambda concurrency quota is assumed raised to 3,000 (reserved total here: 780).
 
-env        = "prod"
-aws_region = "us-east-1"
-# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
-manage_api_gateway_account = false
-project_name               = "food-delivery"
-owner                      = "delivery-platform"
-cost_center                = "cc-4410"
-common_tags                = { DataClassification = "confidential" }
+env          = "prod"
+aws_region   = "us-east-1"
+project_name = "food-delivery"
+owner        = "delivery-platform"
+cost_center  = "cc-4410"
+common_tags  = { DataClassification = "confidential" }
 
 # Network: 3 AZs; private /20s leave room for ~4k Lambda ENI IPs per AZ.
 vpc_cidr             = "10.30.0.0/16"
@@ -116,8 +114,7 @@ orders_stream_batching_window_seconds = 1
 orders_stream_parallelization_factor  = 4
 
 # Redis cluster: 15,000 GEOADD/s + ~150 GEOSEARCH/s + cache reads, spread by region hash tag over
-# 4 shards; r7g.xlarge keeps p99 GEO latency well below 1 ms at that rate. 1 replica per shard (in another AZ)
-# for failover; reads go to primaries. 4 x 2 = 8 nodes: the Redis alarms read every node, at most 10.
+# 4 shards; r7g.xlarge keeps p99 GEO latency < 1 ms. 1 replica per shard for failover (reads go to primaries): 8 nodes, the Redis alarms read <= 10.
 redis_node_type               = "cache.r7g.xlarge"
 redis_num_node_groups         = 4
 redis_replicas_per_node_group = 1
@@ -164,3 +161,7 @@ aurora_connection_threshold                   = 4000 # 80% of 5,000
 sqs_backlog_threshold                         = 5000
 dlq_depth_threshold                           = 1
 earnings_sfn_failures_threshold               = 0
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

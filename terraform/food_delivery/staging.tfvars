@@ -3,14 +3,12 @@
 # Fleet model: 15,000 active drivers x 1 fix / 4 s = 3,750 rec/s on locations; 37 orders/s
 # design point (a quarter of prod's 150/s); ~34,000 concurrent WebSocket connections.
 
-env        = "staging"
-aws_region = "us-east-1"
-# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
-manage_api_gateway_account = false
-project_name               = "food-delivery"
-owner                      = "delivery-platform"
-cost_center                = "cc-4410"
-common_tags                = { DataClassification = "confidential" }
+env          = "staging"
+aws_region   = "us-east-1"
+project_name = "food-delivery"
+owner        = "delivery-platform"
+cost_center  = "cc-4410"
+common_tags  = { DataClassification = "confidential" }
 
 vpc_cidr             = "10.20.0.0/16"
 availability_zones   = ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -136,3 +134,7 @@ aurora_connection_threshold                   = 2800 # ~80% of 3,600
 sqs_backlog_threshold                         = 1000
 dlq_depth_threshold                           = 5
 earnings_sfn_failures_threshold               = 1
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

@@ -8,13 +8,11 @@
 # staging carries ~40% and dev ~20% of that. Only capacities, rates,
 # thresholds, retentions and the address plan differ between envs.
 
-env        = "dev"
-aws_region = "us-east-1"
-# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
-manage_api_gateway_account = true
-project_name               = "propmaint"
-owner                      = "property-platform"
-cost_center                = "maintenance-ops"
+env          = "dev"
+aws_region   = "us-east-1"
+project_name = "propmaint"
+owner        = "property-platform"
+cost_center  = "maintenance-ops"
 
 # Network: two AZs everywhere (same topology); only the address plan differs.
 vpc_cidr                = "10.40.0.0/16"
@@ -172,3 +170,7 @@ sfn_executions_failed_threshold               = 5
 report_generation_errors_threshold            = 10
 lambda_errors_threshold                       = 10
 sla_compliance_rate_threshold                 = 80
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = true
