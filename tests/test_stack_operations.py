@@ -138,3 +138,19 @@ def test_redis_alarms_watch_every_node_of_the_replication_group(name, env):
         assert watched == nodes, alarm.address
         assert len(watched) <= 10
         assert any(q.get("expression") == "MAX(METRICS())" and q.get("return_data") for q in queries)
+
+
+def test_food_delivery_tables_are_one_for_each_over_locals():
+    from loadgen.local_resources import table_definitions
+
+    stack = load_stack(TERRAFORM, "food_delivery")
+    blocks = list(stack.resources("aws_dynamodb_table"))
+    assert len(blocks) == 1 and blocks[0].body["for_each"] == "${local.dynamodb_tables}"
+    tables = {t.address: t for t in table_definitions(ResolvedStack(stack, "prod"))}
+    assert sorted(tables) == sorted(f'aws_dynamodb_table.this["{k}"]' for k in
+                                    ("connections", "orders", "driver_locations", "driver_orders", "driver_profiles"))
+    orders = tables['aws_dynamodb_table.this["orders"]'].create_request
+    assert orders["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert {i["IndexName"] for i in orders["GlobalSecondaryIndexes"]} == {
+        "restaurant_id-created_at-index", "driver_id-delivery_date-index", "delivery-shard-index"}
+    assert tables['aws_dynamodb_table.this["driver_locations"]'].ttl_attribute == "expires_at"

@@ -928,6 +928,42 @@ locals {
   }
   provisioned = var.billing_mode == "PROVISIONED"
 
+  # DynamoDB tables (every key attribute is a string). indexes: GSI name -> keys, projection and the
+  # dynamodb_capacity entry that sizes it.
+  dynamodb_tables = {
+    connections = {
+      name       = var.connections_table, hash_key = "connection_id", stream = false, ttl = true
+      attributes = ["connection_id", "user_id", "order_id"]
+      indexes = {
+        "user_id-index"  = { hash_key = "user_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = null, capacity = "connections" }
+        "order_id-index" = { hash_key = "order_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = null, capacity = "connections" }
+      }
+    }
+    orders = {
+      name       = var.orders_table, hash_key = "order_id", stream = true, ttl = false
+      attributes = ["order_id", "restaurant_id", "created_at", "driver_id", "delivery_date", "delivery_shard"]
+      indexes = {
+        # Restaurant dashboards: a restaurant's orders by time.
+        "restaurant_id-created_at-index" = { hash_key = "restaurant_id", range_key = "created_at", projection_type = "KEYS_ONLY", non_key_attributes = null, capacity = "orders_gsi" }
+        # Driver history by delivery_date (sparse: set when an order is delivered).
+        "driver_id-delivery_date-index" = { hash_key = "driver_id", range_key = "delivery_date", projection_type = "INCLUDE", non_key_attributes = ["status", "delivery_fee", "tip", "distance_km", "surge_multiplier"], capacity = "orders_gsi" }
+        # Nightly settlement: all delivered orders of a date, write-sharded (<date>#<nn>) so the dinner peak
+        # does not land on one GSI partition.
+        "delivery-shard-index" = { hash_key = "delivery_shard", range_key = "driver_id", projection_type = "INCLUDE", non_key_attributes = ["delivery_date", "delivery_fee", "tip", "distance_km", "duration_minutes", "surge_multiplier", "region"], capacity = "orders_gsi" }
+      }
+    }
+    driver_locations = {
+      name       = var.drivers_locations_table, hash_key = "driver_id", stream = false, ttl = true
+      attributes = ["driver_id", "geohash"]
+      indexes = {
+        # geohash = precision-5 cell (~4.9 km); the order consumer queries the cell and its 8 neighbours.
+        "geohash-index" = { hash_key = "geohash", range_key = "driver_id", projection_type = "INCLUDE", non_key_attributes = ["lat", "lon", "driver_status", "region", "updated_at"], capacity = "driver_locations" }
+      }
+    }
+    driver_orders   = { name = var.driver_orders_table, hash_key = "driver_id", stream = false, ttl = false, attributes = ["driver_id"], indexes = {} }
+    driver_profiles = { name = var.driver_profiles_table, hash_key = "driver_id", stream = false, ttl = false, attributes = ["driver_id"], indexes = {} }
+  }
+
   # SNS order-events -> SQS fan-out. order_stage is a MessageAttribute set by the orders stream
   # publisher; each queue receives only the stages its consumer acts on.
   consumer_queues = {
@@ -1001,11 +1037,11 @@ locals {
   lambda_common_env = {
     ENVIRONMENT            = var.env
     POWERTOOLS_SERVICE     = var.project_name
-    CONNECTIONS_TABLE      = aws_dynamodb_table.connections.name
-    ORDERS_TABLE           = aws_dynamodb_table.orders.name
-    DRIVER_LOCATIONS_TABLE = aws_dynamodb_table.driver_locations.name
-    DRIVER_ORDERS_TABLE    = aws_dynamodb_table.driver_orders.name
-    DRIVER_PROFILES_TABLE  = aws_dynamodb_table.driver_profiles.name
+    CONNECTIONS_TABLE      = aws_dynamodb_table.this["connections"].name
+    ORDERS_TABLE           = aws_dynamodb_table.this["orders"].name
+    DRIVER_LOCATIONS_TABLE = aws_dynamodb_table.this["driver_locations"].name
+    DRIVER_ORDERS_TABLE    = aws_dynamodb_table.this["driver_orders"].name
+    DRIVER_PROFILES_TABLE  = aws_dynamodb_table.this["driver_profiles"].name
   }
 
   redis_env = {
@@ -1226,63 +1262,63 @@ locals {
   # Least privilege: each function's statements, scoped to the resources it touches.
   lambda_policy_statements = {
     ws_connect = [
-      { sid = "Connections", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/*"] },
+      { sid = "Connections", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/*"] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
-      { sid = "DriverPickup", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
+      { sid = "DriverPickup", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
     ]
     ws_disconnect = [
-      { sid = "Connections", actions = ["dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn] },
+      { sid = "Connections", actions = ["dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn] },
     ]
     order_validator = [
       { sid = "PutOrders", actions = ["kinesis:PutRecord", "kinesis:PutRecords"], resources = [aws_kinesis_stream.this["orders"].arn] },
     ]
     order_consumer = [
       { sid = "ReadOrdersStream", actions = local.stream_read_actions, resources = [aws_kinesis_stream.this["orders"].arn] },
-      { sid = "Orders", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
-      { sid = "DriverGeoIndex", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.driver_locations.arn}/index/geohash-index"] },
+      { sid = "Orders", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
+      { sid = "DriverGeoIndex", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.this["driver_locations"].arn}/index/geohash-index"] },
       { sid = "InvokeMatcher", actions = ["lambda:InvokeFunction"], resources = [local.matcher_function_arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn, aws_rds_cluster.aurora.master_user_secret[0].secret_arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     matcher = [
-      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
-      { sid = "Workload", actions = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
-      { sid = "Profiles", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.driver_profiles.arn] },
+      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
+      { sid = "Workload", actions = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
+      { sid = "Profiles", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.this["driver_profiles"].arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn] },
     ]
     orders_stream_publisher = [
-      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.orders.stream_arn] },
+      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.this["orders"].stream_arn] },
       { sid = "PublishOrderEvents", actions = ["sns:Publish"], resources = [aws_sns_topic.order_events.arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     restaurant_consumer = [
       { sid = "ConsumeQueue", actions = local.sqs_consume_actions, resources = [aws_sqs_queue.consumer["restaurant_orders"].arn] },
       { sid = "InvokePosProxy", actions = ["execute-api:Invoke"], resources = ["${aws_api_gateway_rest_api.orders.execution_arn}/${var.stage_name}/*/pos/*"] },
-      { sid = "Orders", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
+      { sid = "Orders", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
     ]
     driver_consumer = [
       { sid = "ConsumeQueue", actions = local.sqs_consume_actions, resources = [aws_sqs_queue.consumer["driver_assignments"].arn] },
-      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/user_id-index"] },
-      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
+      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/user_id-index"] },
+      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
     ]
     customer_consumer = [
       { sid = "ConsumeQueue", actions = local.sqs_consume_actions, resources = [aws_sqs_queue.consumer["customer_notifications"].arn] },
-      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/*"] },
+      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/*"] },
       { sid = "PublishExternal", actions = ["sns:Publish"], resources = [aws_sns_topic.external_notifications.arn] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
     ]
     location_processor = [
       { sid = "ReadLocationsStream", actions = local.stream_read_actions, resources = [aws_kinesis_stream.this["locations"].arn] },
-      { sid = "DriverLocations", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources = [aws_dynamodb_table.driver_locations.arn] },
-      { sid = "Workload", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
-      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/order_id-index"] },
+      { sid = "DriverLocations", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources = [aws_dynamodb_table.this["driver_locations"].arn] },
+      { sid = "Workload", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
+      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/order_id-index"] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     earnings_query = [
-      { sid = "DeliveredOrders", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.orders.arn}/index/delivery-shard-index"] },
+      { sid = "DeliveredOrders", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.this["orders"].arn}/index/delivery-shard-index"] },
       { sid = "WriteWorkFile", actions = ["s3:PutObject"], resources = ["${aws_s3_bucket.data["receipts"].arn}/${local.settlements_prefix}*"] },
     ]
     earnings_calc = [
@@ -1291,17 +1327,17 @@ locals {
     ]
     earnings_write = [
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_rds_cluster.aurora.master_user_secret[0].secret_arn] },
-      { sid = "Balances", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_profiles.arn] },
+      { sid = "Balances", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_profiles"].arn] },
     ]
     analytics = [
-      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.orders.stream_arn] },
-      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
+      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.this["orders"].stream_arn] },
+      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn, aws_rds_cluster.aurora.master_user_secret[0].secret_arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     image_validator = [
       { sid = "ReadPhotos", actions = ["s3:GetObject", "s3:PutObjectTagging"], resources = ["${aws_s3_bucket.data["delivery_photos"].arn}/*"] },
-      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
+      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
       { sid = "DetectLabels", actions = ["rekognition:DetectLabels"], resources = ["*"] },
     ]
   }
@@ -1901,7 +1937,7 @@ resource "aws_lambda_event_source_mapping" "kinesis" {
 
 resource "aws_lambda_event_source_mapping" "orders_table_stream" {
   for_each                           = local.orders_stream_consumers
-  event_source_arn                   = aws_dynamodb_table.orders.stream_arn
+  event_source_arn                   = aws_dynamodb_table.this["orders"].stream_arn
   function_name                      = aws_lambda_function.this[each.key].arn
   starting_position                  = "LATEST"
   batch_size                         = var.orders_stream_batch_size
@@ -1945,218 +1981,47 @@ resource "aws_lambda_event_source_mapping" "sqs" {
 # DynamoDB
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_dynamodb_table" "connections" {
+# The five tables share one resource: keys, attributes, GSIs, stream and TTL come from local.dynamodb_tables,
+# capacities from local.dynamodb_capacity (tfvars).
+resource "aws_dynamodb_table" "this" {
   #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.connections_table}"
+  for_each                    = local.dynamodb_tables
+  name                        = "${local.name_prefix}-${each.value.name}"
   billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.connections.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.connections.wcu : null
-  hash_key                    = "connection_id"
+  read_capacity               = local.provisioned ? local.dynamodb_capacity[each.key].rcu : null
+  write_capacity              = local.provisioned ? local.dynamodb_capacity[each.key].wcu : null
+  hash_key                    = each.value.hash_key
+  stream_enabled              = each.value.stream
+  stream_view_type            = each.value.stream ? "NEW_AND_OLD_IMAGES" : null
   deletion_protection_enabled = var.deletion_protection
 
-  attribute {
-    name = "connection_id"
-    type = "S"
-  }
-  attribute {
-    name = "user_id"
-    type = "S"
-  }
-  attribute {
-    name = "order_id"
-    type = "S"
+  dynamic "attribute" {
+    for_each = each.value.attributes
+    content {
+      name = attribute.value
+      type = "S"
+    }
   }
 
-  global_secondary_index {
-    name            = "user_id-index"
-    hash_key        = "user_id"
-    projection_type = "KEYS_ONLY"
-    read_capacity   = local.provisioned ? local.dynamodb_capacity.connections.rcu : null
-    write_capacity  = local.provisioned ? local.dynamodb_capacity.connections.wcu : null
+  dynamic "global_secondary_index" {
+    for_each = each.value.indexes
+    content {
+      name               = global_secondary_index.key
+      hash_key           = global_secondary_index.value.hash_key
+      range_key          = global_secondary_index.value.range_key
+      projection_type    = global_secondary_index.value.projection_type
+      non_key_attributes = global_secondary_index.value.non_key_attributes
+      read_capacity      = local.provisioned ? local.dynamodb_capacity[global_secondary_index.value.capacity].rcu : null
+      write_capacity     = local.provisioned ? local.dynamodb_capacity[global_secondary_index.value.capacity].wcu : null
+    }
   }
 
-  global_secondary_index {
-    name            = "order_id-index"
-    hash_key        = "order_id"
-    projection_type = "KEYS_ONLY"
-    read_capacity   = local.provisioned ? local.dynamodb_capacity.connections.rcu : null
-    write_capacity  = local.provisioned ? local.dynamodb_capacity.connections.wcu : null
-  }
-
-  ttl {
-    enabled        = var.ttl_enabled
-    attribute_name = var.ttl_attribute_name
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "orders" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.orders_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.orders.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.orders.wcu : null
-  hash_key                    = "order_id"
-  stream_enabled              = true
-  stream_view_type            = "NEW_AND_OLD_IMAGES"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "order_id"
-    type = "S"
-  }
-  attribute {
-    name = "restaurant_id"
-    type = "S"
-  }
-  attribute {
-    name = "created_at"
-    type = "S"
-  }
-  attribute {
-    name = "driver_id"
-    type = "S"
-  }
-  attribute {
-    name = "delivery_date"
-    type = "S"
-  }
-  attribute {
-    name = "delivery_shard"
-    type = "S"
-  }
-
-  # Restaurant dashboards: a restaurant's orders by time.
-  global_secondary_index {
-    name            = "restaurant_id-created_at-index"
-    hash_key        = "restaurant_id"
-    range_key       = "created_at"
-    projection_type = "KEYS_ONLY"
-    read_capacity   = local.provisioned ? local.dynamodb_capacity.orders_gsi.rcu : null
-    write_capacity  = local.provisioned ? local.dynamodb_capacity.orders_gsi.wcu : null
-  }
-
-  # Driver history by delivery_date (sparse: set when an order is delivered).
-  global_secondary_index {
-    name               = "driver_id-delivery_date-index"
-    hash_key           = "driver_id"
-    range_key          = "delivery_date"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["status", "delivery_fee", "tip", "distance_km", "surge_multiplier"]
-    read_capacity      = local.provisioned ? local.dynamodb_capacity.orders_gsi.rcu : null
-    write_capacity     = local.provisioned ? local.dynamodb_capacity.orders_gsi.wcu : null
-  }
-
-  # Nightly settlement: all delivered orders of a date, write-sharded (<date>#<nn>) so the
-  # dinner peak does not land on one GSI partition.
-  global_secondary_index {
-    name               = "delivery-shard-index"
-    hash_key           = "delivery_shard"
-    range_key          = "driver_id"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["delivery_date", "delivery_fee", "tip", "distance_km", "duration_minutes", "surge_multiplier", "region"]
-    read_capacity      = local.provisioned ? local.dynamodb_capacity.orders_gsi.rcu : null
-    write_capacity     = local.provisioned ? local.dynamodb_capacity.orders_gsi.wcu : null
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "driver_locations" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.drivers_locations_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.driver_locations.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.driver_locations.wcu : null
-  hash_key                    = "driver_id"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "driver_id"
-    type = "S"
-  }
-  attribute {
-    name = "geohash"
-    type = "S"
-  }
-
-  # geohash = precision-5 cell (~4.9 km); the order consumer queries the cell and its 8 neighbours.
-  global_secondary_index {
-    name               = "geohash-index"
-    hash_key           = "geohash"
-    range_key          = "driver_id"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["lat", "lon", "driver_status", "region", "updated_at"]
-    read_capacity      = local.provisioned ? local.dynamodb_capacity.driver_locations.rcu : null
-    write_capacity     = local.provisioned ? local.dynamodb_capacity.driver_locations.wcu : null
-  }
-
-  ttl {
-    enabled        = var.ttl_enabled
-    attribute_name = var.ttl_attribute_name
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "driver_orders" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.driver_orders_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.driver_orders.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.driver_orders.wcu : null
-  hash_key                    = "driver_id"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "driver_id"
-    type = "S"
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "driver_profiles" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.driver_profiles_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.driver_profiles.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.driver_profiles.wcu : null
-  hash_key                    = "driver_id"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "driver_id"
-    type = "S"
+  dynamic "ttl" {
+    for_each = each.value.ttl ? [var.ttl_attribute_name] : []
+    content {
+      enabled        = var.ttl_enabled
+      attribute_name = ttl.value
+    }
   }
 
   point_in_time_recovery {
@@ -3378,9 +3243,9 @@ resource "aws_cloudwatch_dashboard" "operations" {
           stat   = "Sum"
           period = 60
           metrics = [
-            ["AWS/DynamoDB", "ConditionalCheckFailedRequests", "TableName", aws_dynamodb_table.orders.name],
-            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.orders.name],
-            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.driver_locations.name],
+            ["AWS/DynamoDB", "ConditionalCheckFailedRequests", "TableName", aws_dynamodb_table.this["orders"].name],
+            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.this["orders"].name],
+            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.this["driver_locations"].name],
           ]
         }
       },
@@ -3483,7 +3348,7 @@ resource "aws_cloudwatch_metric_alarm" "assignment_conditional_check_failed" {
   alarm_description   = "Assignment races: conditional writes on orders failing (status/version changed underneath the matcher)"
   namespace           = "AWS/DynamoDB"
   metric_name         = "ConditionalCheckFailedRequests"
-  dimensions          = { TableName = aws_dynamodb_table.orders.name }
+  dimensions          = { TableName = aws_dynamodb_table.this["orders"].name }
   statistic           = "Sum"
   period              = 60
   evaluation_periods  = 3
@@ -3499,7 +3364,7 @@ resource "aws_cloudwatch_metric_alarm" "orders_hot_partition" {
   alarm_description   = "Write throttling on the orders table (hot partition or under-provisioned WCU)"
   namespace           = "AWS/DynamoDB"
   metric_name         = "WriteThrottleEvents"
-  dimensions          = { TableName = aws_dynamodb_table.orders.name }
+  dimensions          = { TableName = aws_dynamodb_table.this["orders"].name }
   statistic           = "Sum"
   period              = 60
   evaluation_periods  = 3
@@ -3792,18 +3657,18 @@ output "dynamodb_tables" {
   description = "DynamoDB table names and ARNs."
   value = {
     for k, t in {
-      connections      = aws_dynamodb_table.connections
-      orders           = aws_dynamodb_table.orders
-      driver_locations = aws_dynamodb_table.driver_locations
-      driver_orders    = aws_dynamodb_table.driver_orders
-      driver_profiles  = aws_dynamodb_table.driver_profiles
+      connections      = aws_dynamodb_table.this["connections"]
+      orders           = aws_dynamodb_table.this["orders"]
+      driver_locations = aws_dynamodb_table.this["driver_locations"]
+      driver_orders    = aws_dynamodb_table.this["driver_orders"]
+      driver_profiles  = aws_dynamodb_table.this["driver_profiles"]
     } : k => { name = t.name, arn = t.arn }
   }
 }
 
 output "orders_table_stream_arn" {
   description = "Stream ARN of the orders table."
-  value       = aws_dynamodb_table.orders.stream_arn
+  value       = aws_dynamodb_table.this["orders"].stream_arn
 }
 
 output "sns_topic_arns" {
