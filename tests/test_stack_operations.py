@@ -9,7 +9,7 @@ import pytest
 
 from conftest import TERRAFORM
 from loadgen.tf.env_model import ResolvedStack
-from loadgen.tf.hcl_reader import ENVS, load_stack
+from loadgen.tf.hcl_reader import ENVS, load_stack, stack_names
 
 DOMAIN_STACKS = ("property_maintenance", "fleet_telematics", "food_delivery")
 DEFAULT_CONCURRENCY_QUOTA = 1000
@@ -47,7 +47,7 @@ def test_the_key_lets_cloudwatch_logs_serve_the_state_machine_log_group(name):
 
 
 @pytest.mark.parametrize("env", ENVS)
-@pytest.mark.parametrize("name", DOMAIN_STACKS)
+@pytest.mark.parametrize("name", stack_names(TERRAFORM))
 def test_reserved_concurrency_fits_the_account_quota(name, env):
     resolved = ResolvedStack(load_stack(TERRAFORM, name), env)
     reserved = [f.attribute("reserved_concurrent_executions") for f in resolved.instances("aws_lambda_function")]
