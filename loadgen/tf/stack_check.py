@@ -4,7 +4,9 @@ Parity is checked where it can break: the tfvars (same keys everywhere; values t
 names say they are capacities, rates, thresholds, retentions or sizes, never for a key tagged as a compliance
 rule (`compliance_` prefix: a regulatory retention or TTL is a rule, not a capacity) and never for a variable
 that feeds a `count` or `for_each`), the variables (declared, and set where they have no default) and the alarms (a numeric
-threshold in every env). Optionally (`--schema`) every resource is checked against the AWS provider schema.
+threshold in every env). Local modules are followed: each call passes only variables the module declares and
+every variable without a default, the module's own references resolve, its alarms are judged with the values
+the envs pass down, and (`--schema`) its resources are checked against the AWS provider schema too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Iterable, Iterator
 from loadgen.tf.alarm_thresholds import alarms
 from loadgen.tf.env_model import ResolvedStack
 from loadgen.tf.expressions import UNKNOWN, Scope, evaluate_value, references
-from loadgen.tf.hcl_reader import ENVS, Stack
+from loadgen.tf.hcl_reader import ENVS, Stack, attributes
 
 CAPACITY_TOKENS = (
     "memory", "timeout", "concurrency", "concurrent", "capacity", "rcu", "wcu", "shard", "throttle", "rate",
@@ -207,9 +209,38 @@ def _alarm_body(stack: Stack, address: str) -> dict:
     return next((b.body for b in stack.resources() if b.address == base), {})
 
 
+def _module_stacks(stack: Stack) -> Iterator[Stack]:
+    """Every local module a stack calls, at any depth."""
+    for child in stack.modules.values():
+        yield child
+        yield from _module_stacks(child)
+
+
+def _module_inputs(stack: Stack) -> Iterator[Finding]:
+    """A module call passes only declared variables and every variable that has no default."""
+    from loadgen.tf.env_model import MODULE_META
+
+    for parent in (stack, *_module_stacks(stack)):
+        for block in parent.of_kind("module"):
+            child = parent.modules.get(block.labels[0])
+            if child is None:
+                continue
+            passed = {k for k, _ in attributes(block.body) if k not in MODULE_META}
+            for name in sorted(passed - set(child.variables)):
+                yield Finding(stack.name, str(block.file), block.line, f"{block.address}.{name}", "module_input",
+                              f"passes {name}, which {child.path.name} does not declare")
+            for name, variable in sorted(child.variables.items()):
+                if name not in passed and "default" not in variable.body:
+                    yield Finding(stack.name, str(block.file), block.line, f"{block.address}.{name}", "module_input",
+                                  f"does not pass {name}, which {child.path.name} requires (no default)")
+
+
 def check_stack(stack: Stack) -> list[Finding]:
-    """Every parity and reader rule for one stack."""
+    """Every parity and reader rule for one stack (and the local modules it calls)."""
     findings = list(_undeclared_references(stack))
+    for child in _module_stacks(stack):
+        findings += _undeclared_references(child)
+    findings += _module_inputs(stack)
     findings += _tfvars_keys(stack)
     findings += _value_differences(stack)
     findings += _alarm_thresholds(stack)
@@ -219,8 +250,9 @@ def check_stack(stack: Stack) -> list[Finding]:
 def schema_findings(stack: Stack, schema: dict) -> list[Finding]:
     from loadgen.tf.provider_schema import check_blocks
 
+    blocks = [b for s in (stack, *_module_stacks(stack)) for b in s.blocks]
     return [Finding(stack.name, f.file, f.line, f.address, "schema", f.message)
-            for f in check_blocks(stack.blocks, schema)]
+            for f in check_blocks(blocks, schema)]
 
 
 def relative(findings: Iterable[Finding], root: Path) -> list[Finding]:
