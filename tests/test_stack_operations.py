@@ -154,3 +154,39 @@ def test_food_delivery_tables_are_one_for_each_over_locals():
     assert {i["IndexName"] for i in orders["GlobalSecondaryIndexes"]} == {
         "restaurant_id-created_at-index", "driver_id-delivery_date-index", "delivery-shard-index"}
     assert tables['aws_dynamodb_table.this["driver_locations"]'].ttl_attribute == "expires_at"
+
+
+@pytest.mark.parametrize("name", stack_names(TERRAFORM))
+def test_no_template_or_policy_hard_codes_the_aws_partition(name):
+    """ARNs are built with the partition data source (aws-us-gov, aws-cn): no literal `arn:aws:` in templates,
+    and each template that names a service integration receives `partition`."""
+    stack_dir = TERRAFORM / name
+    for template in stack_dir.glob("templates/*.tftpl"):
+        text = template.read_text()
+        assert "arn:aws:" not in text, template
+        if "states:::" in text:
+            assert "${partition}" in text
+
+
+@pytest.mark.parametrize("name", stack_names(TERRAFORM))
+def test_event_targets_retry_and_dead_letter_and_sqs_subscriptions_redrive(name):
+    stack = load_stack(TERRAFORM, name)
+    for target in stack.resources("aws_cloudwatch_event_target"):
+        assert "retry_policy" in target.body and "dead_letter_config" in target.body, target.address
+    for subscription in stack.resources("aws_sns_topic_subscription"):
+        if '"sqs"' in str(subscription.body.get("protocol")):
+            assert "redrive_policy" in subscription.body, subscription.address
+
+
+def test_food_delivery_photo_trigger_sees_multipart_uploads():
+    resolved = ResolvedStack(load_stack(TERRAFORM, "food_delivery"), "dev")
+    notification = next(resolved.instances("aws_s3_bucket_notification"))
+    events = [e for f in notification.blocks("lambda_function") for e in f["events"]]
+    assert "s3:ObjectCreated:*" in events or "s3:ObjectCreated:CompleteMultipartUpload" in events
+
+
+def test_fleet_sagemaker_endpoint_lookup_is_explicit_and_can_be_skipped_for_bootstrap():
+    stack = load_stack(TERRAFORM, "fleet_telematics")
+    lookup = next(b for b in stack.of_kind("data") if b.labels == ("aws_cloudcontrolapi_resource", "predictive_endpoint"))
+    assert "var.verify_predictive_endpoint" in str(lookup.body["count"])
+    assert stack.variables["verify_predictive_endpoint"].body["default"] is True

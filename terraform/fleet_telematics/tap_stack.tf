@@ -538,6 +538,12 @@ variable "predictive_endpoint_name" {
   default     = "fleet-failure-predictor"
 }
 
+variable "verify_predictive_endpoint" {
+  type        = bool
+  description = "Look the SageMaker endpoint up at plan time (the plan fails if it does not exist). Set false (-var) only to bootstrap a region before the model pipeline has deployed the endpoint; see README."
+  default     = true
+}
+
 ###############################################################################
 # Variables - Redis (ElastiCache)
 ###############################################################################
@@ -1201,6 +1207,7 @@ locals {
     hos_validator          = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
     location_processor     = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
     lambda_async           = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
+    event_target           = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
   }
 
   # SNS -> SQS fan-out. Publishers set the message attribute `severity` (critical|high|medium|low); raw
@@ -1351,8 +1358,8 @@ locals {
 
   # SageMaker has no endpoint data source in provider 5.99.1; the endpoint is resolved through Cloud Control
   # (AWS::SageMaker::Endpoint, identified by its ARN), which fails the plan if the endpoint does not exist.
-  predictive_endpoint_arn = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:endpoint/${lower(var.predictive_endpoint_name)}"
-  predictive_endpoint     = jsondecode(data.aws_cloudcontrolapi_resource.predictive_endpoint.properties)
+  predictive_endpoint_arn  = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:endpoint/${lower(var.predictive_endpoint_name)}"
+  predictive_endpoint_name = var.verify_predictive_endpoint ? jsondecode(one(data.aws_cloudcontrolapi_resource.predictive_endpoint[*].properties)).EndpointName : var.predictive_endpoint_name
 
   redis_env = {
     REDIS_HOST            = aws_elasticache_replication_group.redis.primary_endpoint_address
@@ -1385,7 +1392,7 @@ locals {
     }
     fleet_consumer = local.redis_env
     predictive_maintenance = merge(local.aurora_env, {
-      SAGEMAKER_ENDPOINT_NAME         = local.predictive_endpoint.EndpointName
+      SAGEMAKER_ENDPOINT_NAME         = local.predictive_endpoint_name
       PREDICTIONS_TABLE               = aws_dynamodb_table.this["predictions"].name
       MAINTENANCE_TOPIC_ARN           = aws_sns_topic.this["maintenance"].arn
       CONFIDENCE_THRESHOLD            = tostring(var.predictive_confidence_threshold)
@@ -1567,8 +1574,11 @@ data "aws_availability_zones" "available" {
   }
 }
 
-# The existing SageMaker endpoint (see local.predictive_endpoint_arn and README).
+# The SageMaker endpoint is an explicit prerequisite (deployed by the model pipeline, not by this stack): the
+# lookup fails the plan while it does not exist, unless verify_predictive_endpoint = false (bootstrap; README).
 data "aws_cloudcontrolapi_resource" "predictive_endpoint" {
+  count = var.verify_predictive_endpoint ? 1 : 0
+
   type_name  = "AWS::SageMaker::Endpoint"
   identifier = local.predictive_endpoint_arn
 }
@@ -2004,6 +2014,36 @@ resource "aws_sns_topic_subscription" "sqs" {
   raw_message_delivery = true
   filter_policy_scope  = "MessageAttributes"
   filter_policy        = jsonencode({ severity = each.value.severities })
+  # A message SNS cannot deliver (queue policy, KMS) lands in the queue's DLQ instead of being dropped.
+  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.dlq[each.value.queue].arn })
+}
+
+# Which services may write into a DLQ: SNS for the subscriptions' undeliverable messages, EventBridge for the
+# DOT-reporting target's failed invocations.
+locals {
+  dlq_writers = merge(
+    { for q in distinct([for s in local.sns_sqs_subscriptions : s.queue]) : q => {
+      service = "sns.amazonaws.com"
+      sources = distinct([for s in local.sns_sqs_subscriptions : aws_sns_topic.this[s.topic].arn if s.queue == q])
+    } },
+    { event_target = { service = "events.amazonaws.com", sources = [aws_cloudwatch_event_rule.dot_reporting.arn] } },
+  )
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  for_each  = local.dlq_writers
+  queue_url = aws_sqs_queue.dlq[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "ServiceDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = each.value.service }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.dlq[each.key].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = each.value.sources } }
+    }]
+  })
 }
 
 resource "aws_sns_topic_subscription" "lambda" {
@@ -3366,6 +3406,7 @@ resource "aws_sfn_state_machine" "dot_reporting" {
     compliance_status_table = aws_dynamodb_table.this["compliance_status"].name
     summary_topic_arn       = aws_sns_topic.this["summary"].arn
     max_concurrency         = var.report_map_max_concurrency
+    partition               = local.partition
   })
 
   logging_configuration {
@@ -3438,6 +3479,16 @@ resource "aws_cloudwatch_event_target" "dot_reporting" {
   arn      = aws_sfn_state_machine.dot_reporting.arn
   role_arn = aws_iam_role.events.arn
   input    = jsonencode({ trigger = "schedule" })
+
+  # A failed StartExecution is retried for an hour, then kept in the event-target DLQ (alarmed).
+  retry_policy {
+    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = 3600
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq["event_target"].arn
+  }
 }
 
 ###############################################################################

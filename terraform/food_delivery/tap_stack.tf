@@ -986,8 +986,9 @@ locals {
 
   # Internal failure queues: Kinesis/DynamoDB stream on-failure destination and Lambda async DLQ.
   ops_queues = {
-    stream_failures  = "${local.name_prefix}-stream-failures"
-    lambda_async_dlq = "${local.name_prefix}-lambda-async-dlq"
+    stream_failures       = "${local.name_prefix}-stream-failures"
+    lambda_async_dlq      = "${local.name_prefix}-lambda-async-dlq"
+    event_target_failures = "${local.name_prefix}-event-target-failures"
   }
 
   # Every node of the cluster-mode replication group (<group>-<shard 0001..>-<node 001..>): alarms watch all of
@@ -2163,7 +2164,25 @@ resource "aws_sns_topic_subscription" "consumer_queue" {
   raw_message_delivery = true
   filter_policy_scope  = "MessageAttributes"
   filter_policy        = jsonencode({ order_stage = each.value.order_stages })
-  depends_on           = [aws_sqs_queue_policy.consumer]
+  # A message SNS cannot deliver (queue policy, KMS) lands in the queue's DLQ instead of being dropped.
+  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn })
+  depends_on     = [aws_sqs_queue_policy.consumer, aws_sqs_queue_policy.dlq]
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  for_each  = local.consumer_queues
+  queue_url = aws_sqs_queue.dlq[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "SnsDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.dlq[each.key].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.order_events.arn } }
+    }]
+  })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -2553,7 +2572,7 @@ resource "aws_s3_bucket_notification" "delivery_photos" {
   lambda_function {
     id                  = "validate-delivery-photo"
     lambda_function_arn = aws_lambda_function.this["image_validator"].arn
-    events              = ["s3:ObjectCreated:Put"]
+    events              = ["s3:ObjectCreated:*"] # Put, Post, Copy and CompleteMultipartUpload (large photos)
     filter_prefix       = "proof-of-delivery/"
   }
 
@@ -3093,6 +3112,7 @@ resource "aws_sfn_state_machine" "earnings" {
     results_prefix     = "${local.settlements_prefix}results"
     max_concurrency    = var.max_concurrency
     items_per_batch    = var.earnings_items_per_batch
+    partition          = local.partition
   })
 
   logging_configuration {
@@ -3166,6 +3186,31 @@ resource "aws_cloudwatch_event_target" "earnings_nightly" {
     input_paths    = { time = "$.time" }
     input_template = "{\"trigger_time\": <time>}"
   }
+
+  # A failed StartExecution is retried for an hour, then kept in the event-target failure queue (alarmed).
+  retry_policy {
+    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = 3600
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.ops["event_target_failures"].arn
+  }
+}
+
+resource "aws_sqs_queue_policy" "event_target_failures" {
+  queue_url = aws_sqs_queue.ops["event_target_failures"].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EventBridgeDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.ops["event_target_failures"].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.earnings_nightly.arn } }
+    }]
+  })
 }
 
 # ---------------------------------------------------------------------------------------------
