@@ -76,3 +76,18 @@ def test_an_undeclared_variable_inside_a_module_is_a_finding(copied_terraform):
     tf.write_text(text)
     findings = [(f.key, f.rule) for f in check_stack(load_stack(copied_terraform, "platform"))]
     assert ("var.memory_mb", "undeclared_variable") in findings
+
+
+def test_a_capacity_that_reaches_a_module_count_is_a_topology_finding(copied_terraform):
+    tf = copied_terraform / "platform" / "modules" / "compute" / "main.tf"
+    text = tf.read_text()
+    anchor = 'resource "aws_cloudwatch_metric_alarm" "errors" {\n'
+    assert anchor in text
+    tf.write_text(text.replace(anchor, anchor + "  count = var.memory_size > 200 ? 1 : 0\n", 1))
+    findings = [f for f in check_stack(load_stack(copied_terraform, "platform")) if f.rule == "topology_diff"]
+    assert [f.key for f in findings] == ["lambda_memory_size"]
+    assert "module.compute.aws_cloudwatch_metric_alarm.errors (dev: 0, staging: 1, prod: 1)" in findings[0].message
+
+
+def test_platform_check_stays_clean_through_its_modules():
+    assert check_stack(load_stack(TERRAFORM, "platform")) == []

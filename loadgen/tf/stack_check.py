@@ -85,10 +85,61 @@ def _transitive_variables(stack: Stack, value: Any) -> set[str]:
     return found
 
 
-def topology_variables(stack: Stack, differing: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Differing variables that change how many instances a block has (count/for_each), mapped to why."""
-    resolved = {env: ResolvedStack(stack, env) for env in stack.tfvars}
+def _resolved_module(resolved: ResolvedStack, prefix: str) -> ResolvedStack | None:
+    if resolved.prefix == prefix:
+        return resolved
+    for child in resolved.children:
+        if prefix.startswith(child.prefix):
+            return _resolved_module(child, prefix)
+    return None
+
+
+def _module_topology(stack: Stack, differing: dict[str, dict[str, Any]],
+                     resolved: dict[str, ResolvedStack]) -> dict[str, str]:
+    """Differing root variables that reach a module's count/for_each through the module calls' arguments."""
+    from loadgen.tf.env_model import MODULE_META
+
     shaped: dict[str, str] = {}
+
+    def visit(parent: Stack, roots_of: dict[str, set[str]], prefix: str) -> None:
+        for call in parent.of_kind("module"):
+            child = parent.modules.get(call.labels[0])
+            if child is None:
+                continue
+            child_roots = {}
+            for arg, value in attributes(call.body):
+                if arg in MODULE_META:
+                    continue
+                roots = set().union(*(roots_of.get(v, set()) for v in _transitive_variables(parent, value)))
+                if roots:
+                    child_roots[arg] = roots
+            child_prefix = f"{prefix}module.{call.labels[0]}."
+            for block in child.blocks:
+                if block.kind not in ("resource", "data") or not ({"count", "for_each"} & set(block.body)):
+                    continue
+                meta = block.body.get("for_each", block.body.get("count"))
+                suspects = set().union(*(child_roots.get(v, set()) for v in _transitive_variables(child, meta)))
+                if not suspects:
+                    continue
+                shapes = {}
+                for env, r in resolved.items():
+                    module = _resolved_module(r, child_prefix)
+                    shapes[env] = _shape(module, block) if module is not None else UNKNOWN
+                if any(v is UNKNOWN for v in shapes.values()) or len({repr(v) for v in shapes.values()}) > 1:
+                    described = ", ".join(f"{env}: {'?' if v is UNKNOWN else v}" for env, v in shapes.items())
+                    for name in sorted(suspects):
+                        shaped.setdefault(name, f"{child_prefix}{block.address} ({described})")
+            visit(child, child_roots, child_prefix)
+
+    visit(stack, {name: {name} for name in differing}, "")
+    return shaped
+
+
+def topology_variables(stack: Stack, differing: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Differing variables that change how many instances a block has (count/for_each), mapped to why; blocks
+    of local modules count too, when the variable reaches their count/for_each through the module call."""
+    resolved = {env: ResolvedStack(stack, env) for env in stack.tfvars}
+    shaped: dict[str, str] = dict(_module_topology(stack, differing, resolved)) if stack.modules else {}
     for block in stack.blocks:
         if block.kind not in ("resource", "data") or not ({"count", "for_each"} & set(block.body)):
             continue
