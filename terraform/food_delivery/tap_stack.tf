@@ -935,8 +935,8 @@ locals {
       name       = var.connections_table, hash_key = "connection_id", stream = false, ttl = true
       attributes = ["connection_id", "user_id", "order_id"]
       indexes = {
-        "user_id-index"  = { hash_key = "user_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = null, capacity = "connections" }
-        "order_id-index" = { hash_key = "order_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = null, capacity = "connections" }
+        "user_id-index"  = { hash_key = "user_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = [], capacity = "connections" }
+        "order_id-index" = { hash_key = "order_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = [], capacity = "connections" }
       }
     }
     orders = {
@@ -944,7 +944,7 @@ locals {
       attributes = ["order_id", "restaurant_id", "created_at", "driver_id", "delivery_date", "delivery_shard"]
       indexes = {
         # Restaurant dashboards: a restaurant's orders by time.
-        "restaurant_id-created_at-index" = { hash_key = "restaurant_id", range_key = "created_at", projection_type = "KEYS_ONLY", non_key_attributes = null, capacity = "orders_gsi" }
+        "restaurant_id-created_at-index" = { hash_key = "restaurant_id", range_key = "created_at", projection_type = "KEYS_ONLY", non_key_attributes = [], capacity = "orders_gsi" }
         # Driver history by delivery_date (sparse: set when an order is delivered).
         "driver_id-delivery_date-index" = { hash_key = "driver_id", range_key = "delivery_date", projection_type = "INCLUDE", non_key_attributes = ["status", "delivery_fee", "tip", "distance_km", "surge_multiplier"], capacity = "orders_gsi" }
         # Nightly settlement: all delivered orders of a date, write-sharded (<date>#<nn>) so the dinner peak
