@@ -46,10 +46,12 @@ def test_every_template_and_schema_file_a_stack_reads_exists(name):
 @pytest.mark.parametrize("name", stack_names(TERRAFORM))
 def test_every_handler_compiles_and_every_function_has_an_archive(name, tmp_path):
     stack = load_stack(TERRAFORM, name)
-    handlers = sorted((stack.path / "lambda").glob("*.py"))
+    stacks = [stack, *stack.modules.values()]  # a modular stack (platform) keeps its handlers in its modules
+    handlers = sorted(p for s in stacks for p in (s.path / "lambda").glob("*.py"))
+    assert handlers
     for path in handlers:
         py_compile.compile(str(path), cfile=str(tmp_path / (path.name + "c")), doraise=True)
-    assert any(b.labels[0] == "archive_file" for b in stack.of_kind("data"))
+    assert any(b.labels[0] == "archive_file" for s in stacks for b in s.of_kind("data"))
 
 
 @pytest.mark.parametrize("stack, handler, core", [

@@ -1,4 +1,5 @@
-"""Provisioned capacities of a stack resolved for an env: what the simulator's load is measured against."""
+"""Provisioned capacities of a stack resolved for an env (its local modules included, addressed
+`module.<call>.<resource>`): what the simulator's load is measured against."""
 
 from __future__ import annotations
 
@@ -69,6 +70,10 @@ def capacity(resolved: ResolvedStack) -> dict[str, Any]:
             "engine": i.attribute("engine"),
             "min_acu": _first(i.blocks("serverlessv2_scaling_configuration"), "min_capacity"),
             "max_acu": _first(i.blocks("serverlessv2_scaling_configuration"), "max_capacity"),
+        }),
+        "aurora_instances": _per_instance(resolved, "aws_rds_cluster_instance", lambda i: {
+            "identifier": i.attribute("identifier"),
+            "instance_class": i.attribute("instance_class"),
         }),
         "sqs_queues": _per_instance(resolved, "aws_sqs_queue", lambda i: {
             "name": i.attribute("name"),

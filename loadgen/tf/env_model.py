@@ -2,7 +2,9 @@
 
 This is the reader's view that alarms, capacities and (later) the local target's tables and streams are read
 from: `ResolvedStack(stack, "prod").instances("aws_kinesis_stream")` gives each stream instance (a `for_each`
-expanded to its keys) whose arguments evaluate to what prod would get.
+expanded to its keys) whose arguments evaluate to what prod would get. Local modules are followed: a module
+call's arguments, evaluated in the caller's scope, are the child's variables, and the child's instances come
+back with addresses like `module.database.aws_rds_cluster_instance.writer`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from loadgen.tf.expressions import UNKNOWN, ExpressionError, Scope, evaluate_value
-from loadgen.tf.hcl_reader import Block, Stack, check_env, is_block_list
+from loadgen.tf.hcl_reader import Block, Stack, attributes, check_env, is_block_list
+
+MODULE_META = {"source", "version", "count", "for_each", "depends_on", "providers"}
 
 
 def variable_values(stack: Stack, env: str) -> dict[str, Any]:
@@ -36,12 +40,15 @@ class ResourceInstance:
     block: Block
     key: Any
     scope: Scope
+    prefix: str = ""
+    """`module.<call>.` for an instance of a child module's block, "" in the root."""
 
     @property
     def address(self) -> str:
+        base = self.prefix + self.block.address
         if self.key is None:
-            return self.block.address
-        return f'{self.block.address}["{self.key}"]' if isinstance(self.key, str) else f"{self.block.address}[{self.key}]"
+            return base
+        return f'{base}["{self.key}"]' if isinstance(self.key, str) else f"{base}[{self.key}]"
 
     def value(self, raw: Any) -> Any:
         """Evaluate a piece of this instance's body (an argument or nested block body)."""
@@ -97,14 +104,39 @@ def _evaluate_with_iterator(content: dict, scope: Scope, name: str, iterator: di
 class ResolvedStack:
     """A stack as one env sees it."""
 
-    def __init__(self, stack: Stack, env: str):
+    def __init__(self, stack: Stack, env: str, variables: dict[str, Any] | None = None, prefix: str = ""):
         self.stack = stack
         self.env = env
-        self.variables = variable_values(stack, env)
+        self.prefix = prefix
+        self.variables = variable_values(stack, env) if variables is None else variables
         self._blocks = {(b.kind, b.labels[:2]): b for b in stack.blocks if b.kind in ("resource", "data")}
         self.scope = Scope(self.variables, stack.locals, self._resolve_resource, path_module=str(stack.path),
                            resolve_data=self._resolve_data)
         self._expanded: dict[str, Any] = {}
+        self._children: list[ResolvedStack] | None = None
+
+    @property
+    def children(self) -> list["ResolvedStack"]:
+        """The local modules this stack calls, each resolved with the variables its call passes."""
+        if self._children is None:
+            self._children = []
+            empty = Scope(variables={})
+            for block in self.stack.of_kind("module"):
+                child = self.stack.modules.get(block.labels[0])
+                if child is None:
+                    continue
+                call = ResourceInstance(block, None, self.scope)
+                passed = {k: call.value(v) for k, v in attributes(block.body) if k not in MODULE_META}
+                values = {}
+                for name, variable in child.variables.items():
+                    if name in passed:
+                        values[name] = passed[name]
+                    elif "default" in variable.body:
+                        values[name] = evaluate_value(variable.body["default"], empty)
+                    else:
+                        values[name] = UNKNOWN
+                self._children.append(ResolvedStack(child, self.env, values, f"{self.prefix}module.{block.labels[0]}."))
+        return self._children
 
     def _resolve_resource(self, type_: str, name: str) -> Any:
         return self._resolve(self._blocks.get(("resource", (type_, name))))
@@ -130,24 +162,27 @@ class ResolvedStack:
         if "for_each" in block.body:
             items = ResourceInstance(block, None, self.scope).value(block.body["for_each"])
             if isinstance(items, dict):
-                instances = [ResourceInstance(block, k, self.scope.with_each(k, v)) for k, v in items.items()]
+                instances = [ResourceInstance(block, k, self.scope.with_each(k, v), self.prefix) for k, v in items.items()]
             elif isinstance(items, list) and all(isinstance(i, str) for i in items):
-                instances = [ResourceInstance(block, k, self.scope.with_each(k, k)) for k in items]
+                instances = [ResourceInstance(block, k, self.scope.with_each(k, k), self.prefix) for k in items]
             else:
                 instances = None
         elif "count" in block.body:
             count = ResourceInstance(block, None, self.scope).value(block.body["count"])
-            instances = [ResourceInstance(block, i, self.scope) for i in range(count)] if isinstance(count, int) else None
+            instances = [ResourceInstance(block, i, self.scope, self.prefix) for i in range(count)] if isinstance(count, int) else None
         else:
-            instances = [ResourceInstance(block, None, self.scope)]
+            instances = [ResourceInstance(block, None, self.scope, self.prefix)]
         self._expanded[block.address] = instances
         return instances
 
     def instances(self, type_name: str, kind: str = "resource") -> Iterator[ResourceInstance]:
-        """Every instance of every resource (or `kind="data"` data source) of this type; a for_each that
-        cannot be resolved yields one instance with key None so its arguments are still reported."""
+        """Every instance of every resource (or `kind="data"` data source) of this type, in this stack and the
+        local modules it calls; a for_each that cannot be resolved yields one instance with key None so its
+        arguments are still reported."""
         for block in self.stack.of_kind(kind):
             if block.labels[0] != type_name:
                 continue
             expanded = self.instances_of(block)
-            yield from expanded if expanded is not None else [ResourceInstance(block, None, self.scope)]
+            yield from expanded if expanded is not None else [ResourceInstance(block, None, self.scope, self.prefix)]
+        for child in self.children:
+            yield from child.instances(type_name, kind)

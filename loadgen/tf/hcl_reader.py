@@ -66,6 +66,9 @@ class Stack:
     path: Path
     blocks: tuple[Block, ...]
     tfvars: dict[str, TfvarsFile]
+    modules: dict[str, "Stack"] = field(default_factory=dict)
+    """Child modules called with a local `source` ("./modules/vpc"), by call name; a child has no tfvars (its
+    variables come from the call's arguments)."""
 
     def of_kind(self, kind: str) -> Iterator[Block]:
         return (b for b in self.blocks if b.kind == kind)
@@ -182,14 +185,40 @@ def stack_names(terraform_dir: Path) -> list[str]:
 
 
 def load_stack(terraform_dir: Path, name: str) -> Stack:
-    """Parse every .tf file of a stack folder and its dev/staging/prod tfvars."""
+    """Parse every .tf file of a stack folder, its dev/staging/prod tfvars and the local modules it calls."""
     known = stack_names(terraform_dir)
     if name not in known:
         raise LoadgenError(f"{terraform_dir}: unknown stack '{name}'; known stacks: {', '.join(known) or 'none'}")
     path = terraform_dir / name
     blocks = tuple(b for tf in sorted(path.glob("*.tf")) for b in _blocks_of_file(tf))
     tfvars = {env: load_tfvars(path / f"{env}.tfvars", env) for env in ENVS if (path / f"{env}.tfvars").exists()}
-    return Stack(name=name, path=path, blocks=blocks, tfvars=tfvars)
+    return Stack(name=name, path=path, blocks=blocks, tfvars=tfvars, modules=_local_modules(name, blocks, path, ()))
+
+
+def module_source(block: Block) -> str | None:
+    """The local folder a module call reads (`./modules/x`), or None for a registry/remote source."""
+    source = block.body.get("source")
+    source = unquote(source) if isinstance(source, str) else None
+    return source if source and source.startswith(("./", "../")) else None
+
+
+def _local_modules(name: str, blocks: tuple[Block, ...], path: Path, seen: tuple[Path, ...]) -> dict[str, Stack]:
+    modules = {}
+    for block in blocks:
+        source = module_source(block) if block.kind == "module" else None
+        if source is None:
+            continue
+        child_path = path / source
+        if not child_path.is_dir():
+            raise LoadgenError(f"{block.where}: module {block.labels[0]} reads {source}, which is not a folder")
+        if child_path.resolve() in seen:
+            raise LoadgenError(f"{block.where}: module {block.labels[0]} calls itself through {source}")
+        child_blocks = tuple(b for tf in sorted(child_path.glob("*.tf")) for b in _blocks_of_file(tf))
+        child_name = f"{name}/module.{block.labels[0]}"
+        modules[block.labels[0]] = Stack(name=child_name, path=child_path, blocks=child_blocks, tfvars={},
+                                         modules=_local_modules(child_name, child_blocks, child_path,
+                                                                seen + (child_path.resolve(),)))
+    return modules
 
 
 def check_env(stack: Stack, env: str) -> TfvarsFile:

@@ -36,6 +36,8 @@ _ARCHIVE_FILE = {
     },
     "blocks": {"source": {"required": False, "attributes": {"content": True, "filename": True}, "blocks": {}}},
 }
+# The external provider's data source, which runs the stacks' dependency-layer build (hashicorp/external 2.x).
+_EXTERNAL = {"attributes": {"program": True, "query": False, "working_dir": False}, "blocks": {}}
 
 
 def default_cache_dir() -> Path:
@@ -129,6 +131,7 @@ def load_schema(cache_dir: Path | None = None) -> dict:
         with gzip.open(cached, "wt") as handle:
             json.dump(schema, handle)
     schema["data"]["archive_file"] = _ARCHIVE_FILE
+    schema["data"]["external"] = _EXTERNAL
     return schema
 
 

@@ -69,18 +69,19 @@ locations_gsi_rcu = 1000
 # 3,900 state writes/s + ~390 log entries/s, x 1.3 -> 5,600 -> 6,000
 driver_logs_wcu = 6000
 # one strongly consistent duty-state read per HOS record, x 1.3
-driver_logs_rcu      = 5000
-ttl_enabled          = true
-ttl_attribute        = "expires_at"
-diagnostics_ttl_days = 30
-predictions_ttl_days = 90
+driver_logs_rcu                 = 5000
+ttl_enabled                     = true
+ttl_attribute                   = "expires_at"
+compliance_diagnostics_ttl_days = 30
+predictions_ttl_days            = 90
 # 49 CFR 395.8(k): records of duty status are kept 6 months
-driver_logs_retention_days = 190
-deletion_protection        = true
+compliance_driver_logs_retention_days = 190
+deletion_protection                   = true
 
 # --- lambda ---
 # reserved: stream functions >= shards x parallelization (GPS 40 x 3 = 120, diagnostics 26 x 2 = 52 per EFO consumer);
-# 7 x 150 + 6 x 25 = 1,200 reserved -> the prod account's concurrency quota is raised to >= 3,000
+# 7 x 120 + 6 x 10 = 900 reserved = a default account's 1,000 minus the 100 AWS keeps unreserved. The SQS
+# consumers and the DOT report map run at most 10 at a time. A raised quota goes in lambda_concurrency_quota.
 runtime                = "python3.12"
 processor_memory       = 1024
 anomaly_memory         = 1024
@@ -98,12 +99,12 @@ transform_memory                = 512
 dot_report_memory               = 1024
 timeout_s                       = 60
 report_timeout_s                = 300
-reserved_concurrency            = 150
-consumer_reserved_concurrency   = 25
+reserved_concurrency            = 120
+consumer_reserved_concurrency   = 10
+lambda_concurrency_quota        = 1000
 sqs_batch_size                  = 10
 sqs_batching_window_seconds     = 1
-sqs_max_concurrency             = 20
-dependency_layer_arns           = []
+sqs_max_concurrency             = 10
 anomaly_window_seconds          = 1800
 prediction_min_interval_seconds = 900
 predictive_confidence_threshold = 0.8
@@ -148,18 +149,18 @@ retention_seconds              = 604800
 dlq_retention_seconds          = 1209600
 max_receive_count              = 5
 compliance_schedule_expression = "cron(0 6 * * ? *)"
-report_map_max_concurrency     = 20
+report_map_max_concurrency     = 10
 report_fleets_per_batch_size   = 10
 
 # --- s3 / firehose / glue / athena ---
-reports_bucket                 = "compliance-reports"
-data_lake_bucket               = "data-lake"
-output_bucket                  = "athena-results"
-lifecycle_archive_days         = 90
-athena_results_expiration_days = 30
-reports_object_lock_mode       = "COMPLIANCE"
-reports_object_lock_days       = 190
-diagnostics_firehose_name      = "diagnostics-archive"
+reports_bucket                       = "compliance-reports"
+data_lake_bucket                     = "data-lake"
+output_bucket                        = "athena-results"
+lifecycle_archive_days               = 90
+athena_results_expiration_days       = 30
+compliance_reports_object_lock_mode  = "COMPLIANCE"
+compliance_dot_record_retention_days = 190
+diagnostics_firehose_name            = "diagnostics-archive"
 # 6.7 MiB/s of diagnostics fills 128 MiB in ~20 s; 60 s keeps files fresh for Athena
 buffer_interval_s              = 60
 buffer_size_mb                 = 128
@@ -202,3 +203,7 @@ sqs_oldest_message_age_threshold_seconds = 300
 dlq_depth_threshold                      = 0
 sfn_failures_threshold                   = 0
 firehose_delivery_success_threshold      = 0.99
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

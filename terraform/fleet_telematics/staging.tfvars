@@ -65,13 +65,13 @@ locations_gsi_rcu = 250
 # 833 state writes/s + ~10 % log entries, x 1.3
 driver_logs_wcu = 1300
 # one strongly consistent duty-state read per HOS record, x 1.3
-driver_logs_rcu            = 1100
-ttl_enabled                = true
-ttl_attribute              = "expires_at"
-diagnostics_ttl_days       = 14
-predictions_ttl_days       = 60
-driver_logs_retention_days = 30
-deletion_protection        = true
+driver_logs_rcu                       = 1100
+ttl_enabled                           = true
+ttl_attribute                         = "expires_at"
+compliance_diagnostics_ttl_days       = 30
+predictions_ttl_days                  = 60
+compliance_driver_logs_retention_days = 190
+deletion_protection                   = true
 
 # --- lambda ---
 # reserved: stream functions >= shards x parallelization (GPS 10 x 2 = 20); 7 x 40 + 6 x 10 = 340 reserved
@@ -93,10 +93,10 @@ timeout_s                       = 60
 report_timeout_s                = 300
 reserved_concurrency            = 40
 consumer_reserved_concurrency   = 10
+lambda_concurrency_quota        = 1000
 sqs_batch_size                  = 10
 sqs_batching_window_seconds     = 1
 sqs_max_concurrency             = 5
-dependency_layer_arns           = []
 anomaly_window_seconds          = 1800
 prediction_min_interval_seconds = 900
 predictive_confidence_threshold = 0.8
@@ -144,22 +144,22 @@ report_map_max_concurrency     = 5
 report_fleets_per_batch_size   = 10
 
 # --- s3 / firehose / glue / athena ---
-reports_bucket                 = "compliance-reports"
-data_lake_bucket               = "data-lake"
-output_bucket                  = "athena-results"
-lifecycle_archive_days         = 60
-athena_results_expiration_days = 14
-reports_object_lock_mode       = "COMPLIANCE"
-reports_object_lock_days       = 7
-diagnostics_firehose_name      = "diagnostics-archive"
-buffer_interval_s              = 120
-buffer_size_mb                 = 64
-data_format_conversion_enabled = true
-crawler_name                   = "diagnostics-crawler"
-glue_database_name             = "telematics_lake"
-crawler_schedule               = "cron(0 2 * * ? *)"
-workgroup_name                 = "analytics"
-athena_bytes_scanned_limit     = 10737418240
+reports_bucket                       = "compliance-reports"
+data_lake_bucket                     = "data-lake"
+output_bucket                        = "athena-results"
+lifecycle_archive_days               = 60
+athena_results_expiration_days       = 14
+compliance_reports_object_lock_mode  = "COMPLIANCE"
+compliance_dot_record_retention_days = 190
+diagnostics_firehose_name            = "diagnostics-archive"
+buffer_interval_s                    = 120
+buffer_size_mb                       = 64
+data_format_conversion_enabled       = true
+crawler_name                         = "diagnostics-crawler"
+glue_database_name                   = "telematics_lake"
+crawler_schedule                     = "cron(0 2 * * ? *)"
+workgroup_name                       = "analytics"
+athena_bytes_scanned_limit           = 10737418240
 
 # --- telematics API mock / external APIs ---
 telematics_api_throttle_rate_limit  = 100
@@ -193,3 +193,7 @@ sqs_oldest_message_age_threshold_seconds = 900
 dlq_depth_threshold                      = 5
 sfn_failures_threshold                   = 1
 firehose_delivery_success_threshold      = 0.95
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

@@ -36,12 +36,22 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.4"
     }
+    external = {
+      source  = "hashicorp/external"
+      version = "~> 2.3"
+    }
   }
 }
 
 ###############################################################################
 # Variables - general
 ###############################################################################
+
+variable "manage_api_gateway_account" {
+  type        = bool
+  description = "Whether this stack owns the region's API Gateway account setting (the CloudWatch logging role). Exactly one stack per account and region sets it (property_maintenance, see terraform/README.md); the others rely on it."
+  default     = false
+}
 
 variable "aws_region" {
   type        = string
@@ -340,9 +350,9 @@ variable "ttl_attribute" {
   default     = "expires_at"
 }
 
-variable "diagnostics_ttl_days" {
+variable "compliance_diagnostics_ttl_days" {
   type        = number
-  description = "Days a diagnostics item lives before TTL deletes it (30 in prod)."
+  description = "Compliance rule (same in every env): days a diagnostics item lives before TTL deletes it (spec: 30)."
   default     = 30
 }
 
@@ -352,9 +362,9 @@ variable "predictions_ttl_days" {
   default     = 90
 }
 
-variable "driver_logs_retention_days" {
+variable "compliance_driver_logs_retention_days" {
   type        = number
-  description = "Days a driver log entry lives in DynamoDB (49 CFR 395.8(k): keep records of duty status 6 months)."
+  description = "Compliance rule (same in every env): days a driver log entry lives in DynamoDB (49 CFR 395.8(k): keep records of duty status 6 months)."
   default     = 190
 }
 
@@ -469,6 +479,12 @@ variable "reserved_concurrency" {
   description = "Reserved concurrency of each stream-driven function; at least shard_count x parallelization_factor of its stream."
 }
 
+variable "lambda_concurrency_quota" {
+  type        = number
+  description = "The account's Lambda concurrent-executions quota in the region (1,000 by default). Reserved concurrency of all functions must leave the 100 unreserved executions AWS requires; a raised quota is set here explicitly."
+  default     = 1000
+}
+
 variable "consumer_reserved_concurrency" {
   type        = number
   description = "Reserved concurrency of each queue/SNS/Step Functions driven function (caps Aurora/Redis connections)."
@@ -490,12 +506,6 @@ variable "sqs_max_concurrency" {
   type        = number
   description = "scaling_config.maximum_concurrency of the SQS mappings (2-1000, <= consumer_reserved_concurrency)."
   default     = 2
-}
-
-variable "dependency_layer_arns" {
-  type        = list(string)
-  description = "Lambda layer(s) with redis and pg8000 for the functions that reach Redis or Aurora (see README)."
-  default     = []
 }
 
 variable "anomaly_window_seconds" {
@@ -526,6 +536,12 @@ variable "predictive_endpoint_name" {
   type        = string
   description = "Name of the existing SageMaker endpoint that scores failure risk (looked up through Cloud Control)."
   default     = "fleet-failure-predictor"
+}
+
+variable "verify_predictive_endpoint" {
+  type        = bool
+  description = "Look the SageMaker endpoint up at plan time (the plan fails if it does not exist). Set false (-var) only to bootstrap a region before the model pipeline has deployed the endpoint; see README."
+  default     = true
 }
 
 ###############################################################################
@@ -771,15 +787,15 @@ variable "athena_results_expiration_days" {
   default     = 30
 }
 
-variable "reports_object_lock_mode" {
+variable "compliance_reports_object_lock_mode" {
   type        = string
   description = "Default object lock mode of the reports bucket; same in every env."
   default     = "COMPLIANCE"
 }
 
-variable "reports_object_lock_days" {
+variable "compliance_dot_record_retention_days" {
   type        = number
-  description = "Default object lock retention of compliance reports (49 CFR 395.8(k): 6 months)."
+  description = "Compliance rule (same in every env): object lock retention of the DOT records and reports (49 CFR 395.8(k): 6 months)."
   default     = 190
 }
 
@@ -974,12 +990,15 @@ variable "firehose_delivery_success_threshold" {
 ###############################################################################
 
 locals {
-  name_prefix      = "${var.project_name}-${var.env}"
-  glue_prefix      = replace(local.name_prefix, "-", "_")
-  metric_namespace = "${var.project_name}/${var.env}"
-  account_id       = data.aws_caller_identity.current.account_id
-  partition        = data.aws_partition.current.partition
-  region           = data.aws_region.current.name
+  # Aurora presents a certificate from the RDS CAs, which no default trust store holds: the layer ships this
+  # bundle at /opt/certs/rds-global-bundle.pem (fetched by the layer build from AWS's trust store).
+  rds_ca_bundle_url = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+  name_prefix       = "${var.project_name}-${var.env}"
+  glue_prefix       = replace(local.name_prefix, "-", "_")
+  metric_namespace  = "${var.project_name}/${var.env}"
+  account_id        = data.aws_caller_identity.current.account_id
+  partition         = data.aws_partition.current.partition
+  region            = data.aws_region.current.name
 
   default_tags = merge(var.common_tags, {
     Project     = var.project_name
@@ -1188,6 +1207,7 @@ locals {
     hos_validator          = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
     location_processor     = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
     lambda_async           = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
+    event_target           = { visibility_timeout_seconds = var.visibility_timeout, message_retention_seconds = var.dlq_retention_seconds }
   }
 
   # SNS -> SQS fan-out. Publishers set the message attribute `severity` (critical|high|medium|low); raw
@@ -1214,21 +1234,25 @@ locals {
     summary_export = { topic = "summary", endpoint = var.external_compliance_endpoint, severities = ["critical", "high", "medium", "low", "info"] }
   }
 
-  # Lambda functions: capacities are var refs; `layer` marks the functions that need redis/pg8000.
+  # Sum of every function's reserved concurrency, checked against the account quota (aws_lambda_function.this).
+  reserved_concurrency_total = sum([for f in values(local.lambda_functions) : f.reserved])
+
+  # Lambda functions: capacities are var refs. Every function gets the dependency layer: telematics_common
+  # (packaged with every handler) imports redis and pg8000 lazily.
   lambda_functions = {
-    diagnostics_processor  = { memory = var.processor_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = false, description = "Validates OBD-II records and batch-writes vehicle_diagnostics" }
-    anomaly_detector       = { memory = var.anomaly_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "Thresholds + Redis rolling-window trends on the diagnostics table stream" }
-    maintenance_consumer   = { memory = var.maintenance_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = true, description = "Creates work orders in Aurora maintenance_schedule" }
-    driver_notifier        = { memory = var.driver_notifier_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = false, description = "Sends in-cab warnings through the telematics API" }
-    fleet_consumer         = { memory = var.fleet_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = true, description = "Maintains Redis alert counters for the fleet dashboard" }
-    predictive_maintenance = { memory = var.predictive_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "Aurora history + SageMaker failure predictions" }
-    hos_validator          = { memory = var.hos_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = false, description = "Applies the DOT hours-of-service rules to duty status changes" }
-    hos_report_generator   = { memory = var.hos_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, layer = false, description = "Writes HOS violation reports to the object-locked bucket" }
-    location_processor     = { memory = var.location_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "Latest position, Redis GEO index and geofence checks" }
-    fuel_analytics         = { memory = var.fuel_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = true, description = "MPG / idle analytics and coaching recommendations" }
-    coaching_sender        = { memory = var.coaching_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, layer = false, description = "Queues coaching material for the driver training system" }
-    firehose_transform     = { memory = var.transform_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, layer = false, description = "Firehose record transformation and partition keys" }
-    dot_report_builder     = { memory = var.dot_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, layer = true, description = "Builds FMCSA-compliant DOT reports for the Step Functions workflow" }
+    diagnostics_processor  = { memory = var.processor_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Validates OBD-II records and batch-writes vehicle_diagnostics" }
+    anomaly_detector       = { memory = var.anomaly_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Thresholds + Redis rolling-window trends on the diagnostics table stream" }
+    maintenance_consumer   = { memory = var.maintenance_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Creates work orders in Aurora maintenance_schedule" }
+    driver_notifier        = { memory = var.driver_notifier_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Sends in-cab warnings through the telematics API" }
+    fleet_consumer         = { memory = var.fleet_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Maintains Redis alert counters for the fleet dashboard" }
+    predictive_maintenance = { memory = var.predictive_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Aurora history + SageMaker failure predictions" }
+    hos_validator          = { memory = var.hos_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Applies the DOT hours-of-service rules to duty status changes" }
+    hos_report_generator   = { memory = var.hos_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, description = "Writes HOS violation reports to the object-locked bucket" }
+    location_processor     = { memory = var.location_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Latest position, Redis GEO index and geofence checks" }
+    fuel_analytics         = { memory = var.fuel_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "MPG / idle analytics and coaching recommendations" }
+    coaching_sender        = { memory = var.coaching_memory, timeout = var.timeout_s, reserved = var.consumer_reserved_concurrency, description = "Queues coaching material for the driver training system" }
+    firehose_transform     = { memory = var.transform_memory, timeout = var.timeout_s, reserved = var.reserved_concurrency, description = "Firehose record transformation and partition keys" }
+    dot_report_builder     = { memory = var.dot_report_memory, timeout = var.report_timeout_s, reserved = var.consumer_reserved_concurrency, description = "Builds FMCSA-compliant DOT reports for the Step Functions workflow" }
   }
 
   # Kinesis / DynamoDB stream event source mappings (one on-failure DLQ each, same key).
@@ -1329,11 +1353,13 @@ locals {
   dot_reporting_arn  = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.name_prefix}-dot-reporting"
 
   redis_primary_cluster_id = "${aws_elasticache_replication_group.redis.replication_group_id}-001"
+  # Every node of the replication group (<group>-001 ... -00N): alarms watch all of them, so they survive failover.
+  redis_node_ids = [for i in range(var.num_cache_clusters) : format("%s-redis-%03d", local.name_prefix, i + 1)]
 
   # SageMaker has no endpoint data source in provider 5.99.1; the endpoint is resolved through Cloud Control
   # (AWS::SageMaker::Endpoint, identified by its ARN), which fails the plan if the endpoint does not exist.
-  predictive_endpoint_arn = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:endpoint/${lower(var.predictive_endpoint_name)}"
-  predictive_endpoint     = jsondecode(data.aws_cloudcontrolapi_resource.predictive_endpoint.properties)
+  predictive_endpoint_arn  = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}:endpoint/${lower(var.predictive_endpoint_name)}"
+  predictive_endpoint_name = var.verify_predictive_endpoint ? jsondecode(one(data.aws_cloudcontrolapi_resource.predictive_endpoint[*].properties)).EndpointName : var.predictive_endpoint_name
 
   redis_env = {
     REDIS_HOST            = aws_elasticache_replication_group.redis.primary_endpoint_address
@@ -1346,13 +1372,14 @@ locals {
     DB_PORT       = "5432"
     DB_NAME       = var.aurora_database_name
     DB_SECRET_ARN = aws_rds_cluster.aurora.master_user_secret[0].secret_arn
+    DB_CA_BUNDLE  = "/opt/certs/rds-global-bundle.pem"
   }
 
   lambda_env = {
     diagnostics_processor = {
       DIAGNOSTICS_TABLE    = aws_dynamodb_table.this["diagnostics"].name
       TTL_ATTRIBUTE        = var.ttl_attribute
-      DIAGNOSTICS_TTL_DAYS = tostring(var.diagnostics_ttl_days)
+      DIAGNOSTICS_TTL_DAYS = tostring(var.compliance_diagnostics_ttl_days)
     }
     anomaly_detector = merge(local.redis_env, {
       THRESHOLDS_TABLE       = aws_dynamodb_table.this["thresholds"].name
@@ -1365,7 +1392,7 @@ locals {
     }
     fleet_consumer = local.redis_env
     predictive_maintenance = merge(local.aurora_env, {
-      SAGEMAKER_ENDPOINT_NAME         = local.predictive_endpoint.EndpointName
+      SAGEMAKER_ENDPOINT_NAME         = local.predictive_endpoint_name
       PREDICTIONS_TABLE               = aws_dynamodb_table.this["predictions"].name
       MAINTENANCE_TOPIC_ARN           = aws_sns_topic.this["maintenance"].arn
       CONFIDENCE_THRESHOLD            = tostring(var.predictive_confidence_threshold)
@@ -1380,7 +1407,7 @@ locals {
       VIOLATIONS_TOPIC_ARN       = aws_sns_topic.this["violations"].arn
       RULE_SET_ID                = "us-property-carrier"
       TTL_ATTRIBUTE              = var.ttl_attribute
-      DRIVER_LOGS_RETENTION_DAYS = tostring(var.driver_logs_retention_days)
+      DRIVER_LOGS_RETENTION_DAYS = tostring(var.compliance_driver_logs_retention_days)
     }
     hos_report_generator = {
       REPORTS_BUCKET    = aws_s3_bucket.this["reports"].id
@@ -1547,8 +1574,11 @@ data "aws_availability_zones" "available" {
   }
 }
 
-# The existing SageMaker endpoint (see local.predictive_endpoint_arn and README).
+# The SageMaker endpoint is an explicit prerequisite (deployed by the model pipeline, not by this stack): the
+# lookup fails the plan while it does not exist, unless verify_predictive_endpoint = false (bootstrap; README).
 data "aws_cloudcontrolapi_resource" "predictive_endpoint" {
+  count = var.verify_predictive_endpoint ? 1 : 0
+
   type_name  = "AWS::SageMaker::Endpoint"
   identifier = local.predictive_endpoint_arn
 }
@@ -1580,6 +1610,18 @@ resource "aws_kms_key" "main" {
         Resource  = "*"
         Condition = {
           ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*" }
+        }
+      },
+      {
+        # Step Functions logging from a state machine encrypted with this key goes through CloudWatch Logs
+        # vended delivery, which decrypts the state machine's data key (Step Functions encryption-at-rest docs).
+        Sid       = "StepFunctionsVendedLogDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
         }
       },
       {
@@ -1972,6 +2014,36 @@ resource "aws_sns_topic_subscription" "sqs" {
   raw_message_delivery = true
   filter_policy_scope  = "MessageAttributes"
   filter_policy        = jsonencode({ severity = each.value.severities })
+  # A message SNS cannot deliver (queue policy, KMS) lands in the queue's DLQ instead of being dropped.
+  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.dlq[each.value.queue].arn })
+}
+
+# Which services may write into a DLQ: SNS for the subscriptions' undeliverable messages, EventBridge for the
+# DOT-reporting target's failed invocations.
+locals {
+  dlq_writers = merge(
+    { for q in distinct([for s in local.sns_sqs_subscriptions : s.queue]) : q => {
+      service = "sns.amazonaws.com"
+      sources = distinct([for s in local.sns_sqs_subscriptions : aws_sns_topic.this[s.topic].arn if s.queue == q])
+    } },
+    { event_target = { service = "events.amazonaws.com", sources = [aws_cloudwatch_event_rule.dot_reporting.arn] } },
+  )
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  for_each  = local.dlq_writers
+  queue_url = aws_sqs_queue.dlq[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "ServiceDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = each.value.service }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.dlq[each.key].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = each.value.sources } }
+    }]
+  })
 }
 
 resource "aws_sns_topic_subscription" "lambda" {
@@ -2107,6 +2179,37 @@ resource "aws_sqs_queue_policy" "this" {
 
 # Each package holds its handler plus the shared modules and record schemas it imports (the handlers validate
 # Kinesis records against the very schemas/*.json files the producers are generated from).
+###############################################################################
+# Dependency layer — the third-party libraries the handlers import (redis, pg8000, the RDS CA bundle)
+###############################################################################
+
+# terraform/tools/build_dependency_layer.py installs layer/requirements.txt
+# (every distribution pinned with its hash) as manylinux wheels for the
+# functions' architecture and runtime and writes a byte-reproducible zip. It runs
+# on every plan (a zip already built for the same inputs is reused), so the
+# layer exists on any machine that plans the stack: no manual build, no
+# pre-published layer ARN. Needs python3 with pip and access to PyPI.
+data "external" "dependency_layer" {
+  program = ["python3", "${path.module}/../tools/build_dependency_layer.py"]
+
+  query = {
+    requirements = "${path.module}/layer/requirements.txt"
+    architecture = "arm64"
+    runtime      = var.runtime
+    output_dir   = "${path.module}/.build"
+    extra_files  = jsonencode({ "certs/rds-global-bundle.pem" = local.rds_ca_bundle_url })
+  }
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name_prefix}-dependencies"
+  description              = "layer/requirements.txt sha256 ${substr(data.external.dependency_layer.result.requirements_sha256, 0, 16)}"
+  filename                 = data.external.dependency_layer.result.output_path
+  source_code_hash         = data.external.dependency_layer.result.output_base64sha256
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = ["arm64"]
+}
+
 data "archive_file" "lambda" {
   for_each = local.lambda_functions
 
@@ -2221,7 +2324,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = each.value.memory
   timeout                        = each.value.timeout
   reserved_concurrent_executions = each.value.reserved
-  layers                         = each.value.layer ? var.dependency_layer_arns : []
+  layers                         = [aws_lambda_layer_version.dependencies.arn]
   kms_key_arn                    = aws_kms_key.main.arn
   architectures                  = ["arm64"]
 
@@ -2244,6 +2347,13 @@ resource "aws_lambda_function" "this" {
 
   tracing_config {
     mode = "Active"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.reserved_concurrency_total <= var.lambda_concurrency_quota - 100
+      error_message = "Reserved concurrency of all functions exceeds lambda_concurrency_quota - 100 (AWS keeps 100 unreserved): lower the reserved_* values or raise the quota and set lambda_concurrency_quota."
+    }
   }
 
   depends_on = [
@@ -2583,8 +2693,8 @@ resource "aws_s3_bucket_object_lock_configuration" "reports" {
 
   rule {
     default_retention {
-      mode = var.reports_object_lock_mode
-      days = var.reports_object_lock_days
+      mode = var.compliance_reports_object_lock_mode
+      days = var.compliance_dot_record_retention_days
     }
   }
 
@@ -3133,17 +3243,25 @@ data "aws_iam_policy_document" "apigw_assume" {
 }
 
 resource "aws_iam_role" "apigw_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
   name               = "${local.name_prefix}-apigw-cloudwatch"
   assume_role_policy = data.aws_iam_policy_document.apigw_assume.json
 }
 
 resource "aws_iam_role_policy_attachment" "apigw_cloudwatch" {
-  role       = aws_iam_role.apigw_cloudwatch.name
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  role       = aws_iam_role.apigw_cloudwatch[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
+# Region-wide singleton (the CloudWatch role API Gateway logs with): managed by one stack only, see
+# var.manage_api_gateway_account. Destroying a stack that does not own it leaves the setting in place.
 resource "aws_api_gateway_account" "this" {
-  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch.arn
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch[0].arn
   depends_on          = [aws_iam_role_policy_attachment.apigw_cloudwatch]
 }
 
@@ -3288,6 +3406,7 @@ resource "aws_sfn_state_machine" "dot_reporting" {
     compliance_status_table = aws_dynamodb_table.this["compliance_status"].name
     summary_topic_arn       = aws_sns_topic.this["summary"].arn
     max_concurrency         = var.report_map_max_concurrency
+    partition               = local.partition
   })
 
   logging_configuration {
@@ -3360,6 +3479,16 @@ resource "aws_cloudwatch_event_target" "dot_reporting" {
   arn      = aws_sfn_state_machine.dot_reporting.arn
   role_arn = aws_iam_role.events.arn
   input    = jsonencode({ trigger = "schedule" })
+
+  # A failed StartExecution is retried for an hour, then kept in the event-target DLQ (alarmed).
+  retry_policy {
+    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = 3600
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq["event_target"].arn
+  }
 }
 
 ###############################################################################
@@ -3605,31 +3734,42 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_throttles" {
 
 # --- Redis / Aurora ----------------------------------------------------------------------------------------------------
 
-# Member 001 is the primary at creation; after a failover the alarm follows the node, see README.
 resource "aws_cloudwatch_metric_alarm" "redis_memory" {
   alarm_name          = "${local.name_prefix}-redis-memory"
-  alarm_description   = "Redis memory usage (rolling windows, counters, GEO index) of the primary node."
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "DatabaseMemoryUsagePercentage"
-  dimensions          = { CacheClusterId = local.redis_primary_cluster_id }
-  statistic           = "Maximum"
-  period              = 300
+  alarm_description   = "Redis memory usage (rolling windows, counters, GEO index) of the fullest node."
   evaluation_periods  = 3
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.redis_memory_threshold_pct
   treat_missing_data  = "breaching"
   alarm_actions       = [aws_sns_topic.this["ops"].arn]
   ok_actions          = [aws_sns_topic.this["ops"].arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "DatabaseMemoryUsagePercentage (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "DatabaseMemoryUsagePercentage"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Maximum"
+        period      = 300
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   alarm_name          = "${local.name_prefix}-redis-geo-latency"
-  alarm_description   = "Average latency of GEOADD/GEOSEARCH on the Redis primary (microseconds)."
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "GeoSpatialBasedCmdsLatency"
-  dimensions          = { CacheClusterId = local.redis_primary_cluster_id }
-  statistic           = "Average"
-  period              = 60
+  alarm_description   = "Average latency of GEOADD/GEOSEARCH on the worst node of the replication group (microseconds)."
   evaluation_periods  = 5
   datapoints_to_alarm = 3
   comparison_operator = "GreaterThanThreshold"
@@ -3637,6 +3777,28 @@ resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.this["ops"].arn]
   ok_actions          = [aws_sns_topic.this["ops"].arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "GeoSpatialBasedCmdsLatency (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "GeoSpatialBasedCmdsLatency"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Average"
+        period      = 60
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "aurora_connections" {

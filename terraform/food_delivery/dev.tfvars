@@ -128,4 +128,9 @@ api_4xx_threshold                             = 30
 api_latency_p99_threshold_ms                  = 1500
 aurora_connection_threshold                   = 700 # ~80% of 900
 sqs_backlog_threshold                         = 100
+dlq_depth_threshold                           = 10
 earnings_sfn_failures_threshold               = 2
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

@@ -114,10 +114,10 @@ orders_stream_batching_window_seconds = 1
 orders_stream_parallelization_factor  = 4
 
 # Redis cluster: 15,000 GEOADD/s + ~150 GEOSEARCH/s + cache reads, spread by region hash tag over
-# 4 shards; r7g.xlarge keeps p99 GEO latency well below 1 ms at that rate. 2 replicas per shard.
+# 4 shards; r7g.xlarge keeps p99 GEO latency < 1 ms. 1 replica per shard for failover (reads go to primaries): 8 nodes, the Redis alarms read <= 10.
 redis_node_type               = "cache.r7g.xlarge"
 redis_num_node_groups         = 4
-redis_replicas_per_node_group = 2
+redis_replicas_per_node_group = 1
 redis_snapshot_retention_days = 7
 restaurant_cache_ttl_seconds  = 300
 
@@ -159,4 +159,9 @@ api_4xx_threshold                             = 450
 api_latency_p99_threshold_ms                  = 300
 aurora_connection_threshold                   = 4000 # 80% of 5,000
 sqs_backlog_threshold                         = 5000
+dlq_depth_threshold                           = 1
 earnings_sfn_failures_threshold               = 0
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

@@ -132,4 +132,9 @@ api_4xx_threshold                             = 120
 api_latency_p99_threshold_ms                  = 500
 aurora_connection_threshold                   = 2800 # ~80% of 3,600
 sqs_backlog_threshold                         = 1000
+dlq_depth_threshold                           = 5
 earnings_sfn_failures_threshold               = 1
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = false

@@ -15,6 +15,10 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.4"
     }
+    external = {
+      source  = "hashicorp/external"
+      version = "~> 2.3"
+    }
   }
 }
 
@@ -29,6 +33,12 @@ variable "env" {
     condition     = contains(["dev", "staging", "prod"], var.env)
     error_message = "env must be dev, staging or prod."
   }
+}
+
+variable "manage_api_gateway_account" {
+  type        = bool
+  description = "Whether this stack owns the region's API Gateway account setting (the CloudWatch logging role). Exactly one stack per account and region sets it (property_maintenance, see terraform/README.md); the others rely on it."
+  default     = false
 }
 
 variable "aws_region" {
@@ -389,12 +399,6 @@ variable "runtime" {
   type        = string
   description = "Python runtime of every function."
   default     = "python3.12"
-}
-
-variable "dependency_layer_arns" {
-  type        = list(string)
-  description = "Layer ARNs providing third-party libraries (redis>=5 with cluster support, pg8000) to the VPC functions."
-  default     = []
 }
 
 variable "connection_handler_memory" {
@@ -837,6 +841,11 @@ variable "sqs_backlog_threshold" {
   description = "ApproximateNumberOfMessagesVisible alarm threshold of each consumer queue."
 }
 
+variable "dlq_depth_threshold" {
+  type        = number
+  description = "ApproximateNumberOfMessagesVisible alarm threshold of each dead-letter and failure queue."
+}
+
 variable "earnings_sfn_failures_threshold" {
   type        = number
   description = "Failed earnings executions per evaluation window alarm threshold."
@@ -851,10 +860,13 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  name_prefix = "${var.project_name}-${var.env}"
-  account_id  = data.aws_caller_identity.current.account_id
-  partition   = data.aws_partition.current.partition
-  region      = var.aws_region
+  # Aurora presents a certificate from the RDS CAs, which no default trust store holds: the layer ships this
+  # bundle at /opt/certs/rds-global-bundle.pem (fetched by the layer build from AWS's trust store).
+  rds_ca_bundle_url = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+  name_prefix       = "${var.project_name}-${var.env}"
+  account_id        = data.aws_caller_identity.current.account_id
+  partition         = data.aws_partition.current.partition
+  region            = var.aws_region
 
   tags = merge(var.common_tags, {
     Project     = var.project_name
@@ -916,6 +928,42 @@ locals {
   }
   provisioned = var.billing_mode == "PROVISIONED"
 
+  # DynamoDB tables (every key attribute is a string). indexes: GSI name -> keys, projection and the
+  # dynamodb_capacity entry that sizes it.
+  dynamodb_tables = {
+    connections = {
+      name       = var.connections_table, hash_key = "connection_id", stream = false, ttl = true
+      attributes = ["connection_id", "user_id", "order_id"]
+      indexes = {
+        "user_id-index"  = { hash_key = "user_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = [], capacity = "connections" }
+        "order_id-index" = { hash_key = "order_id", range_key = null, projection_type = "KEYS_ONLY", non_key_attributes = [], capacity = "connections" }
+      }
+    }
+    orders = {
+      name       = var.orders_table, hash_key = "order_id", stream = true, ttl = false
+      attributes = ["order_id", "restaurant_id", "created_at", "driver_id", "delivery_date", "delivery_shard"]
+      indexes = {
+        # Restaurant dashboards: a restaurant's orders by time.
+        "restaurant_id-created_at-index" = { hash_key = "restaurant_id", range_key = "created_at", projection_type = "KEYS_ONLY", non_key_attributes = [], capacity = "orders_gsi" }
+        # Driver history by delivery_date (sparse: set when an order is delivered).
+        "driver_id-delivery_date-index" = { hash_key = "driver_id", range_key = "delivery_date", projection_type = "INCLUDE", non_key_attributes = ["status", "delivery_fee", "tip", "distance_km", "surge_multiplier"], capacity = "orders_gsi" }
+        # Nightly settlement: all delivered orders of a date, write-sharded (<date>#<nn>) so the dinner peak
+        # does not land on one GSI partition.
+        "delivery-shard-index" = { hash_key = "delivery_shard", range_key = "driver_id", projection_type = "INCLUDE", non_key_attributes = ["delivery_date", "delivery_fee", "tip", "distance_km", "duration_minutes", "surge_multiplier", "region"], capacity = "orders_gsi" }
+      }
+    }
+    driver_locations = {
+      name       = var.drivers_locations_table, hash_key = "driver_id", stream = false, ttl = true
+      attributes = ["driver_id", "geohash"]
+      indexes = {
+        # geohash = precision-5 cell (~4.9 km); the order consumer queries the cell and its 8 neighbours.
+        "geohash-index" = { hash_key = "geohash", range_key = "driver_id", projection_type = "INCLUDE", non_key_attributes = ["lat", "lon", "driver_status", "region", "updated_at"], capacity = "driver_locations" }
+      }
+    }
+    driver_orders   = { name = var.driver_orders_table, hash_key = "driver_id", stream = false, ttl = false, attributes = ["driver_id"], indexes = {} }
+    driver_profiles = { name = var.driver_profiles_table, hash_key = "driver_id", stream = false, ttl = false, attributes = ["driver_id"], indexes = {} }
+  }
+
   # SNS order-events -> SQS fan-out. order_stage is a MessageAttribute set by the orders stream
   # publisher; each queue receives only the stages its consumer acts on.
   consumer_queues = {
@@ -938,9 +986,24 @@ locals {
 
   # Internal failure queues: Kinesis/DynamoDB stream on-failure destination and Lambda async DLQ.
   ops_queues = {
-    stream_failures  = "${local.name_prefix}-stream-failures"
-    lambda_async_dlq = "${local.name_prefix}-lambda-async-dlq"
+    stream_failures       = "${local.name_prefix}-stream-failures"
+    lambda_async_dlq      = "${local.name_prefix}-lambda-async-dlq"
+    event_target_failures = "${local.name_prefix}-event-target-failures"
   }
+
+  # Every node of the cluster-mode replication group (<group>-<shard 0001..>-<node 001..>): alarms watch all of
+  # them (at most 10, CloudWatch's limit for a metric-math alarm; checked on the alarms), so they survive failover.
+  redis_node_ids = flatten([
+    for shard in range(var.redis_num_node_groups) : [
+      for node in range(var.redis_replicas_per_node_group + 1) : format("%s-redis-%04d-%03d", local.name_prefix, shard + 1, node + 1)
+    ]
+  ])
+
+  # Every queue a message lands in when processing gave up: the consumer DLQs and the failure queues.
+  dlq_alarm_queues = merge(
+    { for k, q in local.consumer_queues : "${k}_dlq" => "${q.name}-dlq" },
+    local.ops_queues,
+  )
 
   # DynamoDB orders stream consumers with their filter patterns.
   orders_stream_consumers = {
@@ -975,11 +1038,11 @@ locals {
   lambda_common_env = {
     ENVIRONMENT            = var.env
     POWERTOOLS_SERVICE     = var.project_name
-    CONNECTIONS_TABLE      = aws_dynamodb_table.connections.name
-    ORDERS_TABLE           = aws_dynamodb_table.orders.name
-    DRIVER_LOCATIONS_TABLE = aws_dynamodb_table.driver_locations.name
-    DRIVER_ORDERS_TABLE    = aws_dynamodb_table.driver_orders.name
-    DRIVER_PROFILES_TABLE  = aws_dynamodb_table.driver_profiles.name
+    CONNECTIONS_TABLE      = aws_dynamodb_table.this["connections"].name
+    ORDERS_TABLE           = aws_dynamodb_table.this["orders"].name
+    DRIVER_LOCATIONS_TABLE = aws_dynamodb_table.this["driver_locations"].name
+    DRIVER_ORDERS_TABLE    = aws_dynamodb_table.this["driver_orders"].name
+    DRIVER_PROFILES_TABLE  = aws_dynamodb_table.this["driver_profiles"].name
   }
 
   redis_env = {
@@ -1200,63 +1263,63 @@ locals {
   # Least privilege: each function's statements, scoped to the resources it touches.
   lambda_policy_statements = {
     ws_connect = [
-      { sid = "Connections", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/*"] },
+      { sid = "Connections", actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/*"] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
-      { sid = "DriverPickup", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
+      { sid = "DriverPickup", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
     ]
     ws_disconnect = [
-      { sid = "Connections", actions = ["dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn] },
+      { sid = "Connections", actions = ["dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn] },
     ]
     order_validator = [
       { sid = "PutOrders", actions = ["kinesis:PutRecord", "kinesis:PutRecords"], resources = [aws_kinesis_stream.this["orders"].arn] },
     ]
     order_consumer = [
       { sid = "ReadOrdersStream", actions = local.stream_read_actions, resources = [aws_kinesis_stream.this["orders"].arn] },
-      { sid = "Orders", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
-      { sid = "DriverGeoIndex", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.driver_locations.arn}/index/geohash-index"] },
+      { sid = "Orders", actions = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
+      { sid = "DriverGeoIndex", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.this["driver_locations"].arn}/index/geohash-index"] },
       { sid = "InvokeMatcher", actions = ["lambda:InvokeFunction"], resources = [local.matcher_function_arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn, aws_rds_cluster.aurora.master_user_secret[0].secret_arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     matcher = [
-      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
-      { sid = "Workload", actions = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
-      { sid = "Profiles", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.driver_profiles.arn] },
+      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
+      { sid = "Workload", actions = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
+      { sid = "Profiles", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.this["driver_profiles"].arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn] },
     ]
     orders_stream_publisher = [
-      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.orders.stream_arn] },
+      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.this["orders"].stream_arn] },
       { sid = "PublishOrderEvents", actions = ["sns:Publish"], resources = [aws_sns_topic.order_events.arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     restaurant_consumer = [
       { sid = "ConsumeQueue", actions = local.sqs_consume_actions, resources = [aws_sqs_queue.consumer["restaurant_orders"].arn] },
       { sid = "InvokePosProxy", actions = ["execute-api:Invoke"], resources = ["${aws_api_gateway_rest_api.orders.execution_arn}/${var.stage_name}/*/pos/*"] },
-      { sid = "Orders", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
+      { sid = "Orders", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
     ]
     driver_consumer = [
       { sid = "ConsumeQueue", actions = local.sqs_consume_actions, resources = [aws_sqs_queue.consumer["driver_assignments"].arn] },
-      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/user_id-index"] },
-      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
+      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/user_id-index"] },
+      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
     ]
     customer_consumer = [
       { sid = "ConsumeQueue", actions = local.sqs_consume_actions, resources = [aws_sqs_queue.consumer["customer_notifications"].arn] },
-      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/*"] },
+      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/*"] },
       { sid = "PublishExternal", actions = ["sns:Publish"], resources = [aws_sns_topic.external_notifications.arn] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
     ]
     location_processor = [
       { sid = "ReadLocationsStream", actions = local.stream_read_actions, resources = [aws_kinesis_stream.this["locations"].arn] },
-      { sid = "DriverLocations", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources = [aws_dynamodb_table.driver_locations.arn] },
-      { sid = "Workload", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
-      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.connections.arn, "${aws_dynamodb_table.connections.arn}/index/order_id-index"] },
+      { sid = "DriverLocations", actions = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources = [aws_dynamodb_table.this["driver_locations"].arn] },
+      { sid = "Workload", actions = ["dynamodb:BatchGetItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
+      { sid = "Connections", actions = ["dynamodb:Query", "dynamodb:DeleteItem"], resources = [aws_dynamodb_table.this["connections"].arn, "${aws_dynamodb_table.this["connections"].arn}/index/order_id-index"] },
       { sid = "ManageConnections", actions = ["execute-api:ManageConnections"], resources = [local.ws_manage_arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     earnings_query = [
-      { sid = "DeliveredOrders", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.orders.arn}/index/delivery-shard-index"] },
+      { sid = "DeliveredOrders", actions = ["dynamodb:Query"], resources = ["${aws_dynamodb_table.this["orders"].arn}/index/delivery-shard-index"] },
       { sid = "WriteWorkFile", actions = ["s3:PutObject"], resources = ["${aws_s3_bucket.data["receipts"].arn}/${local.settlements_prefix}*"] },
     ]
     earnings_calc = [
@@ -1265,17 +1328,17 @@ locals {
     ]
     earnings_write = [
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_rds_cluster.aurora.master_user_secret[0].secret_arn] },
-      { sid = "Balances", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_profiles.arn] },
+      { sid = "Balances", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_profiles"].arn] },
     ]
     analytics = [
-      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.orders.stream_arn] },
-      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.driver_orders.arn] },
+      { sid = "ReadOrdersTableStream", actions = local.ddb_stream_read_actions, resources = [aws_dynamodb_table.this["orders"].stream_arn] },
+      { sid = "Workload", actions = ["dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["driver_orders"].arn] },
       { sid = "Secrets", actions = ["secretsmanager:GetSecretValue"], resources = [aws_secretsmanager_secret.redis_auth.arn, aws_rds_cluster.aurora.master_user_secret[0].secret_arn] },
       { sid = "FailureDestination", actions = ["sqs:SendMessage"], resources = [aws_sqs_queue.ops["stream_failures"].arn] },
     ]
     image_validator = [
       { sid = "ReadPhotos", actions = ["s3:GetObject", "s3:PutObjectTagging"], resources = ["${aws_s3_bucket.data["delivery_photos"].arn}/*"] },
-      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.orders.arn] },
+      { sid = "Orders", actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources = [aws_dynamodb_table.this["orders"].arn] },
       { sid = "DetectLabels", actions = ["rekognition:DetectLabels"], resources = ["*"] },
     ]
   }
@@ -1335,6 +1398,23 @@ data "aws_iam_policy_document" "kms" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    }
+  }
+
+  # Step Functions logging from a state machine encrypted with this key goes through CloudWatch Logs vended
+  # delivery, which decrypts the state machine's data key (Step Functions encryption-at-rest docs).
+  statement {
+    sid       = "StepFunctionsVendedLogDelivery"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
     }
   }
 
@@ -1604,6 +1684,37 @@ resource "aws_flow_log" "vpc" {
 # Lambda packaging, roles, functions, log groups
 # ---------------------------------------------------------------------------------------------
 
+###############################################################################
+# Dependency layer — the third-party libraries the handlers import (redis, pg8000, the RDS CA bundle)
+###############################################################################
+
+# terraform/tools/build_dependency_layer.py installs layer/requirements.txt
+# (every distribution pinned with its hash) as manylinux wheels for the
+# functions' architecture and runtime and writes a byte-reproducible zip. It runs
+# on every plan (a zip already built for the same inputs is reused), so the
+# layer exists on any machine that plans the stack: no manual build, no
+# pre-published layer ARN. Needs python3 with pip and access to PyPI.
+data "external" "dependency_layer" {
+  program = ["python3", "${path.module}/../tools/build_dependency_layer.py"]
+
+  query = {
+    requirements = "${path.module}/layer/requirements.txt"
+    architecture = "arm64"
+    runtime      = var.runtime
+    output_dir   = "${path.module}/.build"
+    extra_files  = jsonencode({ "certs/rds-global-bundle.pem" = local.rds_ca_bundle_url })
+  }
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name_prefix}-dependencies"
+  description              = "layer/requirements.txt sha256 ${substr(data.external.dependency_layer.result.requirements_sha256, 0, 16)}"
+  filename                 = data.external.dependency_layer.result.output_path
+  source_code_hash         = data.external.dependency_layer.result.output_base64sha256
+  compatible_runtimes      = [var.runtime]
+  compatible_architectures = ["arm64"]
+}
+
 data "archive_file" "lambda" {
   for_each    = local.generic_packages
   type        = "zip"
@@ -1748,7 +1859,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = each.value.reserved
   architectures                  = ["arm64"]
   kms_key_arn                    = aws_kms_key.main.arn
-  layers                         = each.value.vpc ? var.dependency_layer_arns : []
+  layers                         = each.value.vpc ? [aws_lambda_layer_version.dependencies.arn] : []
 
   environment {
     variables = merge(local.lambda_common_env, each.value.env)
@@ -1827,7 +1938,7 @@ resource "aws_lambda_event_source_mapping" "kinesis" {
 
 resource "aws_lambda_event_source_mapping" "orders_table_stream" {
   for_each                           = local.orders_stream_consumers
-  event_source_arn                   = aws_dynamodb_table.orders.stream_arn
+  event_source_arn                   = aws_dynamodb_table.this["orders"].stream_arn
   function_name                      = aws_lambda_function.this[each.key].arn
   starting_position                  = "LATEST"
   batch_size                         = var.orders_stream_batch_size
@@ -1871,218 +1982,47 @@ resource "aws_lambda_event_source_mapping" "sqs" {
 # DynamoDB
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_dynamodb_table" "connections" {
+# The five tables share one resource: keys, attributes, GSIs, stream and TTL come from local.dynamodb_tables,
+# capacities from local.dynamodb_capacity (tfvars).
+resource "aws_dynamodb_table" "this" {
   #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.connections_table}"
+  for_each                    = local.dynamodb_tables
+  name                        = "${local.name_prefix}-${each.value.name}"
   billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.connections.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.connections.wcu : null
-  hash_key                    = "connection_id"
+  read_capacity               = local.provisioned ? local.dynamodb_capacity[each.key].rcu : null
+  write_capacity              = local.provisioned ? local.dynamodb_capacity[each.key].wcu : null
+  hash_key                    = each.value.hash_key
+  stream_enabled              = each.value.stream
+  stream_view_type            = each.value.stream ? "NEW_AND_OLD_IMAGES" : null
   deletion_protection_enabled = var.deletion_protection
 
-  attribute {
-    name = "connection_id"
-    type = "S"
-  }
-  attribute {
-    name = "user_id"
-    type = "S"
-  }
-  attribute {
-    name = "order_id"
-    type = "S"
+  dynamic "attribute" {
+    for_each = each.value.attributes
+    content {
+      name = attribute.value
+      type = "S"
+    }
   }
 
-  global_secondary_index {
-    name            = "user_id-index"
-    hash_key        = "user_id"
-    projection_type = "KEYS_ONLY"
-    read_capacity   = local.provisioned ? local.dynamodb_capacity.connections.rcu : null
-    write_capacity  = local.provisioned ? local.dynamodb_capacity.connections.wcu : null
+  dynamic "global_secondary_index" {
+    for_each = each.value.indexes
+    content {
+      name               = global_secondary_index.key
+      hash_key           = global_secondary_index.value.hash_key
+      range_key          = global_secondary_index.value.range_key
+      projection_type    = global_secondary_index.value.projection_type
+      non_key_attributes = global_secondary_index.value.non_key_attributes
+      read_capacity      = local.provisioned ? local.dynamodb_capacity[global_secondary_index.value.capacity].rcu : null
+      write_capacity     = local.provisioned ? local.dynamodb_capacity[global_secondary_index.value.capacity].wcu : null
+    }
   }
 
-  global_secondary_index {
-    name            = "order_id-index"
-    hash_key        = "order_id"
-    projection_type = "KEYS_ONLY"
-    read_capacity   = local.provisioned ? local.dynamodb_capacity.connections.rcu : null
-    write_capacity  = local.provisioned ? local.dynamodb_capacity.connections.wcu : null
-  }
-
-  ttl {
-    enabled        = var.ttl_enabled
-    attribute_name = var.ttl_attribute_name
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "orders" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.orders_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.orders.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.orders.wcu : null
-  hash_key                    = "order_id"
-  stream_enabled              = true
-  stream_view_type            = "NEW_AND_OLD_IMAGES"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "order_id"
-    type = "S"
-  }
-  attribute {
-    name = "restaurant_id"
-    type = "S"
-  }
-  attribute {
-    name = "created_at"
-    type = "S"
-  }
-  attribute {
-    name = "driver_id"
-    type = "S"
-  }
-  attribute {
-    name = "delivery_date"
-    type = "S"
-  }
-  attribute {
-    name = "delivery_shard"
-    type = "S"
-  }
-
-  # Restaurant dashboards: a restaurant's orders by time.
-  global_secondary_index {
-    name            = "restaurant_id-created_at-index"
-    hash_key        = "restaurant_id"
-    range_key       = "created_at"
-    projection_type = "KEYS_ONLY"
-    read_capacity   = local.provisioned ? local.dynamodb_capacity.orders_gsi.rcu : null
-    write_capacity  = local.provisioned ? local.dynamodb_capacity.orders_gsi.wcu : null
-  }
-
-  # Driver history by delivery_date (sparse: set when an order is delivered).
-  global_secondary_index {
-    name               = "driver_id-delivery_date-index"
-    hash_key           = "driver_id"
-    range_key          = "delivery_date"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["status", "delivery_fee", "tip", "distance_km", "surge_multiplier"]
-    read_capacity      = local.provisioned ? local.dynamodb_capacity.orders_gsi.rcu : null
-    write_capacity     = local.provisioned ? local.dynamodb_capacity.orders_gsi.wcu : null
-  }
-
-  # Nightly settlement: all delivered orders of a date, write-sharded (<date>#<nn>) so the
-  # dinner peak does not land on one GSI partition.
-  global_secondary_index {
-    name               = "delivery-shard-index"
-    hash_key           = "delivery_shard"
-    range_key          = "driver_id"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["delivery_date", "delivery_fee", "tip", "distance_km", "duration_minutes", "surge_multiplier", "region"]
-    read_capacity      = local.provisioned ? local.dynamodb_capacity.orders_gsi.rcu : null
-    write_capacity     = local.provisioned ? local.dynamodb_capacity.orders_gsi.wcu : null
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "driver_locations" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.drivers_locations_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.driver_locations.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.driver_locations.wcu : null
-  hash_key                    = "driver_id"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "driver_id"
-    type = "S"
-  }
-  attribute {
-    name = "geohash"
-    type = "S"
-  }
-
-  # geohash = precision-5 cell (~4.9 km); the order consumer queries the cell and its 8 neighbours.
-  global_secondary_index {
-    name               = "geohash-index"
-    hash_key           = "geohash"
-    range_key          = "driver_id"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["lat", "lon", "driver_status", "region", "updated_at"]
-    read_capacity      = local.provisioned ? local.dynamodb_capacity.driver_locations.rcu : null
-    write_capacity     = local.provisioned ? local.dynamodb_capacity.driver_locations.wcu : null
-  }
-
-  ttl {
-    enabled        = var.ttl_enabled
-    attribute_name = var.ttl_attribute_name
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "driver_orders" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.driver_orders_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.driver_orders.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.driver_orders.wcu : null
-  hash_key                    = "driver_id"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "driver_id"
-    type = "S"
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = true
-    kms_key_arn = aws_kms_key.main.arn
-  }
-}
-
-resource "aws_dynamodb_table" "driver_profiles" {
-  #checkov:skip=CKV2_AWS_16:Capacity is sized explicitly per env from the fleet model in tfvars (the simulator reads it); see README.
-  name                        = "${local.name_prefix}-${var.driver_profiles_table}"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? local.dynamodb_capacity.driver_profiles.rcu : null
-  write_capacity              = local.provisioned ? local.dynamodb_capacity.driver_profiles.wcu : null
-  hash_key                    = "driver_id"
-  deletion_protection_enabled = var.deletion_protection
-
-  attribute {
-    name = "driver_id"
-    type = "S"
+  dynamic "ttl" {
+    for_each = each.value.ttl ? [var.ttl_attribute_name] : []
+    content {
+      enabled        = var.ttl_enabled
+      attribute_name = ttl.value
+    }
   }
 
   point_in_time_recovery {
@@ -2224,7 +2164,25 @@ resource "aws_sns_topic_subscription" "consumer_queue" {
   raw_message_delivery = true
   filter_policy_scope  = "MessageAttributes"
   filter_policy        = jsonencode({ order_stage = each.value.order_stages })
-  depends_on           = [aws_sqs_queue_policy.consumer]
+  # A message SNS cannot deliver (queue policy, KMS) lands in the queue's DLQ instead of being dropped.
+  redrive_policy = jsonencode({ deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn })
+  depends_on     = [aws_sqs_queue_policy.consumer, aws_sqs_queue_policy.dlq]
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  for_each  = local.consumer_queues
+  queue_url = aws_sqs_queue.dlq[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "SnsDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.dlq[each.key].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.order_events.arn } }
+    }]
+  })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -2614,7 +2572,7 @@ resource "aws_s3_bucket_notification" "delivery_photos" {
   lambda_function {
     id                  = "validate-delivery-photo"
     lambda_function_arn = aws_lambda_function.this["image_validator"].arn
-    events              = ["s3:ObjectCreated:Put"]
+    events              = ["s3:ObjectCreated:*"] # Put, Post, Copy and CompleteMultipartUpload (large photos)
     filter_prefix       = "proof-of-delivery/"
   }
 
@@ -2636,17 +2594,25 @@ data "aws_iam_policy_document" "apigw_assume" {
 }
 
 resource "aws_iam_role" "apigw_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
   name               = "${local.name_prefix}-apigw-cloudwatch"
   assume_role_policy = data.aws_iam_policy_document.apigw_assume.json
 }
 
 resource "aws_iam_role_policy_attachment" "apigw_cloudwatch" {
-  role       = aws_iam_role.apigw_cloudwatch.name
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  role       = aws_iam_role.apigw_cloudwatch[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
+# Region-wide singleton (the CloudWatch role API Gateway logs with): managed by one stack only, see
+# var.manage_api_gateway_account. Destroying a stack that does not own it leaves the setting in place.
 resource "aws_api_gateway_account" "this" {
-  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch.arn
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch[0].arn
   depends_on          = [aws_iam_role_policy_attachment.apigw_cloudwatch]
 }
 
@@ -3146,6 +3112,7 @@ resource "aws_sfn_state_machine" "earnings" {
     results_prefix     = "${local.settlements_prefix}results"
     max_concurrency    = var.max_concurrency
     items_per_batch    = var.earnings_items_per_batch
+    partition          = local.partition
   })
 
   logging_configuration {
@@ -3219,6 +3186,31 @@ resource "aws_cloudwatch_event_target" "earnings_nightly" {
     input_paths    = { time = "$.time" }
     input_template = "{\"trigger_time\": <time>}"
   }
+
+  # A failed StartExecution is retried for an hour, then kept in the event-target failure queue (alarmed).
+  retry_policy {
+    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = 3600
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.ops["event_target_failures"].arn
+  }
+}
+
+resource "aws_sqs_queue_policy" "event_target_failures" {
+  queue_url = aws_sqs_queue.ops["event_target_failures"].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EventBridgeDeadLetters"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.ops["event_target_failures"].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.earnings_nightly.arn } }
+    }]
+  })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -3296,9 +3288,9 @@ resource "aws_cloudwatch_dashboard" "operations" {
           stat   = "Sum"
           period = 60
           metrics = [
-            ["AWS/DynamoDB", "ConditionalCheckFailedRequests", "TableName", aws_dynamodb_table.orders.name],
-            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.orders.name],
-            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.driver_locations.name],
+            ["AWS/DynamoDB", "ConditionalCheckFailedRequests", "TableName", aws_dynamodb_table.this["orders"].name],
+            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.this["orders"].name],
+            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", aws_dynamodb_table.this["driver_locations"].name],
           ]
         }
       },
@@ -3401,7 +3393,7 @@ resource "aws_cloudwatch_metric_alarm" "assignment_conditional_check_failed" {
   alarm_description   = "Assignment races: conditional writes on orders failing (status/version changed underneath the matcher)"
   namespace           = "AWS/DynamoDB"
   metric_name         = "ConditionalCheckFailedRequests"
-  dimensions          = { TableName = aws_dynamodb_table.orders.name }
+  dimensions          = { TableName = aws_dynamodb_table.this["orders"].name }
   statistic           = "Sum"
   period              = 60
   evaluation_periods  = 3
@@ -3417,7 +3409,7 @@ resource "aws_cloudwatch_metric_alarm" "orders_hot_partition" {
   alarm_description   = "Write throttling on the orders table (hot partition or under-provisioned WCU)"
   namespace           = "AWS/DynamoDB"
   metric_name         = "WriteThrottleEvents"
-  dimensions          = { TableName = aws_dynamodb_table.orders.name }
+  dimensions          = { TableName = aws_dynamodb_table.this["orders"].name }
   statistic           = "Sum"
   period              = 60
   evaluation_periods  = 3
@@ -3430,34 +3422,82 @@ resource "aws_cloudwatch_metric_alarm" "orders_hot_partition" {
 
 resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   alarm_name          = "${local.name_prefix}-redis-geo-latency"
-  alarm_description   = "GEOADD/GEOSEARCH average latency (microseconds) on the first shard's primary"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "GeoSpatialBasedCmdsLatency"
-  dimensions          = { CacheClusterId = sort(tolist(aws_elasticache_replication_group.redis.member_clusters))[0] }
-  statistic           = "Average"
-  period              = 60
+  alarm_description   = "GEOADD/GEOSEARCH average latency (microseconds) on the worst node of the cluster"
   evaluation_periods  = 5
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.redis_geo_latency_threshold_us
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "GeoSpatialBasedCmdsLatency (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "GeoSpatialBasedCmdsLatency"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Average"
+        period      = 60
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.redis_node_ids) <= 10
+      error_message = "A metric-math alarm reads at most 10 metrics: redis_num_node_groups x (redis_replicas_per_node_group + 1) must be <= 10."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "redis_memory_fragmentation" {
   alarm_name          = "${local.name_prefix}-redis-memory-fragmentation"
-  alarm_description   = "Redis memory fragmentation ratio"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "MemoryFragmentationRatio"
-  dimensions          = { CacheClusterId = sort(tolist(aws_elasticache_replication_group.redis.member_clusters))[0] }
-  statistic           = "Maximum"
-  period              = 300
+  alarm_description   = "Redis memory fragmentation ratio of the worst node"
   evaluation_periods  = 3
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.redis_memory_fragmentation_threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "MemoryFragmentationRatio (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "MemoryFragmentationRatio"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Maximum"
+        period      = 300
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.redis_node_ids) <= 10
+      error_message = "A metric-math alarm reads at most 10 metrics: redis_num_node_groups x (redis_replicas_per_node_group + 1) must be <= 10."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "websocket_connection_failures" {
@@ -3574,6 +3614,24 @@ resource "aws_cloudwatch_metric_alarm" "sqs_backlog" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  for_each            = local.dlq_alarm_queues
+  alarm_name          = "${local.name_prefix}-${replace(each.key, "_", "-")}-depth"
+  alarm_description   = "Messages waiting in the dead-letter/failure queue ${each.value}"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = each.value }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = var.dlq_depth_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+  depends_on          = [aws_sqs_queue.dlq, aws_sqs_queue.ops]
+}
+
 resource "aws_cloudwatch_metric_alarm" "earnings_sfn_failures" {
   alarm_name          = "${local.name_prefix}-earnings-sfn-failures"
   alarm_description   = "Failed, timed-out or aborted nightly earnings executions"
@@ -3644,18 +3702,18 @@ output "dynamodb_tables" {
   description = "DynamoDB table names and ARNs."
   value = {
     for k, t in {
-      connections      = aws_dynamodb_table.connections
-      orders           = aws_dynamodb_table.orders
-      driver_locations = aws_dynamodb_table.driver_locations
-      driver_orders    = aws_dynamodb_table.driver_orders
-      driver_profiles  = aws_dynamodb_table.driver_profiles
+      connections      = aws_dynamodb_table.this["connections"]
+      orders           = aws_dynamodb_table.this["orders"]
+      driver_locations = aws_dynamodb_table.this["driver_locations"]
+      driver_orders    = aws_dynamodb_table.this["driver_orders"]
+      driver_profiles  = aws_dynamodb_table.this["driver_profiles"]
     } : k => { name = t.name, arn = t.arn }
   }
 }
 
 output "orders_table_stream_arn" {
   description = "Stream ARN of the orders table."
-  value       = aws_dynamodb_table.orders.stream_arn
+  value       = aws_dynamodb_table.this["orders"].stream_arn
 }
 
 output "sns_topic_arns" {

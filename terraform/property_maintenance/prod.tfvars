@@ -31,8 +31,10 @@ api_request_throttle_burst_limit       = 100
 api_vendor_status_throttle_rate_limit  = 25
 api_vendor_status_throttle_burst_limit = 100
 api_usage_plan_quota_limit             = 500000
-sms_email_api_base_url                 = "https://notify.vendor-gateway.example.com/v1"
-pdf_api_base_url                       = "https://pdf.render-service.example.com/v2"
+# vendors post about 3 status updates (accepted, in_progress, completed) per request
+api_vendor_usage_plan_quota_limit = 1500000
+sms_email_api_base_url            = "https://notify.vendor-gateway.example.com/v1"
+pdf_api_base_url                  = "https://pdf.render-service.example.com/v2"
 
 # DynamoDB: ~6 writes of ~2 WCU per request (create, assign, in_progress, completed, quality, escalation)
 # = 12 WCU per request; prod 10 req/s -> 120 WCU (+25% headroom). Reads ~6 RCU per request.
@@ -168,3 +170,7 @@ sfn_executions_failed_threshold               = 1
 report_generation_errors_threshold            = 1
 lambda_errors_threshold                       = 3
 sla_compliance_rate_threshold                 = 95
+
+# --- region singletons ---
+# one stack per account and region owns API Gateway's CloudWatch role setting (terraform/README.md)
+manage_api_gateway_account = true

@@ -31,6 +31,10 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.4"
     }
+    external = {
+      source  = "hashicorp/external"
+      version = "~> 2.3"
+    }
   }
 }
 
@@ -46,6 +50,12 @@ variable "env" {
     condition     = contains(["dev", "staging", "prod"], var.env)
     error_message = "env must be one of dev, staging, prod."
   }
+}
+
+variable "manage_api_gateway_account" {
+  type        = bool
+  description = "Whether this stack owns the region's API Gateway account setting (the CloudWatch logging role). Exactly one stack per account and region sets it (property_maintenance, see terraform/README.md); the others rely on it."
+  default     = false
 }
 
 variable "aws_region" {
@@ -166,7 +176,12 @@ variable "api_vendor_status_throttle_burst_limit" {
 
 variable "api_usage_plan_quota_limit" {
   type        = number
-  description = "Requests per day allowed to the API key of the usage plan."
+  description = "Requests per day allowed to the tenant app's API key (tenants usage plan)."
+}
+
+variable "api_vendor_usage_plan_quota_limit" {
+  type        = number
+  description = "Requests per day allowed to the vendor webhooks' API key (vendors usage plan)."
 }
 
 variable "sms_email_api_base_url" {
@@ -269,12 +284,6 @@ variable "lambda_architecture" {
   type        = string
   description = "Instruction set of every function (the dependency layer must match)."
   default     = "arm64"
-}
-
-variable "dependency_layer_arns" {
-  type        = list(string)
-  description = "Lambda layer ARNs providing the third-party libraries (redis, pg8000); see README.md."
-  default     = []
 }
 
 variable "lambda_log_retention_days" {
@@ -1229,6 +1238,8 @@ locals {
   compliance_bucket       = "${local.name_prefix}-${var.compliance_reports_bucket_name}-${local.account_id}"
   access_logs_bucket      = "${local.name_prefix}-s3-access-logs-${local.account_id}"
   redis_replication_group = "${local.name_prefix}-redis"
+  # Every node of the replication group (<group>-001 ... -00N): alarms watch all of them, so they survive failover.
+  redis_node_ids = [for i in range(var.redis_num_cache_clusters) : format("%s-%03d", local.redis_replication_group, i + 1)]
 
   data_buckets = {
     archive            = local.archive_bucket
@@ -1282,6 +1293,18 @@ resource "aws_kms_key" "main" {
           ArnLike = {
             "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
           }
+        }
+      },
+      {
+        # Step Functions logging from a state machine encrypted with this key goes through CloudWatch Logs
+        # vended delivery, which decrypts the state machine's data key (Step Functions encryption-at-rest docs).
+        Sid       = "StepFunctionsVendedLogDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = "kms:Decrypt"
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
         }
       },
       {
@@ -2488,6 +2511,36 @@ resource "aws_sns_topic_subscription" "queues" {
 }
 
 ###############################################################################
+# Dependency layer — the third-party libraries the handlers import (redis, pg8000)
+###############################################################################
+
+# terraform/tools/build_dependency_layer.py installs layer/requirements.txt
+# (every distribution pinned with its hash) as manylinux wheels for the
+# functions' architecture and runtime and writes a byte-reproducible zip. It runs
+# on every plan (a zip already built for the same inputs is reused), so the
+# layer exists on any machine that plans the stack: no manual build, no
+# pre-published layer ARN. Needs python3 with pip and access to PyPI.
+data "external" "dependency_layer" {
+  program = ["python3", "${path.module}/../tools/build_dependency_layer.py"]
+
+  query = {
+    requirements = "${path.module}/layer/requirements.txt"
+    architecture = var.lambda_architecture
+    runtime      = var.lambda_runtime
+    output_dir   = "${path.module}/.build"
+  }
+}
+
+resource "aws_lambda_layer_version" "dependencies" {
+  layer_name               = "${local.name_prefix}-dependencies"
+  description              = "layer/requirements.txt sha256 ${substr(data.external.dependency_layer.result.requirements_sha256, 0, 16)}"
+  filename                 = data.external.dependency_layer.result.output_path
+  source_code_hash         = data.external.dependency_layer.result.output_base64sha256
+  compatible_runtimes      = [var.lambda_runtime]
+  compatible_architectures = [var.lambda_architecture]
+}
+
+###############################################################################
 # Lambda packaging
 ###############################################################################
 
@@ -2876,7 +2929,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = each.value.memory_size
   timeout                        = each.value.timeout
   reserved_concurrent_executions = each.value.reserved_concurrency
-  layers                         = var.dependency_layer_arns
+  layers                         = [aws_lambda_layer_version.dependencies.arn]
   kms_key_arn                    = aws_kms_key.main.arn
 
   vpc_config {
@@ -3275,6 +3328,8 @@ resource "aws_cloudwatch_log_group" "api_access" {
 }
 
 resource "aws_iam_role" "apigw_cloudwatch" {
+  count = var.manage_api_gateway_account ? 1 : 0
+
   name = "${local.name_prefix}-apigw-cloudwatch"
 
   assume_role_policy = jsonencode({
@@ -3288,13 +3343,18 @@ resource "aws_iam_role" "apigw_cloudwatch" {
 }
 
 resource "aws_iam_role_policy_attachment" "apigw_cloudwatch" {
-  role       = aws_iam_role.apigw_cloudwatch.name
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  role       = aws_iam_role.apigw_cloudwatch[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
-# Region-wide setting: lets API Gateway write execution logs (method_settings).
+# Region-wide singleton (the CloudWatch role API Gateway logs with): managed by one stack only, see
+# var.manage_api_gateway_account. Destroying a stack that does not own it leaves the setting in place.
 resource "aws_api_gateway_account" "main" {
-  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch.arn
+  count = var.manage_api_gateway_account ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.apigw_cloudwatch[0].arn
 }
 
 resource "aws_api_gateway_stage" "main" {
@@ -3346,15 +3406,25 @@ resource "aws_api_gateway_method_settings" "throttle" {
   }
 }
 
+# Two clients, two keys, two usage plans. An API key passes the key check of every key-required method of a
+# stage it has a plan on, so each plan also closes the route that is not its client's with a zero method
+# throttle: the tenant key gets 429 on /vendor/status. The tenants plan is declared first: loadgen's
+# API emulator models one client and takes each route's throttle from the last plan that names it.
 resource "aws_api_gateway_api_key" "tenant_app" {
   name        = "${local.name_prefix}-tenant-app"
-  description = "API key of the tenant mobile app and vendor webhooks"
+  description = "API key of the tenant mobile app (POST /request)"
+  enabled     = true
+}
+
+resource "aws_api_gateway_api_key" "vendor_webhooks" {
+  name        = "${local.name_prefix}-vendor-webhooks"
+  description = "API key of the vendors' status webhooks (POST /vendor/status)"
   enabled     = true
 }
 
 resource "aws_api_gateway_usage_plan" "main" {
-  name        = "${local.name_prefix}-standard"
-  description = "Throttle and daily quota of the maintenance API key"
+  name        = "${local.name_prefix}-tenants"
+  description = "Tenant app: throttle and daily quota of POST /request; POST /vendor/status closed"
 
   api_stages {
     api_id = aws_api_gateway_rest_api.main.id
@@ -3366,10 +3436,11 @@ resource "aws_api_gateway_usage_plan" "main" {
       burst_limit = var.api_request_throttle_burst_limit
     }
 
+    # Not a capacity: the rule that the tenant key cannot call the vendor webhook.
     throttle {
       path        = "/vendor/status/POST"
-      rate_limit  = var.api_vendor_status_throttle_rate_limit
-      burst_limit = var.api_vendor_status_throttle_burst_limit
+      rate_limit  = 0
+      burst_limit = 0
     }
   }
 
@@ -3384,10 +3455,42 @@ resource "aws_api_gateway_usage_plan" "main" {
   }
 }
 
+resource "aws_api_gateway_usage_plan" "vendor_webhooks" {
+  name        = "${local.name_prefix}-vendors"
+  description = "Vendor webhooks: throttle and daily quota of POST /vendor/status"
+
+  api_stages {
+    api_id = aws_api_gateway_rest_api.main.id
+    stage  = aws_api_gateway_stage.main.stage_name
+
+    throttle {
+      path        = "/vendor/status/POST"
+      rate_limit  = var.api_vendor_status_throttle_rate_limit
+      burst_limit = var.api_vendor_status_throttle_burst_limit
+    }
+  }
+
+  throttle_settings {
+    rate_limit  = var.api_vendor_status_throttle_rate_limit
+    burst_limit = var.api_vendor_status_throttle_burst_limit
+  }
+
+  quota_settings {
+    limit  = var.api_vendor_usage_plan_quota_limit
+    period = "DAY"
+  }
+}
+
 resource "aws_api_gateway_usage_plan_key" "tenant_app" {
   key_id        = aws_api_gateway_api_key.tenant_app.id
   key_type      = "API_KEY"
   usage_plan_id = aws_api_gateway_usage_plan.main.id
+}
+
+resource "aws_api_gateway_usage_plan_key" "vendor_webhooks" {
+  key_id        = aws_api_gateway_api_key.vendor_webhooks.id
+  key_type      = "API_KEY"
+  usage_plan_id = aws_api_gateway_usage_plan.vendor_webhooks.id
 }
 
 ###############################################################################
@@ -3812,12 +3915,7 @@ resource "aws_cloudwatch_metric_alarm" "assignment_conditional_check_failed" {
 
 resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   alarm_name          = "${local.name_prefix}-redis-geo-latency"
-  alarm_description   = "Average latency (microseconds) of geospatial commands on the primary node (<replication group>-001)"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "GeoSpatialBasedCmdsLatency"
-  statistic           = "Average"
-  dimensions          = { CacheClusterId = "${aws_elasticache_replication_group.redis.replication_group_id}-001" }
-  period              = 60
+  alarm_description   = "Average latency (microseconds) of geospatial commands on the worst node of the replication group"
   evaluation_periods  = 5
   datapoints_to_alarm = 3
   comparison_operator = "GreaterThanThreshold"
@@ -3825,6 +3923,28 @@ resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "GeoSpatialBasedCmdsLatency (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = "GeoSpatialBasedCmdsLatency"
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = "Average"
+        period      = 60
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
@@ -4120,8 +4240,13 @@ output "api_invoke_url" {
 }
 
 output "api_key_id" {
-  description = "ID of the API key (read the value with `aws apigateway get-api-key --include-value`)."
+  description = "ID of the tenant app's API key (read the value with `aws apigateway get-api-key --include-value`)."
   value       = aws_api_gateway_api_key.tenant_app.id
+}
+
+output "vendor_api_key_id" {
+  description = "ID of the vendor webhooks' API key (read the value with `aws apigateway get-api-key --include-value`)."
+  value       = aws_api_gateway_api_key.vendor_webhooks.id
 }
 
 output "dynamodb_table_names" {

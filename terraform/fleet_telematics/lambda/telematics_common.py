@@ -2,8 +2,8 @@
 
 Connections are created once per container (module globals) and re-created after a connection error. Credentials
 come from Secrets Manager at cold start: the Redis AUTH token secret and the RDS-managed Aurora master secret.
-redis and pg8000 come from the dependency layer (var.dependency_layer_arns); they are imported lazily so handlers
-that only need boto3 never load them.
+redis and pg8000 come from the stack's dependency layer (layer/requirements.txt, built by Terraform); they are
+imported lazily so handlers that only need boto3 never load them.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ _CLIENTS: dict[str, Any] = {}
 _REDIS = None
 _DB = None
 
-# The RDS CA bundle ships in the dependency layer; without it the default trust store is used.
-_RDS_CA_BUNDLE = os.environ.get("DB_CA_BUNDLE", "/opt/rds-global-bundle.pem")
+# The RDS CA bundle ships in the dependency layer (/opt/certs/...); Terraform sets DB_CA_BUNDLE to it. Unset
+# (a local target without TLS verification against RDS), the default trust store is used.
+_RDS_CA_BUNDLE = os.environ.get("DB_CA_BUNDLE", "")
 
 
 def aws_client(service: str) -> Any:
@@ -86,7 +87,7 @@ def db_connection():
         import pg8000.native  # from the dependency layer
 
         secret = json.loads(secret_string(os.environ["DB_SECRET_ARN"]))
-        context = ssl.create_default_context(cafile=_RDS_CA_BUNDLE if os.path.exists(_RDS_CA_BUNDLE) else None)
+        context = ssl.create_default_context(cafile=_RDS_CA_BUNDLE or None)
         _DB = pg8000.native.Connection(
             user=secret["username"],
             password=secret["password"],

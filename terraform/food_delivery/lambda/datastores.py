@@ -3,8 +3,8 @@
 * Redis: ElastiCache cluster mode enabled, TLS, AUTH token from Secrets Manager
   (REDIS_SECRET_ARN); client redis-py >= 5 (RedisCluster) from the dependency layer.
 * Aurora PostgreSQL: pg8000 (dependency layer) over TLS with the RDS-managed master secret
-  (AURORA_SECRET_ARN, JSON with username/password). The RDS CA bundle is read from
-  AURORA_CA_BUNDLE (shipped in the dependency layer) when present.
+  (AURORA_SECRET_ARN, JSON with username/password). TLS is verified against the RDS CA bundle at
+  AURORA_CA_BUNDLE (/opt/certs/rds-global-bundle.pem, shipped in the stack's dependency layer).
 
 Key layout in Redis (hash tags keep a region's keys in one slot):
   {<region>}:drivers:geo        GEO set of available drivers (GEOADD / GEOSEARCH)
@@ -74,9 +74,11 @@ def redis_client():
 
 
 def _ssl_context():
+    """TLS verified against the RDS CA bundle the dependency layer ships (AURORA_CA_BUNDLE, set by Terraform);
+    a missing bundle is an error, not a silent fall-back to a trust store that cannot verify Aurora."""
     ctx = ssl.create_default_context()
     bundle = os.environ.get("AURORA_CA_BUNDLE", "")
-    if bundle and os.path.exists(bundle):
+    if bundle:
         ctx.load_verify_locations(cafile=bundle)
     return ctx
 

@@ -1,4 +1,4 @@
-"""Delivery photo upload (s3:ObjectCreated:Put under proof-of-delivery/) -> proof of delivery.
+"""Delivery photo upload (s3:ObjectCreated:* under proof-of-delivery/, multipart uploads included) -> proof of delivery.
 
 Key layout: proof-of-delivery/<order_id>/<driver_id>/<photo>.jpg|png
 1. The object must be a JPEG or PNG (magic bytes) of at most 5 MiB (Rekognition's byte limit).

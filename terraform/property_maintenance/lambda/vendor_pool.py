@@ -9,7 +9,7 @@
   ``active_jobs < max_active_jobs`` before a request is claimed, and released if the
   claim loses its race.
 
-The redis client library comes from the dependency layer (var.dependency_layer_arns)
+The redis client library comes from the dependency layer (layer/requirements.txt, built by Terraform)
 and is imported on first use only.
 """
 
