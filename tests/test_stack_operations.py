@@ -59,7 +59,7 @@ def test_reserved_concurrency_fits_the_account_quota(name, env):
 def test_the_quota_check_fails_for_the_old_fleet_prod_concurrency(copied_terraform):
     prod = copied_terraform / "fleet_telematics" / "prod.tfvars"
     text = prod.read_text()
-    prod.write_text(re.sub(r"^reserved_concurrency\s*=\s*\d+", "reserved_concurrency = 150", text, flags=re.M))
+    prod.write_text(re.sub(r"^reserved_concurrency\s*=\s*\d+", "reserved_concurrency = 220", text, flags=re.M))
     resolved = ResolvedStack(load_stack(copied_terraform, "fleet_telematics"), "prod")
     total = sum(f.attribute("reserved_concurrent_executions") for f in resolved.instances("aws_lambda_function"))
     assert total > resolved.variables["lambda_concurrency_quota"] - UNRESERVED_MINIMUM
@@ -141,7 +141,7 @@ def test_redis_alarms_watch_every_node_of_the_replication_group(name, env):
 
 
 def test_food_delivery_tables_are_one_for_each_over_locals():
-    from loadgen.local_resources import table_definitions
+    from loadgen.target.local_resources import table_definitions
 
     stack = load_stack(TERRAFORM, "food_delivery")
     blocks = list(stack.resources("aws_dynamodb_table"))

@@ -25,9 +25,9 @@ diagnostics_stream_name = "diagnostics"
 hos_stream_name         = "hos-status"
 gps_stream_name         = "gps"
 stream_mode             = "PROVISIONED"
-diagnostics_shard_count = 26
+diagnostics_shard_count = 32
 hos_shard_count         = 8
-gps_shard_count         = 40
+gps_shard_count         = 48
 # replay window after a consumer outage
 retention_hours = 168
 # per diagnostics shard 600 rec/s; a 500-record batch takes ~0.5-1 s -> 2 concurrent batches per shard
@@ -58,18 +58,18 @@ rcu = 1000
 # predictions: 234k vehicles scored at most every 15 min = 260 writes/s
 wcu = 400
 # 15,600 writes/s x 1.3
-diagnostics_wcu = 21000
+diagnostics_wcu = 30500
 diagnostics_rcu = 2000
 # 23,400 conditional writes/s x 1.3
-locations_wcu = 31000
+locations_wcu = 46000
 locations_rcu = 2000
 # every accepted fix rewrites the projected lat/lon/ts of the geohash GSI
-locations_gsi_wcu = 31000
+locations_gsi_wcu = 46000
 locations_gsi_rcu = 1000
 # 3,900 state writes/s + ~390 log entries/s, x 1.3 -> 5,600 -> 6,000
-driver_logs_wcu = 6000
+driver_logs_wcu = 8000
 # one strongly consistent duty-state read per HOS record, x 1.3
-driver_logs_rcu                 = 5000
+driver_logs_rcu                 = 8000
 ttl_enabled                     = true
 ttl_attribute                   = "expires_at"
 compliance_diagnostics_ttl_days = 30
@@ -79,9 +79,12 @@ compliance_driver_logs_retention_days = 190
 deletion_protection                   = true
 
 # --- lambda ---
-# reserved: stream functions >= shards x parallelization (GPS 40 x 3 = 120, diagnostics 26 x 2 = 52 per EFO consumer);
-# 7 x 120 + 6 x 10 = 900 reserved = a default account's 1,000 minus the 100 AWS keeps unreserved. The SQS
-# consumers and the DOT report map run at most 10 at a time. A raised quota goes in lambda_concurrency_quota.
+# reserved: stream functions >= shards x parallelization (GPS 48 x 3 = 144, diagnostics 32 x 2 = 64 per EFO consumer),
+# the shard counts being what `loadgen capacity` recommends for the prod profile's top stage x 1.3 with the real
+# keys' skew; 7 x 144 + 6 x 10 = 1,068 reserved needs more than a default account's 1,000: prod runs in an account
+# whose Lambda concurrency quota is raised to 1,500 (Service Quotas, "Concurrent executions"), set below and
+# checked by a precondition (reserved <= quota - the 100 AWS keeps unreserved). The SQS consumers and the DOT
+# report map run at most 10 at a time.
 runtime                = "python3.12"
 processor_memory       = 1024
 anomaly_memory         = 1024
@@ -99,9 +102,9 @@ transform_memory                = 512
 dot_report_memory               = 1024
 timeout_s                       = 60
 report_timeout_s                = 300
-reserved_concurrency            = 120
+reserved_concurrency            = 144
 consumer_reserved_concurrency   = 10
-lambda_concurrency_quota        = 1000
+lambda_concurrency_quota        = 1500
 sqs_batch_size                  = 10
 sqs_batching_window_seconds     = 1
 sqs_max_concurrency             = 10

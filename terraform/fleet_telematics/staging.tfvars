@@ -24,7 +24,7 @@ diagnostics_stream_name = "diagnostics"
 hos_stream_name         = "hos-status"
 gps_stream_name         = "gps"
 stream_mode             = "PROVISIONED"
-diagnostics_shard_count = 6
+diagnostics_shard_count = 7
 hos_shard_count         = 2
 gps_shard_count         = 10
 # replay window after a consumer outage
@@ -54,18 +54,18 @@ billing_mode            = "PROVISIONED"
 rcu = 250
 wcu = 100
 # 3,333 writes/s x 1.3
-diagnostics_wcu = 4500
+diagnostics_wcu = 6500
 diagnostics_rcu = 500
 # 5,000 conditional writes/s x 1.3
-locations_wcu = 6500
+locations_wcu = 10000
 locations_rcu = 500
 # every accepted fix rewrites the projected lat/lon/ts of the geohash GSI
-locations_gsi_wcu = 6500
+locations_gsi_wcu = 10000
 locations_gsi_rcu = 250
 # 833 state writes/s + ~10 % log entries, x 1.3
-driver_logs_wcu = 1300
+driver_logs_wcu = 2000
 # one strongly consistent duty-state read per HOS record, x 1.3
-driver_logs_rcu                       = 1100
+driver_logs_rcu                       = 2000
 ttl_enabled                           = true
 ttl_attribute                         = "expires_at"
 compliance_diagnostics_ttl_days       = 30

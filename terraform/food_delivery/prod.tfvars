@@ -43,7 +43,7 @@ pos_integration_timeout_ms     = 10000
 #   (80 concurrent, ~320 orders/s). A busy restaurant (<= 2 orders/s) is nowhere near a shard limit.
 stream_mode                       = "PROVISIONED"
 orders_shard_count                = 8
-locations_shard_count             = 25
+locations_shard_count             = 42
 retention_hours                   = 168
 orders_batch_size                 = 10
 orders_batching_window_seconds    = 1
@@ -100,7 +100,7 @@ earnings_timeout_s             = 900
 validator_reserved_concurrency = 50
 consumer_reserved_concurrency  = 80
 matcher_reserved_concurrency   = 100
-location_reserved_concurrency  = 50
+location_reserved_concurrency  = 84
 default_reserved_concurrency   = 50
 
 # SQS consumers: restaurant queue ~150 msg/s x ~300 ms POS round trip = 45 in flight -> 50.

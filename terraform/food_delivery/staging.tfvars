@@ -30,7 +30,7 @@ pos_integration_timeout_ms     = 10000
 # orders: 37 orders/s / 4 per batch in flight = 10 -> 2 shards x pf 10 = 20 concurrent.
 stream_mode                       = "PROVISIONED"
 orders_shard_count                = 2
-locations_shard_count             = 8
+locations_shard_count             = 11
 retention_hours                   = 48
 orders_batch_size                 = 10
 orders_batching_window_seconds    = 1
@@ -79,7 +79,7 @@ earnings_timeout_s             = 900
 validator_reserved_concurrency = 15
 consumer_reserved_concurrency  = 20
 matcher_reserved_concurrency   = 25
-location_reserved_concurrency  = 20
+location_reserved_concurrency  = 22
 default_reserved_concurrency   = 15
 
 sqs_batch_size              = 10

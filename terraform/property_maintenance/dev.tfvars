@@ -28,7 +28,7 @@ api_throttle_rate_limit                = 12
 api_throttle_burst_limit               = 40
 api_request_throttle_rate_limit        = 5
 api_request_throttle_burst_limit       = 20
-api_vendor_status_throttle_rate_limit  = 5
+api_vendor_status_throttle_rate_limit  = 6
 api_vendor_status_throttle_burst_limit = 20
 api_usage_plan_quota_limit             = 20000
 # vendors post about 3 status updates (accepted, in_progress, completed) per request

@@ -26,10 +26,10 @@ api_stage_name                         = "v1"
 api_key_required                       = true
 api_throttle_rate_limit                = 60
 api_throttle_burst_limit               = 200
-api_request_throttle_rate_limit        = 25
+api_request_throttle_rate_limit        = 58
 api_request_throttle_burst_limit       = 100
-api_vendor_status_throttle_rate_limit  = 25
-api_vendor_status_throttle_burst_limit = 100
+api_vendor_status_throttle_rate_limit  = 107
+api_vendor_status_throttle_burst_limit = 107
 api_usage_plan_quota_limit             = 500000
 # vendors post about 3 status updates (accepted, in_progress, completed) per request
 api_vendor_usage_plan_quota_limit = 1500000

@@ -26,9 +26,9 @@ api_stage_name                         = "v1"
 api_key_required                       = true
 api_throttle_rate_limit                = 25
 api_throttle_burst_limit               = 80
-api_request_throttle_rate_limit        = 10
+api_request_throttle_rate_limit        = 15
 api_request_throttle_burst_limit       = 40
-api_vendor_status_throttle_rate_limit  = 10
+api_vendor_status_throttle_rate_limit  = 27
 api_vendor_status_throttle_burst_limit = 40
 api_usage_plan_quota_limit             = 100000
 # vendors post about 3 status updates (accepted, in_progress, completed) per request
