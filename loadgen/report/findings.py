@@ -71,7 +71,7 @@ def failures(summary: dict) -> list[str]:
 def tally(summary: dict) -> str:
     """One line of counts under the verdict: hot paths by verdict, checks passed, capacity."""
     verdicts = [hp["verdict"] for hp in summary.get("hot_paths") or []]
-    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("pass", "fail", "no-alarm") if verdicts.count(v))
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in ("pass", "fail", "no-alarm", "not-run") if verdicts.count(v))
     line = f"{len(verdicts)} hot paths ({counts or 'none'})"
     checks = summary.get("checks") or []
     if checks:

@@ -33,7 +33,7 @@ table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}
 th{background:#f1f3f5} td.l,th.l{text-align:left;white-space:normal}
 .badge{display:inline-block;border-radius:4px;padding:1px 7px;color:#fff;font-weight:600;font-size:12px}
-.b-pass{background:#2e7d32} .b-fail{background:#c62828} .b-no-alarm{background:#757575}
+.b-pass{background:#2e7d32} .b-fail{background:#c62828} .b-no-alarm{background:#757575} .b-not-run{background:#ef6c00}
 tr.breaks td{background:#ffebee;font-weight:700}
 .muted{color:#666} .meta td{text-align:left}
 img.plot{width:100%;max-width:800px;border:1px solid #ddd}
