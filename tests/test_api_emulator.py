@@ -80,7 +80,9 @@ def test_property_maintenance_has_request_and_vendor_status_routes_with_their_ow
     request, status = api.by_key("POST /request"), api.by_key("POST /vendor/status")
     assert request.function.handler == "request_validator.handler" and request.model == "MaintenanceRequest"
     assert status.function.handler == "vendor_status.handler" and status.model == "VendorStatusUpdate"
-    assert {(t.rate, t.burst) for t in request.throttles} == {(25.0, 100)}  # prod api_request_throttle_*
+    prod = ResolvedStack(load_stack(TERRAFORM, "property_maintenance"), "prod").variables
+    assert {(t.rate, t.burst) for t in request.throttles} == {(float(prod["api_request_throttle_rate_limit"]),
+                                                             prod["api_request_throttle_burst_limit"])}
     assert "DB_PROXY_ENDPOINT" in status.function.unresolved  # Aurora exists only after apply
 
 
