@@ -116,11 +116,11 @@ interval_s = 4.0
 partition_key = "driver_id"
 
 [[stages]]
-duration_s = 2
+duration_s = 3
 rate_fraction = 0.5
 
 [[stages]]
-duration_s = 4
+duration_s = 8
 rate_fraction = 1.0
 '''
 

@@ -5,7 +5,8 @@ judgement of measure.run_summary, delivery checks) -> summary.json (schema: meas
 
 A run that did not deliver its load never passes: every hot path needs at least one operation, each stage's
 achieved rate (completions in the stage's wall window) must be within DELIVERY_TOLERANCE of what the schedule
-offered in it (at least DELIVERY_SLACK_OPS operations either way, for the few still in flight at a boundary),
+offered in it (at least DELIVERY_SLACK_OPS operations, or DELIVERY_SLACK_S of its traffic, either way: what is
+in flight at a boundary),
 no Kinesis record may be left in flight, the capacity model must hold, and the run must not have been aborted.
 Declared hot paths this target cannot drive are listed with the reason (verdict `not-run`); they never pass and
 never fail the run silently: the report shows them.
@@ -21,6 +22,8 @@ from loadgen.measure.run_summary import HotPathResult, build_summary
 
 DELIVERY_TOLERANCE = 0.02
 DELIVERY_SLACK_OPS = 2
+DELIVERY_SLACK_S = 0.25
+"""A quarter second of the stage's traffic may sit across its boundary (batches, the last calls of the run)."""
 
 
 def _check(name: str, passed: bool, detail: str) -> dict:
@@ -56,7 +59,8 @@ def delivery_checks(entry: dict, result: HotPathResult, aborted: bool) -> list[d
     checks = [_check("operations", entry["ops"] > 0, f"{entry['ops']:,} operations finished")]
     for stage in entry.get("stages", []) if result.scheduled_per_stage is not None and not aborted else ():
         offered, done = stage["scheduled"], stage["completed_in_window"]
-        allowed = max(DELIVERY_TOLERANCE * offered, DELIVERY_SLACK_OPS)
+        allowed = max(DELIVERY_TOLERANCE * offered, DELIVERY_SLACK_OPS,
+                      DELIVERY_SLACK_S * offered / stage["duration_s"])
         if offered == 0 and done == 0:
             continue
         checks.append(_check(
