@@ -32,7 +32,7 @@ def local_target(tmp_path_factory):
 
 
 def validate(tmp_path, *args: str):
-    result = CliRunner().invoke(main, ["validate", "--stack", "food_delivery", "--env", "dev", "--duration", "20",
+    result = CliRunner().invoke(main, ["validate", "--stack", "food_delivery", "--env", "dev", "--duration", "12",
                                        "--out", str(tmp_path), "--json", *args])
     return result.exit_code, json.loads(result.stdout) if result.stdout.strip().startswith("{") else result.output
 
