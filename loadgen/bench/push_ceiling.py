@@ -9,7 +9,8 @@ Two measurements, same sink, same concurrency (calls in flight):
 - bare: a loop of aiobotocore `put_records` calls, each sending the same prebuilt 500 records of 110 B data,
   as fast as the responses come back. Measured twice: with a default client (`bare_aiobotocore_records_per_s`,
   the loop anyone would write; botocore validates every record of every call) and with the pusher's client
-  configuration (`bare_same_config_records_per_s`: parameter validation off, botocore retries off).
+  configuration (`bare_same_config_records_per_s`: parameter validation off, botocore retries off; the pusher
+  itself no longer goes through botocore for PutRecords, see loadgen.drive.kinesis_client).
 - pusher: `push_kinesis` on the stack's prod profile, open loop at a target above what one core can send (the
   bare rate x `overdrive`), so it runs saturated: generation from the domain model, scheduling, batching,
   per-record accounting, the shard model and HDR recording all run on the measured core. Its rate is the
@@ -39,7 +40,7 @@ from botocore.config import Config
 from loadgen.drive.ramp import RampPlan
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.paths import TERRAFORM_DIR
-from loadgen.drive.kinesis_pusher import client_config, push_kinesis
+from loadgen.drive.kinesis_pusher import push_kinesis
 from loadgen.target.kinesis_sink import start_sink_process, stop_sink_process
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, LOCAL_CREDENTIALS, RunContext, Target, new_run_id
@@ -94,6 +95,13 @@ async def bare_put_records_rate(url: str, seconds: float, concurrency: int, conf
         began = time.perf_counter()
         await asyncio.gather(*[worker(began + seconds) for _ in range(concurrency)])
         return sent / (time.perf_counter() - began)
+
+
+def client_config(max_in_flight: int) -> Config:
+    """The lean aiobotocore configuration of the second bare baseline: parameter validation and botocore's
+    retries off (the pusher itself builds and signs PutRecords without botocore: drive.kinesis_client)."""
+    return Config(parameter_validation=False, max_pool_connections=max(max_in_flight, 1),
+                  retries={"total_max_attempts": 1, "mode": "standard"}, tcp_keepalive=True)
 
 
 def _peak_records_per_s(stack: str, env: str = "prod") -> float:

@@ -57,7 +57,6 @@ from typing import Any, Callable
 import aiohttp
 import numpy as np
 from aiobotocore.session import AioSession
-from botocore.config import Config
 
 from loadgen.drive.kinesis_client import PutRecordsClient, PutRecordsError
 from loadgen.drive.ramp import RampPlan
@@ -123,12 +122,6 @@ class PushOutcome:
                 "target_records_per_s": round(self.target_records_per_s, 3),
                 "achieved_records_per_s": round(self.achieved_records_per_s, 3),
                 "streams": self.streams}
-
-
-def client_config(max_in_flight: int) -> Config:
-    """The pusher's aiobotocore client configuration (see the module docstring)."""
-    return Config(parameter_validation=False, max_pool_connections=max(max_in_flight, 1),
-                  retries={"total_max_attempts": 1, "mode": "standard"}, tcp_keepalive=True)
 
 
 class _Chunk:
