@@ -48,7 +48,9 @@ import asyncio
 import json
 import math
 import random
+import sys
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +62,7 @@ from aiobotocore.session import AioSession
 
 from loadgen.drive.kinesis_client import PutRecordsClient, PutRecordsError
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.scheduler import TICK_S, clock, drive
+from loadgen.drive.scheduler import TICK_S, clock, drive, frozen_heap
 from loadgen.errors import LoadgenError
 from loadgen.target.local_resources import create_streams, stream_definition
 from loadgen.measure.recorder import HotPathRecorder
@@ -79,6 +81,12 @@ FATAL_CALL_ERRORS = frozenset({
 })
 """Call-level errors no retry can fix: the call's records fail at once."""
 RECORD_TOO_LARGE = "RecordTooLarge"
+DEFAULT_LINGER_S = 0.05
+"""How long a batch waits for more records (the KPL's RecordMaxBufferedTime is 100 ms)."""
+GIL_SWITCH_S = 0.0002
+"""While the generation thread runs, the interpreter switches threads every 0.2 ms (default 5 ms), so the event
+loop waits at most that long for the GIL: generation never holds up a hand-out by more than a fraction of
+LATE_START_S."""
 
 
 @dataclass(frozen=True)
@@ -124,23 +132,40 @@ class PushOutcome:
                 "streams": self.streams}
 
 
+@dataclass
+class _Slice:
+    """One stream's records of one generated slice, made ready on the generation thread: in due order, encoded
+    as PutRecords entries, sized, counted per stage and per shard; those over the per-record limit set apart."""
+
+    entries: list[bytes]
+    keys: list[str]
+    due: np.ndarray
+    sizes: np.ndarray
+    per_stage: np.ndarray
+    """Records due in each ramp stage (too-large ones included: they were offered)."""
+    too_large: list[tuple[str, float]]
+    """(partition key, due) of the records over the per-record limit: never sent, counted failed."""
+    shards: np.ndarray | None
+    """Shard index of each record sent (None for an on-demand stream)."""
+
+
 class _Chunk:
     """The records of one stream from one generated slice, due in time order: [0, handed) the scheduler has
     handed out, [0, pos) are in calls already."""
 
-    __slots__ = ("data", "keys", "due", "cum", "pos", "handed", "n")
+    __slots__ = ("entries", "keys", "due", "sizes", "cum", "pos", "handed", "n")
 
-    def __init__(self, data: list[bytes], keys: list[str], due: np.ndarray, sizes: np.ndarray):
-        self.data, self.keys, self.due = data, keys, due
-        self.cum = np.zeros(len(data) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=self.cum[1:])
-        self.pos, self.handed, self.n = 0, 0, len(data)
+    def __init__(self, ready: _Slice):
+        self.entries, self.keys, self.due, self.sizes = ready.entries, ready.keys, ready.due, ready.sizes
+        self.cum = np.zeros(len(ready.entries) + 1, dtype=np.int64)
+        np.cumsum(ready.sizes, out=self.cum[1:])
+        self.pos, self.handed, self.n = 0, 0, len(ready.entries)
 
 
 @dataclass
 class _Retry:
     ready_at: float
-    data: bytes
+    entry: bytes
     key: str
     due: float
     attempts: int
@@ -259,61 +284,87 @@ class _Pusher:
 
     # -- generation --------------------------------------------------------------------------------------------
 
+    def first_slice(self, model: Any, sim_start: float) -> None:
+        """Before the start: the first slice, so that records due in the run's first second are not waiting for
+        their own generation."""
+        for key, records in self._prepare(model, sim_start, 0.0, min(self.slice_s, self.duration_s)).items():
+            self._enqueue(self.streams[key], records, 0.0)
+
     async def produce(self, model: Any, sim_start: float) -> None:
-        """Generate slice by slice, one slice ahead of the clock and at most max_backlog records ahead."""
+        """Generate slice by slice (after the first) on the generation thread, one slice ahead of the clock and
+        at most max_backlog records ahead; the event loop only appends what is ready (see GIL_SWITCH_S)."""
         slices = math.ceil(self.duration_s / self.slice_s - 1e-9)
+        loop = asyncio.get_running_loop()
+        thread = ThreadPoolExecutor(1, thread_name_prefix="loadgen-generate")
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_S)
         try:
-            for k in range(slices):
+            for k in range(1, slices):
                 wall0 = k * self.slice_s
                 wall1 = min(wall0 + self.slice_s, self.duration_s)
                 while (self.clock() - self.began < wall0 - self.slice_s
-                       or (k and self.backlog() > self.max_backlog)):
+                       or self.backlog() > self.max_backlog):
                     await asyncio.sleep(TICK_S)
-                generated = model.generate(sim_start + self.plan.units_at(wall0, self.scale),
-                                           sim_start + self.plan.units_at(wall1, self.scale))
+                ready = await loop.run_in_executor(thread, self._prepare, model, sim_start, wall0, wall1)
                 now = self.clock() - self.began
-                for key, s in self.streams.items():
-                    batch = generated.get(key)
-                    if batch is not None and len(batch):
-                        due = self.plan.wall_times(np.asarray(batch.intended_s, dtype=np.float64) - sim_start,
-                                                   self.scale)
-                        self._enqueue(s, batch.data, batch.partition_keys, due, now)
-                await asyncio.sleep(0)
+                for key, records in ready.items():
+                    self._enqueue(self.streams[key], records, now)
         finally:
+            sys.setswitchinterval(switch)
+            thread.shutdown(wait=False, cancel_futures=True)
             self.generation_done = True
 
-    def _enqueue(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, now: float) -> None:
-        n = len(data)
-        if n > 1 and bool(np.any(due[1:] < due[:-1])):
-            order = np.argsort(due, kind="stable")
-            data, keys, due = [data[i] for i in order.tolist()], [keys[i] for i in order.tolist()], due[order]
+    def _prepare(self, model: Any, sim_start: float, wall0: float, wall1: float) -> dict[str, _Slice]:
+        """On the generation thread: the records due in [wall0, wall1) of wall time, per stream, ready to send.
+        Touches only the model and the streams' shard maps (read-mostly), never what the event loop counts."""
+        generated = model.generate(sim_start + self.plan.units_at(wall0, self.scale),
+                                   sim_start + self.plan.units_at(wall1, self.scale))
+        ready = {}
+        for key, s in self.streams.items():
+            batch = generated.get(key)
+            if batch is not None and len(batch):
+                due = self.plan.wall_times(np.asarray(batch.intended_s, dtype=np.float64) - sim_start, self.scale)
+                ready[key] = self._slice(s, batch.data, batch.partition_keys, due)
+        return ready
+
+    def _slice(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray) -> _Slice:
+        if len(data) > 1 and bool(np.any(due[1:] < due[:-1])):
+            order = np.argsort(due, kind="stable").tolist()
+            data, keys, due = [data[i] for i in order], [keys[i] for i in order], due[order]
         sizes = _record_sizes(data, keys)
-        s.generated += n
-        for k, count in zip(*np.unique(self.plan.stage_of(due), return_counts=True)):
-            s.scheduled_per_stage[int(k)] += int(count)
+        per_stage = np.bincount(self.plan.stage_of(due), minlength=len(self.plan.durations_s))
         too_big = sizes > self.limits.max_record_bytes
+        too_large = []
         if too_big.any():
-            for i in np.flatnonzero(too_big).tolist():
-                self._fail(s, keys[i], float(due[i]), RECORD_TOO_LARGE, 0, now)
-            keep = ~too_big
-            data = [d for d, k in zip(data, keep.tolist()) if k]
-            keys = [x for x, k in zip(keys, keep.tolist()) if k]
-            due, sizes = due[keep], sizes[keep]
-        if s.load is not None:
-            s.load.add(keys, sizes)
-        if data:
-            s.chunks.append(_Chunk(data, keys, due, sizes))
-            s.queued += len(data)
+            too_large = [(keys[i], float(due[i])) for i in np.flatnonzero(too_big).tolist()]
+            keep = (~too_big).tolist()
+            data = [d for d, k in zip(data, keep) if k]
+            keys = [x for x, k in zip(keys, keep) if k]
+            due, sizes = due[~too_big], sizes[~too_big]
+        shards = s.load.map.shards_of(keys) if s.load is not None else None
+        return _Slice(PutRecordsClient.entries(data, keys), keys, due, sizes, per_stage, too_large, shards)
+
+    def _enqueue(self, s: _Stream, ready: _Slice, now: float) -> None:
+        s.generated += len(ready.entries) + len(ready.too_large)
+        for k, count in enumerate(ready.per_stage.tolist()):
+            s.scheduled_per_stage[k] += count
+        for key, due in ready.too_large:
+            self._fail(s, key, due, RECORD_TOO_LARGE, 0, now)
+        if ready.shards is not None:
+            s.load.add_indexed(ready.shards, ready.sizes)
+        if ready.entries:
+            s.chunks.append(_Chunk(ready))
+            s.queued += len(ready.entries)
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    def _launch(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, nbytes: int,
+    def _launch(self, s: _Stream, entries: list[bytes], keys: list[str], due: np.ndarray, sizes: np.ndarray,
                 attempts: list[int] | None) -> None:
-        n = len(data)
+        n = len(entries)
         s.queued -= n
         s.sending += n
         self.calls_in_flight += 1
-        task = asyncio.get_running_loop().create_task(self._call(s, data, keys, due, nbytes, attempts))
+        task = asyncio.get_running_loop().create_task(self._call(s, entries, keys, due, sizes, attempts))
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -321,14 +372,14 @@ class _Pusher:
         self.tasks.discard(task)
         self.calls_in_flight -= 1
 
-    async def _call(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray, nbytes: int,
+    async def _call(self, s: _Stream, entries: list[bytes], keys: list[str], due: np.ndarray, sizes: np.ndarray,
                     attempts: list[int] | None) -> None:
-        n = len(data)
+        n = len(entries)
         started = self.clock()
         code = None
         response = None
         try:
-            response = await self.client.put_records(s.name, data, keys)
+            response = await self.client.put_records(s.name, entries)
         except PutRecordsError as exc:
             code = exc.code
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
@@ -341,7 +392,7 @@ class _Pusher:
         s.call_recorder.record(ended - started, ok=response is not None and not failed_count)
         if response is not None and not failed_count:
             s.acknowledged += n
-            s.acknowledged_bytes += nbytes
+            s.acknowledged_bytes += int(sizes.sum())
             s.recorder.record_many(due, now - due)
             self.last_ack = now
             return
@@ -350,16 +401,16 @@ class _Pusher:
             failed = [(i, code) for i in range(n)]
             retryable = code not in FATAL_CALL_ERRORS
         else:
-            entries = response.get("Records", [])
-            failed = [(i, e.get("ErrorCode") or "Unknown") for i, e in enumerate(entries) if e.get("ErrorCode")]
-            if len(entries) != n:  # a malformed answer: what it does not mention is not acknowledged
-                failed += [(i, "MissingResult") for i in range(len(entries), n)]
+            results = response.get("Records", [])
+            failed = [(i, e.get("ErrorCode") or "Unknown") for i, e in enumerate(results) if e.get("ErrorCode")]
+            if len(results) != n:  # a malformed answer: what it does not mention is not acknowledged
+                failed += [(i, "MissingResult") for i in range(len(results), n)]
             retryable = True
             ok = np.ones(n, dtype=bool)
             ok[[i for i, _ in failed]] = False
             acked = int(ok.sum())
             s.acknowledged += acked
-            s.acknowledged_bytes += nbytes - sum(len(data[i]) + len(keys[i].encode()) for i, _ in failed)
+            s.acknowledged_bytes += int(sizes[ok].sum())
             s.recorder.record_many(due[ok], now - due[ok])
             if acked:
                 self.last_ack = now
@@ -367,8 +418,7 @@ class _Pusher:
             tries = attempts[i] if attempts else 1
             if retryable and tries < self.max_attempts:
                 delay = self.rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (tries - 1)))
-                s.retries.append(_Retry(now + delay, data[i], keys[i], float(due[i]), tries,
-                                        len(data[i]) + len(keys[i].encode())))
+                s.retries.append(_Retry(now + delay, entries[i], keys[i], float(due[i]), tries, int(sizes[i])))
                 s.queued += 1
                 s.retried += 1
             else:
@@ -450,8 +500,8 @@ class _Pusher:
             ready.append(r)
             size += r.size
         del s.retries[:len(ready)]
-        self._launch(s, [r.data for r in ready], [r.key for r in ready], np.array([r.due for r in ready]), size,
-                     [r.attempts + 1 for r in ready])
+        self._launch(s, [r.entry for r in ready], [r.key for r in ready], np.array([r.due for r in ready]),
+                     np.array([r.size for r in ready], dtype=np.int64), [r.attempts + 1 for r in ready])
         return True
 
     def _send_handed(self, s: _Stream, now: float, flushing: bool) -> bool:
@@ -461,6 +511,10 @@ class _Pusher:
         if c is None:
             return False
         limits = self.limits
+        waiting = c.handed - c.pos
+        if not (flushing or waiting >= limits.max_records or c.handed == c.n
+                or now - c.due[c.pos] >= self.linger_s or c.cum[c.handed] - c.cum[c.pos] > limits.max_bytes):
+            return False  # the common case, decided without a search
         count_end = min(c.pos + limits.max_records, c.handed)
         byte_end = int(np.searchsorted(c.cum, c.cum[c.pos] + limits.max_bytes, side="right")) - 1
         end = max(min(count_end, byte_end), c.pos + 1)
@@ -468,7 +522,7 @@ class _Pusher:
         if not (full or flushing or now - float(c.due[c.pos]) >= self.linger_s):
             return False
         a, c.pos = c.pos, end
-        self._launch(s, c.data[a:end], c.keys[a:end], c.due[a:end], int(c.cum[end] - c.cum[a]), None)
+        self._launch(s, c.entries[a:end], c.keys[a:end], c.due[a:end], c.sizes[a:end], None)
         return True
 
 
@@ -480,7 +534,7 @@ class KinesisDriver:
     def __init__(self, ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
                  watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
                  max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
-                 linger_s: float = 0.05, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
+                 linger_s: float = DEFAULT_LINGER_S, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
                  max_backlog: int = 200_000, create_on_target: bool | None = None,
                  seed: int = 1):
         if not (rate_scale > 0 and np.isfinite(rate_scale)):
@@ -510,6 +564,7 @@ class KinesisDriver:
         self.pusher = _Pusher(self.ctx, client, self.plan, self.rate_scale, self.limits, self.max_attempts,
                               failures, self.max_in_flight, self.linger_s, self.slice_s, self.max_backlog, self.seed)
         self.pusher.prime_shard_maps(self.model)
+        self.pusher.first_slice(self.model, self.sim_start)
         for s in self.pusher.streams.values():
             if self.watch:
                 self.watch(s.recorder)
@@ -560,7 +615,8 @@ async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
     driver = KinesisDriver(ctx, plan, rate_scale, watch, **options)
     try:
         await driver.prepare()
-        return await driver.run()
+        with frozen_heap():
+            return await driver.run()
     finally:
         await driver.close()
 

@@ -21,7 +21,7 @@ from loadgen.drive.drivers import MODEL_DRIVEN, RATE_DRIVEN, not_driven_because
 from loadgen.drive.kinesis_pusher import PushOutcome
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.prepared import Finished
-from loadgen.drive.scheduler import cause_of, clock, run_open_loop
+from loadgen.drive.scheduler import cause_of, clock, frozen_heap, run_open_loop
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import HotPath
 from loadgen.measure.run_summary import HotPathResult
@@ -87,12 +87,13 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
         for driver in model_driven:
             resources.push_async_callback(driver.close)
             await driver.prepare()
-        began = await start() if start else clock() + LEAD_S
-        jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began, stop=stop)
-                for _, p, offsets, recorder in rate_driven]
-        jobs += [driver.run(began, stop) for driver in model_driven]
-        outcomes = await asyncio.gather(*jobs)
-        run.elapsed_s = max(clock() - began, 0.0)
+        with frozen_heap():
+            began = await start() if start else clock() + LEAD_S
+            jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began, stop=stop)
+                    for _, p, offsets, recorder in rate_driven]
+            jobs += [driver.run(began, stop) for driver in model_driven]
+            outcomes = await asyncio.gather(*jobs)
+            run.elapsed_s = max(clock() - began, 0.0)
         for (path, prepared, offsets, recorder), loop in zip(rate_driven, outcomes):
             try:
                 finished = await prepared.finish(loop.elapsed_s)

@@ -22,6 +22,14 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
+def add_counts(target: np.ndarray, index: np.ndarray) -> None:
+    """target[i] += 1 for every i in index, repeats included: np.add.at's result, several times faster on a
+    batch of hundreds (one bincount over the batch's range instead of an unbuffered scatter)."""
+    low = int(index.min())
+    counts = np.bincount(index - low)
+    target[low:low + counts.size] += counts.astype(target.dtype, copy=False)
+
+
 @dataclass
 class HotPathRecorder:
     """Latencies and counts of one hot path in one run (or merged from several workers)."""
@@ -45,15 +53,15 @@ class HotPathRecorder:
         `record` for each, with the bucket arithmetic done in numpy instead of once per value in Python."""
         if latencies_s.size == 0:
             return
-        values = np.clip((np.asarray(latencies_s) * 1_000_000).astype(np.int64), LOWEST_US, HIGHEST_US)
+        values = np.minimum(np.maximum((np.asarray(latencies_s) * 1_000_000).astype(np.int64), LOWEST_US),
+                            HIGHEST_US)
         h = self.histogram
         # HdrHistogram's _counts_index_for, vectorized: bit length via frexp (exact below 2^53)
         pow2ceiling = np.frexp((values | h.sub_bucket_mask).astype(np.float64))[1].astype(np.int64)
         bucket = pow2ceiling - h.unit_magnitude - (h.sub_bucket_half_count_magnitude + 1)
         sub_bucket = values >> (bucket + h.unit_magnitude)
         index = ((bucket + 1) << h.sub_bucket_half_count_magnitude) + (sub_bucket - h.sub_bucket_half_count)
-        counts = np.ctypeslib.as_array(h.counts)
-        np.add.at(counts, index, 1)
+        add_counts(np.ctypeslib.as_array(h.counts), index)
         h.total_count += int(values.size)
         h.min_value = min(h.min_value, int(values.min()))
         h.max_value = max(h.max_value, int(values.max()))

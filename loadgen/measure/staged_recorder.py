@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from loadgen.measure.recorder import HIGHEST_US, LOWEST_US, HotPathRecorder
+from loadgen.measure.recorder import HIGHEST_US, LOWEST_US, HotPathRecorder, add_counts
 
 BINS_PER_OCTAVE = 4
 TIMELINE_BINS = 32 * BINS_PER_OCTAVE
@@ -36,6 +36,7 @@ class StagedRecorder:
     def __init__(self, name: str, stage_starts_s: Sequence[float], end_s: float):
         self.name = name
         self.starts = [float(s) for s in stage_starts_s]
+        self.starts_array = np.asarray(self.starts)
         self.end_s = float(end_s)
         self.stages = [HotPathRecorder(name) for _ in self.starts]
         self.done_in_stage = [0] * len(self.starts)
@@ -82,24 +83,32 @@ class StagedRecorder:
             return
         intended_s = np.asarray(intended_s, dtype=np.float64)
         latency_s = np.asarray(latency_s, dtype=np.float64)
-        starts = np.asarray(self.starts)
-        stage = np.clip(np.searchsorted(starts, intended_s, side="right") - 1, 0, len(self.starts) - 1)
-        for k in np.unique(stage).tolist():
-            self.stages[k].record_many(latency_s[stage == k], ok)
+        last = len(self.starts) - 1
+        if last == 0:
+            self.stages[0].record_many(latency_s, ok)
+        else:
+            stage = np.minimum(np.maximum(np.searchsorted(self.starts_array, intended_s, side="right") - 1, 0), last)
+            for k in np.flatnonzero(np.bincount(stage)).tolist():
+                self.stages[k].record_many(latency_s[stage == k], ok)
         done = intended_s + latency_s
         finished = done < self.end_s
-        self.drained += int(np.count_nonzero(~finished))
-        self.drained_after_s.extend((done[~finished] - self.end_s).tolist())
-        by_stage = np.clip(np.searchsorted(starts, done[finished], side="right") - 1, 0, len(self.starts) - 1)
-        for k, n in zip(*np.unique(by_stage, return_counts=True)):
-            self.done_in_stage[int(k)] += int(n)
-        second = np.clip(done.astype(np.int64), 0, len(self.timeline_ops) - 1)
-        np.add.at(self.timeline_ops, second, 1)
-        us = np.clip(latency_s * 1e6, LOWEST_US, HIGHEST_US)
+        if not finished.all():
+            self.drained += int(np.count_nonzero(~finished))
+            self.drained_after_s.extend((done[~finished] - self.end_s).tolist())
+            done_in = done[finished]
+        else:
+            done_in = done
+        if done_in.size:
+            by_stage = np.maximum(np.searchsorted(self.starts_array, done_in, side="right") - 1, 0)
+            for k, n in enumerate(np.bincount(by_stage).tolist()):
+                self.done_in_stage[k] += n
+        second = np.minimum(np.maximum(done.astype(np.int64), 0), len(self.timeline_ops) - 1)
+        add_counts(self.timeline_ops, second)
+        us = np.minimum(np.maximum(latency_s * 1e6, LOWEST_US), HIGHEST_US)
         bins = np.minimum((np.log2(us) * BINS_PER_OCTAVE).astype(np.int64), TIMELINE_BINS - 1)
-        np.add.at(self.timeline_bins, (second, bins), 1)
+        add_counts(self.timeline_bins.reshape(-1), second * TIMELINE_BINS + bins)
         if not ok:
-            np.add.at(self.timeline_errors, second, 1)
+            add_counts(self.timeline_errors, second)
             if cause:
                 self.error_causes[cause] = self.error_causes.get(cause, 0) + len(intended_s)
 
