@@ -7,7 +7,10 @@ stream's `kinesis_incoming_records` alarm) and shard_model (which shards would b
 How a run goes:
 - Generation: the profile's domain model emits records in `slice_s` (1 s) slices of simulated time, starting at
   the model's busiest moment (`config.peak_time_s`), one slice ahead of the wall clock and never more than
-  `max_backlog` records ahead of what has been sent. Each record is due at its intended time.
+  `max_backlog` records ahead of what has been sent. Each record is due at its intended time. The first slice
+  is made before the start; the others on a generation thread, which also sorts, sizes, shard-maps and encodes
+  them as PutRecords entries, so the event loop only appends a ready slice (the thread gives the GIL back every
+  GIL_SWITCH_S).
 - `rate_scale` and the ramp scale simulated time, not the record set: simulated time runs at rate_scale x each
   stage's fraction of wall time (drive.ramp.RampPlan.wall_times), so every stream's rate is the profile's rate x
   scale x fraction, deterministically (the same seed gives the same records in the same order), with no
