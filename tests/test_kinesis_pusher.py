@@ -120,6 +120,10 @@ def test_records_the_sink_throttles_are_retried_until_accepted_and_none_is_lost(
     assert sink.stats.records_failed > 0.15 * accounting["generated"]  # the sink did throttle
     retried = sum(r.extra.get("retried_records", 0) for r in outcome.results)
     assert retried == sink.stats.records_failed
+    # every throttled answer is on the timeline (once per attempt), at the second it came back
+    timelines = [r.staged.timeline() for r in outcome.results if r.staged is not None]
+    assert sum(sum(t["throttles"]) for t in timelines) == sink.stats.records_failed
+    assert all(len(t["throttles"]) == len(t["ops"]) for t in timelines)
     assert sink.stats.records_seen == accounting["acknowledged"] + retried
     for key, name in outcome.streams.items():
         count, checksum = sent_checksum(ctx, key, 3.0, 1.0)

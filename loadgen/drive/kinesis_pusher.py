@@ -72,7 +72,7 @@ from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.shard_model import HashCache, ShardLoad
-from loadgen.measure.staged_recorder import StagedRecorder
+from loadgen.measure.staged_recorder import StagedRecorder, is_throttle
 
 MIB = 1024 * 1024
 BACKOFF_BASE_S = 0.05
@@ -424,6 +424,8 @@ class _Pusher:
                 s.retries.append(_Retry(now + delay, entries[i], keys[i], float(due[i]), tries, int(sizes[i])))
                 s.queued += 1
                 s.retried += 1
+                if is_throttle(error):
+                    s.recorder.throttled(now)
             else:
                 self._fail(s, keys[i], float(due[i]), error, tries, now)
         s.retries.sort(key=lambda r: r.ready_at)

@@ -25,9 +25,17 @@ import numpy as np
 
 from loadgen.measure.recorder import HIGHEST_US, LOWEST_US, HotPathRecorder, add_counts
 
+THROTTLE_MARKERS = ("HTTP 429", "Throttl", "ProvisionedThroughputExceeded", "RequestLimitExceeded",
+                    "TooManyRequests", "SlowDown")
+"""What a throttled answer's cause contains, whichever service gave it (API Gateway 429, DynamoDB and Kinesis
+ProvisionedThroughputExceededException, ThrottlingException, ...)."""
 BINS_PER_OCTAVE = 4
 TIMELINE_BINS = 32 * BINS_PER_OCTAVE
 """1 us .. 2^32 us (71 min) in quarter octaves."""
+
+
+def is_throttle(cause: str | None) -> bool:
+    return bool(cause) and any(marker in cause for marker in THROTTLE_MARKERS)
 
 
 class StagedRecorder:
@@ -48,6 +56,8 @@ class StagedRecorder:
         seconds = int(math.ceil(self.end_s)) + 1
         self.timeline_ops = np.zeros(seconds, dtype=np.int64)
         self.timeline_errors = np.zeros(seconds, dtype=np.int64)
+        self.timeline_throttles = np.zeros(seconds, dtype=np.int64)
+        """Throttled answers per second, once per attempt (a Kinesis record throttled and then retried counts)."""
         self.timeline_bins = np.zeros((seconds, TIMELINE_BINS), dtype=np.int32)
         self.late_starts = 0
         """Operations the scheduler handed out later than intended (LATE_START_S)."""
@@ -73,6 +83,8 @@ class StagedRecorder:
         self.timeline_bins[second, min(int(math.log2(us) * BINS_PER_OCTAVE), TIMELINE_BINS - 1)] += 1
         if not ok:
             self.timeline_errors[second] += 1
+            if is_throttle(cause):
+                self.timeline_throttles[second] += 1
             if cause:
                 self.error_causes[cause] = self.error_causes.get(cause, 0) + 1
 
@@ -109,8 +121,14 @@ class StagedRecorder:
         add_counts(self.timeline_bins.reshape(-1), second * TIMELINE_BINS + bins)
         if not ok:
             add_counts(self.timeline_errors, second)
+            if is_throttle(cause):
+                add_counts(self.timeline_throttles, second)
             if cause:
                 self.error_causes[cause] = self.error_causes.get(cause, 0) + len(intended_s)
+
+    def throttled(self, at_s: float, count: int = 1) -> None:
+        """Throttled answers an operation got and retried (its final outcome is recorded when it finishes)."""
+        self.timeline_throttles[min(max(int(at_s), 0), len(self.timeline_throttles) - 1)] += count
 
     # -- reading (outside the send loop) --------------------------------------------------------------------
 
@@ -139,6 +157,7 @@ class StagedRecorder:
         self.drained_after_s.extend(other.drained_after_s)
         self.timeline_ops += other.timeline_ops
         self.timeline_errors += other.timeline_errors
+        self.timeline_throttles += other.timeline_throttles
         self.timeline_bins += other.timeline_bins
         self.late_starts += other.late_starts
         self.cancelled += other.cancelled
@@ -167,4 +186,5 @@ class StagedRecorder:
         last = int(np.flatnonzero(self.timeline_ops)[-1]) + 1 if self.timeline_ops.any() else 0
         return {"interval_s": 1.0, "t_s": list(range(last)), "ops": self.timeline_ops[:last].tolist(),
                 "errors": self.timeline_errors[:last].tolist(),
+                "throttles": self.timeline_throttles[:last].tolist(),
                 "p99_ms": [round(v, 3) for v in self.timeline_p99_ms_of(self.timeline_bins[:last]).tolist()]}

@@ -35,6 +35,7 @@ def staged_to_wire(staged: StagedRecorder) -> dict:
             "stages": [_recorder_to_wire(s) for s in staged.stages], "done_in_stage": staged.done_in_stage,
             "drained": staged.drained, "drained_after_s": staged.drained_after_s,
             "timeline_ops": staged.timeline_ops, "timeline_errors": staged.timeline_errors,
+            "timeline_throttles": staged.timeline_throttles,
             "timeline_bins": staged.timeline_bins, "late_starts": staged.late_starts, "cancelled": staged.cancelled,
             "error_causes": staged.error_causes}
 
@@ -46,6 +47,7 @@ def staged_from_wire(wire: dict) -> StagedRecorder:
     staged.drained, staged.drained_after_s = wire["drained"], list(wire["drained_after_s"])
     staged.timeline_ops = np.asarray(wire["timeline_ops"])
     staged.timeline_errors = np.asarray(wire["timeline_errors"])
+    staged.timeline_throttles = np.asarray(wire["timeline_throttles"])
     staged.timeline_bins = np.asarray(wire["timeline_bins"])
     staged.late_starts, staged.cancelled = wire["late_starts"], wire["cancelled"]
     staged.error_causes = dict(wire["error_causes"])

@@ -1,5 +1,5 @@
 """The plots of report.html, one PNG per hot path: percentile spectrum, latency over time, rate through the
-stages, errors over time.
+stages, errors and throttles over time.
 
 Percentiles come from the run's HdrHistogram (histograms/<hot path>.hdr) in one pass over its counts; the time
 series come from the summary's timeline. matplotlib's object API with the Agg canvas, never pyplot: no global
@@ -152,17 +152,24 @@ def _rate_through_stages(ax: Any, timeline: dict | None, stages: list[dict], tar
 
 
 def _errors_over_time(ax: Any, timeline: dict | None, stages: list[dict]) -> None:
-    title = "errors per interval"
+    """Errors (operations that failed) and throttled answers (once per attempt, retried ones included) per
+    interval, side by side."""
+    title = "errors and throttles per interval"
     if not timeline or not timeline.get("t_s"):
         _empty(ax, title, "no timeline in summary.json")
         return
+    t, width = _series(timeline, "t_s"), timeline["interval_s"]
     errors = _series(timeline, "errors")
-    ax.bar(_series(timeline, "t_s"), errors, width=timeline["interval_s"], align="edge", color="#c62828")
+    throttles = _series(timeline, "throttles") if "throttles" in timeline else np.zeros_like(errors)
+    ax.bar(t, errors, width=width / 2, align="edge", color="#c62828", label="errors")
+    ax.bar(t + width / 2, throttles, width=width / 2, align="edge", color="#ef6c00", label="throttled answers")
     _stage_lines(ax, stages)
-    ax.set_ylim(0, max(1.0, float(np.nanmax(errors)) * 1.15 if errors.size else 1.0))
-    ax.set_title(title + ("" if np.nansum(errors) else " (none)"))
+    top = max(float(np.nanmax(errors)) if errors.size else 0.0, float(np.nanmax(throttles)) if throttles.size else 0.0)
+    ax.set_ylim(0, max(1.0, top * 1.15))
+    ax.set_title(title + ("" if np.nansum(errors) + np.nansum(throttles) else " (none)"))
     ax.set_xlabel("s since start")
-    ax.set_ylabel("errors")
+    ax.set_ylabel("count")
+    ax.legend(loc="upper right", fontsize=7)
     ax.grid(True, alpha=0.3)
 
 
