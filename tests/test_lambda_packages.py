@@ -19,9 +19,13 @@ from loadgen.tf.hcl_reader import load_stack, stack_names
 MODULE_FILE = re.compile(r'(?:file|templatefile)\("\$\{path\.module\}/([^"$]+)"')
 
 
+SIBLING_FILE = re.compile(r'Path\(__file__\)\.with_name\("([^"]+)"\)')
+
+
 @pytest.mark.parametrize("name", stack_names(TERRAFORM))
 def test_every_archive_packages_files_that_exist(name):
-    """Each archive_file instance (for_each expanded) points at files that are there."""
+    """Each archive_file instance (for_each expanded) points at files that are there, and packs the files its
+    modules read next to themselves (`Path(__file__).with_name(...)`: a request schema, the Aurora schema)."""
     resolved = ResolvedStack(load_stack(TERRAFORM, name), "dev")
     archives = list(resolved.instances("archive_file", kind="data"))
     assert archives
@@ -33,6 +37,10 @@ def test_every_archive_packages_files_that_exist(name):
             assert Path(source_file).is_file(), f"{archive.address}: {source_file}"
         for source in sources:
             assert isinstance(source.get("content"), str), f"{archive.address}: unreadable source {source}"
+        packed = {source["filename"]: source["content"] for source in sources}
+        read = {(module, sibling) for module, text in packed.items() if module.endswith(".py")
+                for sibling in SIBLING_FILE.findall(text)}
+        assert {(module, sibling) for module, sibling in read if sibling not in packed} == set(), archive.address
 
 
 @pytest.mark.parametrize("name", stack_names(TERRAFORM))

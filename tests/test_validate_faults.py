@@ -34,7 +34,7 @@ def wait_until_running(state: Path, process: subprocess.Popen, seconds: float = 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
         services = LocalTarget(state).services()
-        if len(services) == 3 and _geo_calls(services["redis"].port) > 20:
+        if set(services) == {"redis", "moto", "postgres", "api"} and _geo_calls(services["redis"].port) > 20:
             return services
         time.sleep(0.2)
     raise AssertionError("the run never started sending load")

@@ -12,14 +12,15 @@ from loadgen.target.local_target import LocalTarget
 
 @click.group()
 def local() -> None:
-    """The embedded local target: Redis, a moto AWS stand-in and the API Gateway emulator on loopback."""
+    """The embedded local target: Redis, a moto AWS stand-in, PostgreSQL (the Aurora stand-in) and the API Gateway
+    emulator on loopback."""
 
 
 @local.command("up")
 @json_option
 @user_errors
 def local_up(as_json: bool) -> None:
-    """Start Redis (persistence off) and moto on free loopback ports; idempotent."""
+    """Start Redis, moto, PostgreSQL and the API emulator on loopback (persistence off); idempotent."""
     target = LocalTarget(state_dir())
     target.up()
     _print_status(target.status(), as_json)
@@ -29,7 +30,8 @@ def local_up(as_json: bool) -> None:
 @json_option
 @user_errors
 def local_status(as_json: bool) -> None:
-    """Endpoints of the local target (`redis_url`, `aws_endpoint_url`) and whether its processes run."""
+    """Endpoints of the local target (`redis_url`, `aws_endpoint_url`, `api_url`, `postgres_url`; no key or
+    password) and whether its processes run."""
     status = LocalTarget(state_dir()).status()
     _print_status(status, as_json)
     if not status["up"]:
@@ -39,7 +41,7 @@ def local_status(as_json: bool) -> None:
 @local.command("down")
 @user_errors
 def local_down() -> None:
-    """Stop exactly the processes `local up` started."""
+    """Stop exactly the processes `local up` started (and remove PostgreSQL's throwaway cluster)."""
     stopped = LocalTarget(state_dir()).down()
     click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 

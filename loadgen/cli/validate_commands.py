@@ -18,6 +18,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import click
 
@@ -63,7 +64,8 @@ def dead_services(target: str) -> list[str]:
     if target != "local":
         return []
     services = LocalTarget(state_dir()).status()["services"]
-    return [f"{name} (127.0.0.1:{s['port']}, pid {s['pid']})" for name, s in services.items() if not s["alive"]]
+    return [f"{name} ({urlsplit(s['url']).hostname}:{s['port']}, pid {s['pid']})" for name, s in services.items()
+            if not s["alive"]]
 
 
 class Stop:

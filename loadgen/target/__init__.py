@@ -1,2 +1,2 @@
-"""The systems loadgen sends load to: the embedded local target (Redis, moto, the API Gateway emulator, a
-instant Kinesis sink) and the resources created on it from Terraform."""
+"""The systems loadgen sends load to: the embedded local target (Redis, moto, PostgreSQL, the API Gateway emulator,
+an instant Kinesis sink) and the resources created on it from Terraform."""

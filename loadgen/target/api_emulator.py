@@ -1,7 +1,7 @@
 """The local API Gateway: the stacks' REST APIs served on loopback the way API Gateway would serve them.
 
-Where it sits: the third service of the embedded local target (`loadgen local up` starts it next to Redis and
-moto; moto stores API Gateway definitions but does not serve invocations, enforce API keys or throttle). It
+Where it sits: the last service of the embedded local target (`loadgen local up` starts it after Redis, moto
+and PostgreSQL; moto stores API Gateway definitions but does not serve invocations, enforce API keys or throttle). It
 serves `POST {api_url}/{stack}/{env}/{stage}/{path...}` for any stack and env, each read from terraform/ by
 loadgen.tf.api_routes when first asked for, and answers as API Gateway does, in its order:
 
@@ -27,12 +27,17 @@ loadgen.tf.api_routes when first asked for, and answers as API Gateway does, in 
    used. The handler's proxy response is returned; a handler that raises, or returns no proxy response, gives
    502 {"message": "Internal server error"} and one log line naming the route, function and error.
 
+Aurora clusters and RDS proxies are the local PostgreSQL (loadgen.target.local_postgres): their endpoints become
+its loopback address (it listens on 5432, as they do, so the Terraform's `DB_PORT = "5432"` holds), and an
+`aws_rds_cluster`'s RDS-managed master secret becomes a secret on moto (`rds!cluster-<identifier>`, the JSON
+username/password RDS writes) for the cluster's role, provisioned with the stack's schema.sql on first use. The
+workers' trust store (SSL_CERT_FILE) is the local CA, which verifies the server's certificate as the Lambda
+runtime's store verifies the RDS proxy's.
+
 What it cannot do locally, and why:
-- Aurora (and the RDS proxy) does not run on the local target: such env values get an unreachable stand-in
-  (`<address>.unavailable.invalid`, or an ARN moto does not know) and a log line at setup naming the variables.
-  property_maintenance's vendor_status handler reaches Aurora only for its audit row, and it catches that failure
-  itself (logs `audit_write_failed`, still answers 200); a handler that lets an Aurora error escape gets a 502.
-  The fleet model's status updates name requests that were never filed locally, so most answer 404.
+- Functions that verify Aurora against the RDS CA bundle in their layer (`/opt/certs/...`: fleet_telematics,
+  food_delivery) are not behind any API route, so the emulator never runs them; the layer itself is not
+  mounted (its libraries, redis and pg8000, come from loadgen's own environment).
 - HTTP_PROXY integrations (the POS and notification proxies) call hosts outside the machine: 502, logged.
 - MOCK integrations answer 200 with an empty body (integration response mappings are not rendered).
 - No account-level throttle (10,000 rps), no usage-plan quota, no caching, no custom gateway responses;
@@ -66,6 +71,7 @@ from loadgen.paths import REPO_ROOT, TERRAFORM_DIR
 from loadgen.tf.api_routes import ApiRoute, LambdaFunction, RestApi, rest_api
 from loadgen.errors import LoadgenError
 from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION
+from loadgen.target.local_postgres import LocalPostgres
 
 HEALTH_PATH = "/_emulator/health"
 WARM_PATH = "/_emulator/warm"
@@ -201,24 +207,28 @@ def load_runtime(terraform_dir: Path, stack: str, env: str) -> StackRuntime:
 class StandIns:
     """Local stand-ins for values that exist only after apply, created on moto where moto has the service."""
 
-    def __init__(self, resolved: Any, moto_url: str, redis_url: str | None):
+    def __init__(self, resolved: Any, moto_url: str, redis_url: str | None, postgres: LocalPostgres):
         import boto3
 
         self.resolved = resolved
+        self.postgres = postgres
         self.redis_host = (redis_url or "redis://127.0.0.1").split("//", 1)[1].split(":")[0].split("/")[0]
         session = boto3.session.Session(region_name=LOCAL_REGION, **LOCAL_CREDENTIALS)
         self.client = lambda service: session.client(service, endpoint_url=moto_url)
         self.cache: dict[tuple[str, str], str] = {}
         self.unavailable: list[str] = []
 
+    def _instance(self, address: str) -> Any:
+        return next((inst for inst in self.resolved.instances(address.split(".")[0]) if inst.address == address),
+                    None)
+
     def _name(self, address: str) -> str:
-        type_ = address.split(".")[0]
-        for inst in self.resolved.instances(type_):
-            if inst.address == address:
-                for attr in ("name", "bucket", "stream_name"):
-                    value = inst.attribute(attr)
-                    if isinstance(value, str):
-                        return value
+        inst = self._instance(address)
+        if inst is not None:
+            for attr in ("name", "bucket", "stream_name", "cluster_identifier"):
+                value = inst.attribute(attr)
+                if isinstance(value, str):
+                    return value
         return address.split(".", 1)[1].replace('["', "-").replace('"]', "").replace("_", "-")
 
     def value(self, address: str, attribute: str) -> str:
@@ -247,11 +257,31 @@ class StandIns:
             return table["TableArn"] if attribute == "arn" else table.get("LatestStreamArn", "")
         if type_ == "aws_elasticache_replication_group" and "endpoint" in attribute:
             return self.redis_host
+        if type_ in ("aws_rds_cluster", "aws_db_proxy") and attribute in ("endpoint", "reader_endpoint"):
+            return self.postgres.address
+        if type_ == "aws_rds_cluster" and attribute.startswith("master_user_secret.") and attribute.endswith(
+                ".secret_arn"):
+            return self._master_secret(address, name)
         self.unavailable.append(f"{address}.{attribute}")
         if "arn" in attribute:
             service = type_.split("_")[1] if "_" in type_ else "unknown"
             return f"arn:aws:{service}:{LOCAL_REGION}:{LOCAL_ACCOUNT}:unavailable-locally/{name}"
         return f"{name}.unavailable.invalid"
+
+    def _master_secret(self, address: str, identifier: str) -> str:
+        """The cluster provisioned on the local PostgreSQL (its role, database and schema, the stack's schema.sql
+        applied), and its master secret on moto as RDS writes it; the secret's ARN."""
+        database = self._instance(address).attribute("database_name")
+        schema = self.resolved.stack.path / "lambda" / "schema.sql"
+        role, password = self.postgres.provision_cluster(
+            identifier, database if isinstance(database, str) else "postgres",  # Aurora's own, when none is named
+            schema.read_text() if schema.is_file() else "")
+        secret, name = json.dumps({"username": role, "password": password}), f"rds!cluster-{identifier}"
+        client = self.client("secretsmanager")
+        try:
+            return client.create_secret(Name=name, SecretString=secret)["ARN"]
+        except client.exceptions.ResourceExistsException:
+            return client.put_secret_value(SecretId=name, SecretString=secret)["ARN"]
 
 
 def worker_environment(function: LambdaFunction, stand_ins: StandIns, moto_url: str) -> dict[str, str]:
@@ -263,6 +293,7 @@ def worker_environment(function: LambdaFunction, stand_ins: StandIns, moto_url: 
         "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
         "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
         "AWS_LAMBDA_FUNCTION_NAME": function.function_name, "PYTHONUNBUFFERED": "1",
+        "SSL_CERT_FILE": str(stand_ins.postgres.ca_file),
     })
     return environment
 
@@ -284,13 +315,14 @@ class ApiEmulator:
     """Serves every stack's REST API for any env (see the module docstring for the order of checks)."""
 
     def __init__(self, *, terraform_dir: Path, state_dir: Path, moto_url: str, redis_url: str | None,
-                 api_key: str, workers: int = 2):
+                 postgres: LocalPostgres, api_key: str, workers: int = 2):
         self.terraform_dir = terraform_dir
         """Where the stacks are read from."""
         self.state_dir = state_dir
         """The local target's state folder (the functions' packages go under api/)."""
         self.moto_url = moto_url
         self.redis_url = redis_url
+        self.postgres = postgres
         self._api_key = api_key.encode()
         self.workers = workers
         """Worker processes per Lambda function (its concurrency)."""
@@ -397,7 +429,7 @@ class ApiEmulator:
                 tables = await create_tables(resolved, ddb)
                 streams = await create_streams(resolved, kinesis)
             log.info("%s/%s: tables %s; streams %s", api.stack, api.env, tables, streams)
-            stand_ins = await asyncio.to_thread(StandIns, resolved, self.moto_url, self.redis_url)
+            stand_ins = await asyncio.to_thread(StandIns, resolved, self.moto_url, self.redis_url, self.postgres)
             context = multiprocessing.get_context("spawn")
             for route in api.routes:
                 function = route.function
@@ -502,6 +534,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--moto", required=True, help="the local moto server's URL")
     parser.add_argument("--redis", default=None, help="the local Redis URL")
+    parser.add_argument("--postgres", required=True,
+                        help="the local PostgreSQL's superuser URL (its password: the PGPASSWORD environment variable)")
     parser.add_argument("--terraform-dir", type=Path, default=TERRAFORM_DIR)
     parser.add_argument("--workers", type=int, default=2, help="worker processes per Lambda function")
     args = parser.parse_args(argv)
@@ -510,8 +544,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     api_key = secrets.token_urlsafe(30)
     write_api_key(args.state_dir, api_key)
+    postgres = LocalPostgres.at(args.postgres, os.environ.pop("PGPASSWORD", ""), args.state_dir)
     emulator = ApiEmulator(terraform_dir=args.terraform_dir, state_dir=args.state_dir, moto_url=args.moto,
-                           redis_url=args.redis, api_key=api_key, workers=args.workers)
+                           redis_url=args.redis, postgres=postgres, api_key=api_key, workers=args.workers)
     try:
         import uvloop
 

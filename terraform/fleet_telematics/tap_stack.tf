@@ -1440,7 +1440,10 @@ locals {
   }
 
   # Extra files per package: zip path => path in this stack.
-  common_module = { "telematics_common.py" = "lambda/telematics_common.py" }
+  common_module = {
+    "telematics_common.py" = "lambda/telematics_common.py"
+    "schema.sql"           = "lambda/schema.sql" # the Aurora tables ensure_schema creates
+  }
   diagnostics_schema = {
     "record_schema.py"                = "lambda/record_schema.py"
     "schemas/diagnostics_record.json" = "schemas/diagnostics_record.json"

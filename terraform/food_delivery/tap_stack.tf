@@ -1060,6 +1060,12 @@ locals {
     AURORA_CA_BUNDLE  = "/opt/certs/rds-global-bundle.pem"
   }
 
+  # datastores.py and the Aurora tables its pg_connection creates, packaged together.
+  datastores_module = {
+    "datastores.py" = "lambda/datastores.py"
+    "schema.sql"    = "lambda/schema.sql"
+  }
+
   # Every function: memory/timeout/reserved concurrency from vars; vpc = reaches Aurora/Redis.
   # extra_sources: archive filename -> file under this module packaged next to <key>.py.
   lambda_functions = {
@@ -1103,7 +1109,7 @@ locals {
       timeout       = var.timeout_s
       reserved      = var.consumer_reserved_concurrency
       vpc           = true
-      extra_sources = { "geo.py" = "lambda/geo.py", "datastores.py" = "lambda/datastores.py" }
+      extra_sources = merge(local.datastores_module, { "geo.py" = "lambda/geo.py" })
       env = merge(local.redis_env, local.aurora_env, {
         MATCHER_FUNCTION             = local.matcher_function_name
         RESTAURANT_CACHE_TTL_SECONDS = tostring(var.restaurant_cache_ttl_seconds)
@@ -1172,7 +1178,7 @@ locals {
       timeout       = var.timeout_s
       reserved      = var.location_reserved_concurrency
       vpc           = true
-      extra_sources = { "geo.py" = "lambda/geo.py", "datastores.py" = "lambda/datastores.py", "ws_connections.py" = "lambda/ws_connections.py" }
+      extra_sources = merge(local.datastores_module, { "geo.py" = "lambda/geo.py", "ws_connections.py" = "lambda/ws_connections.py" })
       env = merge(local.redis_env, {
         WS_ENDPOINT                       = local.ws_management_endpoint
         LOCATION_TTL_SECONDS              = tostring(var.location_ttl_seconds)
@@ -1200,7 +1206,7 @@ locals {
       timeout       = var.earnings_timeout_s
       reserved      = var.default_reserved_concurrency
       vpc           = true
-      extra_sources = { "datastores.py" = "lambda/datastores.py" }
+      extra_sources = local.datastores_module
       env           = merge(local.aurora_env, { SETTLEMENTS_BUCKET = aws_s3_bucket.data["receipts"].id })
     }
     earnings_write = {
@@ -1209,7 +1215,7 @@ locals {
       timeout       = var.earnings_timeout_s
       reserved      = var.default_reserved_concurrency
       vpc           = true
-      extra_sources = { "datastores.py" = "lambda/datastores.py" }
+      extra_sources = local.datastores_module
       env           = local.aurora_env
     }
     analytics = {
@@ -1218,7 +1224,7 @@ locals {
       timeout       = var.timeout_s
       reserved      = var.default_reserved_concurrency
       vpc           = true
-      extra_sources = { "datastores.py" = "lambda/datastores.py" }
+      extra_sources = local.datastores_module
       env           = merge(local.redis_env, local.aurora_env)
     }
     image_validator = {
@@ -1748,6 +1754,11 @@ data "archive_file" "matcher" {
   source {
     content  = file("${path.module}/lambda/datastores.py")
     filename = "datastores.py"
+  }
+
+  source {
+    content  = file("${path.module}/lambda/schema.sql")
+    filename = "schema.sql"
   }
 
   source {

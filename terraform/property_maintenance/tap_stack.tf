@@ -2559,6 +2559,12 @@ data "archive_file" "lambda" {
     content  = file("${path.module}/lambda/maintenance_common.py")
     filename = "maintenance_common.py"
   }
+
+  # The Aurora tables maintenance_common.aurora_schema reads (every archive with the module carries it).
+  source {
+    content  = file("${path.module}/lambda/schema.sql")
+    filename = "schema.sql"
+  }
 }
 
 # The request router runs the shared matching core: the archive carries
@@ -2581,6 +2587,11 @@ data "archive_file" "request_router" {
   source {
     content  = file("${path.module}/lambda/maintenance_common.py")
     filename = "maintenance_common.py"
+  }
+
+  source {
+    content  = file("${path.module}/lambda/schema.sql")
+    filename = "schema.sql"
   }
 
   source {
@@ -2623,6 +2634,11 @@ data "archive_file" "escalation" {
   source {
     content  = file("${path.module}/lambda/maintenance_common.py")
     filename = "maintenance_common.py"
+  }
+
+  source {
+    content  = file("${path.module}/lambda/schema.sql")
+    filename = "schema.sql"
   }
 
   source {

@@ -17,6 +17,7 @@ Key layout in Redis (hash tags keep a region's keys in one slot):
 import json
 import os
 import ssl
+from pathlib import Path
 
 import boto3
 
@@ -24,31 +25,6 @@ _secrets = boto3.client("secretsmanager")
 _redis = None
 _pg = None
 _schema_ready = False
-
-SCHEMA_SQL = (
-    """CREATE TABLE IF NOT EXISTS restaurant_profiles (
-        restaurant_id TEXT PRIMARY KEY, name TEXT NOT NULL, region TEXT NOT NULL,
-        lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL,
-        is_open BOOLEAN NOT NULL DEFAULT TRUE, prep_minutes INTEGER NOT NULL DEFAULT 15,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
-    """CREATE TABLE IF NOT EXISTS pricing_rules (
-        rule_id BIGSERIAL PRIMARY KEY, region TEXT NOT NULL,
-        base_pay NUMERIC(10,2) NOT NULL, per_km NUMERIC(10,4) NOT NULL, per_minute NUMERIC(10,4) NOT NULL,
-        min_per_order NUMERIC(10,2) NOT NULL, surge_share NUMERIC(5,4) NOT NULL DEFAULT 1,
-        tip_share NUMERIC(5,4) NOT NULL DEFAULT 1,
-        effective_from DATE NOT NULL, effective_to DATE)""",
-    """CREATE TABLE IF NOT EXISTS driver_earnings (
-        driver_id TEXT NOT NULL, delivery_date DATE NOT NULL, order_count INTEGER NOT NULL,
-        distance_km NUMERIC(12,3) NOT NULL, minutes NUMERIC(12,2) NOT NULL,
-        base_pay NUMERIC(12,2) NOT NULL, surge_bonus NUMERIC(12,2) NOT NULL, tips NUMERIC(12,2) NOT NULL,
-        total NUMERIC(12,2) NOT NULL, computed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        PRIMARY KEY (driver_id, delivery_date))""",
-    """CREATE TABLE IF NOT EXISTS analytics_orders (
-        order_id TEXT PRIMARY KEY, restaurant_id TEXT NOT NULL, driver_id TEXT, region TEXT,
-        placed_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ NOT NULL, delivery_minutes NUMERIC(10,2),
-        distance_km NUMERIC(10,3), delivery_fee NUMERIC(10,2), tip NUMERIC(10,2),
-        surge_multiplier NUMERIC(6,3), customer_rating NUMERIC(3,2))""",
-)
 
 
 def secret_string(arn):
@@ -84,7 +60,8 @@ def _ssl_context():
 
 
 def pg_connection():
-    """The process-wide pg8000.native connection (schema ensured once per container)."""
+    """The process-wide pg8000.native connection (schema.sql, packaged next to this module, run once per
+    container)."""
     global _pg, _schema_ready
     if _pg is None:
         import pg8000.native  # dependency layer
@@ -100,8 +77,7 @@ def pg_connection():
             timeout=10,
         )
     if not _schema_ready:
-        for statement in SCHEMA_SQL:
-            _pg.run(statement)
+        _pg.run(Path(__file__).with_name("schema.sql").read_text())  # idempotent: IF NOT EXISTS
         _schema_ready = True
     return _pg
 

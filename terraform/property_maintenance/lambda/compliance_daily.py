@@ -21,11 +21,10 @@ import os
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
-from maintenance_common import VENDOR_ASSIGNMENTS_DDL, client, connect_aurora, iso, log
+from maintenance_common import aurora_schema, client, connect_aurora, iso, log
 
 WINDOW_HOURS = 24
 MAX_VIOLATIONS_PER_MESSAGE = 100
-DDL = VENDOR_ASSIGNMENTS_DDL
 
 _db = None
 _rates = {}
@@ -41,8 +40,7 @@ def db():
     global _db
     if _db is None:
         _db = connect_aurora(timeout=10)
-        for statement in DDL:
-            _db.run(statement)
+        _db.run(aurora_schema())
     return _db
 
 

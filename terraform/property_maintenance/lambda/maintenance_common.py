@@ -4,8 +4,9 @@
 * ``log(event, **fields)``: one JSON log line (the metric filters match on $.event);
 * ``iso`` / ``parse_time`` / ``plain``: timestamps and DynamoDB-typed items;
 * ``json_response`` / ``error_response``: API Gateway proxy answers of the webhooks;
-* ``connect_aurora`` (and ``VENDOR_ASSIGNMENTS_DDL``): pg8000 connection to Aurora through the RDS proxy (credentials from
-  Secrets Manager); ``connect_redis``: TLS + AUTH client of the ElastiCache group;
+* ``connect_aurora``: pg8000 connection to Aurora through the RDS proxy (credentials from Secrets Manager), and
+  ``aurora_schema``: the stack's tables (schema.sql, packaged next to this module); ``connect_redis``: TLS + AUTH
+  client of the ElastiCache group;
 * ``signed_request`` / ``signed_post``: SigV4-signed POSTs to the API Gateway HTTP proxy in
   front of the external notification/PDF APIs (AWS_IAM routes);
 * ``free_job_slot``: give back one of a vendor's job slots in vendor_availability;
@@ -20,32 +21,13 @@ import ssl
 import urllib.error
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
-
-# Aurora vendor_assignments: written by the status webhook, read by the compliance sweep and the
-# Redis sync; created IF NOT EXISTS by the first connection of the handlers that need it.
-VENDOR_ASSIGNMENTS_DDL = (
-    """CREATE TABLE IF NOT EXISTS vendor_assignments (
-        request_id TEXT PRIMARY KEY,
-        vendor_id TEXT NOT NULL,
-        property_id TEXT,
-        priority TEXT NOT NULL,
-        category TEXT,
-        status TEXT NOT NULL,
-        assigned_at TIMESTAMPTZ,
-        started_at TIMESTAMPTZ,
-        completed_at TIMESTAMPTZ,
-        response_due_at TIMESTAMPTZ,
-        resolution_due_at TIMESTAMPTZ,
-        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )""",
-    "CREATE INDEX IF NOT EXISTS vendor_assignments_open_idx ON vendor_assignments (status, resolution_due_at)",
-)
 
 _deserializer = TypeDeserializer()
 _clients = {}
@@ -102,6 +84,12 @@ def connect_aurora(timeout):
         ssl_context=ssl.create_default_context(),
         timeout=timeout,
     )
+
+
+def aurora_schema():
+    """The stack's Aurora tables: schema.sql, idempotent statements (IF NOT EXISTS) run whole by the first
+    connection of the handlers that need them."""
+    return Path(__file__).with_name("schema.sql").read_text()
 
 
 def connect_redis(**socket_options):

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
-from maintenance_common import VENDOR_ASSIGNMENTS_DDL, client, connect_aurora, iso, log, plain
+from maintenance_common import aurora_schema, client, connect_aurora, iso, log, plain
 from maintenance_common import error_response as _error
 from maintenance_common import free_job_slot as _release_vendor
 from maintenance_common import json_response as _response
@@ -38,26 +38,6 @@ TRANSITIONS = {"in_progress": "assigned", "completed": "in_progress"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ALLOWED_FIELDS = {"request_id", "vendor_id", "status", "version", "notes", "occurred_at"}
 
-DDL = (
-    """CREATE TABLE IF NOT EXISTS maintenance_audit (
-        audit_id BIGSERIAL PRIMARY KEY,
-        request_id TEXT NOT NULL,
-        vendor_id TEXT NOT NULL,
-        property_id TEXT,
-        priority TEXT,
-        from_status TEXT NOT NULL,
-        to_status TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        sla_met BOOLEAN,
-        notes TEXT,
-        reported_at TIMESTAMPTZ,
-        occurred_at TIMESTAMPTZ NOT NULL,
-        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        UNIQUE (request_id, version)
-    )""",
-    *VENDOR_ASSIGNMENTS_DDL,
-)
-
 _db = None
 
 
@@ -66,8 +46,7 @@ def db():
     global _db
     if _db is None:
         _db = connect_aurora(timeout=5)
-        for statement in DDL:
-            _db.run(statement)
+        _db.run(aurora_schema())
     return _db
 
 
