@@ -23,11 +23,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiobotocore.session import AioSession
 import numpy as np
 
+from loadgen.drive.http_client import HttpPool
 from loadgen.tf.api_routes import rest_api
 from loadgen.errors import LoadgenError
 from loadgen.target.local_resources import prime_table
@@ -70,6 +72,12 @@ def route_url(target: Target, stack: str, env: str, stage: str, path: str) -> st
                            "stage's invoke URL for --target aws")
     base = target.api_url.rstrip("/")
     return f"{base}/{stack}/{env}/{stage}{path}" if target.kind == "local" else f"{base}{path}"
+
+
+def request_target(url: str) -> str:
+    """The request line's target of a URL: its path and query."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 @dataclass
@@ -136,35 +144,36 @@ class ApiDriver:
         for recorder in self.recorders.values():
             if watch:
                 watch(recorder)
-        self.session: aiohttp.ClientSession | None = None
+        self.pool: HttpPool | None = None
 
     async def prepare(self) -> None:
         headers = {"content-type": "application/json"}
         if self.ctx.target.api_key:
             headers["x-api-key"] = self.ctx.target.api_key
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS),
-                                             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S), headers=headers)
+        self.pool = HttpPool(self.loads[0].url, CONNECTIONS, headers, REQUEST_TIMEOUT_S)
         if self.ctx.target.kind == "local":
-            await warm_up(self.session, self.ctx)
+            async with aiohttp.ClientSession(headers=headers) as session:
+                await warm_up(session, self.ctx)
             await prime_state(self.ctx)
 
     async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
+        if self.pool is not None:
+            await self.pool.close()
 
     async def run(self, began: float | None = None, stop: asyncio.Event | None = None) -> list[HotPathResult]:
-        session, plan = self.session, self.plan
+        pool, plan = self.pool, self.plan
         began = clock() if began is None else began
 
         def drive(load: RouteLoad):
+            target = request_target(load.url)
+
             async def send(i: int) -> bool:
-                async with session.post(load.url, data=load.bodies[i]) as response:
-                    await response.read()
-                    kind = status_class(response.status)
+                status, _ = await pool.request("POST", target, load.bodies[i])
+                kind = status_class(status)
                 load.status_counts[kind] += 1
-                load.client_errors += 400 <= response.status < 500
+                load.client_errors += 400 <= status < 500
                 if kind != "2xx":
-                    raise HttpStatus(response.status)
+                    raise HttpStatus(status)
                 return True
 
             return run_open_loop(send, load.offsets, self.recorders[load.hot_path], CONNECTIONS, began, stop=stop)
@@ -248,20 +257,22 @@ def wrk_requests_per_s(url: str, duration_s: float, connections: int) -> float |
 
 
 async def client_requests_per_s(url: str, duration_s: float, concurrency: int) -> tuple[float, dict[str, int]]:
-    """The pusher's own request path (aiohttp session, status counting, HDR recording in the scheduler) in a
+    """The pusher's own request path (drive.http_client, status counting, HDR recording in the scheduler) in a
     closed loop of `concurrency` clients against one URL on one core."""
     counts = dict.fromkeys(STATUS_CLASSES, 0)
     recorder = StagedRecorder("api_push_ceiling", [0.0], duration_s)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    pool = HttpPool(url, concurrency, {}, REQUEST_TIMEOUT_S)
+    target = request_target(url)
+    try:
         async def send(i: int) -> bool:
-            async with session.get(url) as response:
-                await response.read()
-                kind = status_class(response.status)
+            status, _ = await pool.request("GET", target)
+            kind = status_class(status)
             counts[kind] += 1
             return kind == "2xx"
 
         outcome = await run_closed_loop(send, ClosedLoop(concurrency, duration_s), recorder)
+    finally:
+        await pool.close()
     return outcome.achieved_rate, counts
 
 
