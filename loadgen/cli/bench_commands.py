@@ -14,6 +14,7 @@ from loadgen.errors import LoadgenError
 from loadgen.hot_paths import of_kind
 from loadgen.report.live_board import LiveBoard
 from loadgen.bench.generate_bench import run_generate_bench
+from loadgen.bench.api_ceiling import run_api_ceiling
 from loadgen.bench.harness import run_harness_bench
 from loadgen.drive.kinesis_pusher import DEFAULT_LINGER_S
 from loadgen.drive.geo_bench import run_geo_bench
@@ -126,12 +127,20 @@ def bench_push_ceiling(seconds: float, concurrency: int, pairs: int, as_json: bo
               help="Seconds of the env's peak Kinesis demand.")
 @click.option("--linger-ms", default=DEFAULT_LINGER_S * 1000, show_default=True, type=click.FloatRange(0, 1000),
               help="How long a batch may wait for more records (the pusher's default; its wait is in self p99).")
+@click.option("--api/--no-api", default=True, show_default=True,
+              help="Also measure the API driver's open-loop ceiling beside Locust FastHttpUser.")
+@click.option("--locust-users", default=32, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
 @user_errors
-def bench_harness(stack: str, env: str, seconds: float, linger_ms: float, as_json: bool) -> None:
+def bench_harness(stack: str, env: str, seconds: float, linger_ms: float, api: bool, locust_users: int,
+                  as_json: bool) -> None:
     """What the harness itself adds at the env's whole Kinesis peak, against the instant sink: self p99,
-    late starts, achieved / target (printed, never asserted)."""
+    late starts, achieved / target; and the API driver's sustained open-loop rate on one core beside Locust's
+    FastHttpUser on the same core and server (printed, never asserted)."""
     result = run_async(run_harness_bench(stack, env, seconds, linger_s=linger_ms / 1000))
+    if api:
+        result["api"] = run_async(run_api_ceiling(result["measured_cpu"], result["sink_cpu"],
+                                                  users=locust_users))
     if as_json:
         emit_json(result)
         return
@@ -141,6 +150,13 @@ def bench_harness(stack: str, env: str, seconds: float, linger_ms: float, as_jso
     click.echo(f"  harness latency p50 {result['self_p50_ms']:.2f} ms  p99 {result['self_p99_ms']:.2f} ms  "
                f"p99.9 {result['self_p999_ms']:.2f} ms  max {result['self_max_ms']:.2f} ms   late starts "
                f"{result['late_fraction']:.2%}   cpu {result['cpu_fraction']:.0%} of a core")
+    if api:
+        a = result["api"]
+        locust = f"{a['locust_requests_per_s']:,.0f} req/s" if a["locust_requests_per_s"] else "did not run"
+        ratio = f"{a['api_over_locust']:.2f}" if a["api_over_locust"] else "n/a"
+        click.echo(f"api driver on one core vs {a['server']}: sustains {a['open_loop']['sustained_requests_per_s']:,.0f}"
+                   f" req/s open loop (late < 1%, p99 < 5 ms); Locust FastHttpUser ({a['locust_users']} users) "
+                   f"{locust}; api_over_locust {ratio}")
 
 
 @bench.command("generate")
