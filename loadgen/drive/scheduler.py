@@ -114,9 +114,7 @@ async def drive(work: Work, stop: asyncio.Event | None = None, drain_timeout_s: 
         if delay > SPIN_S:
             await _sleep_unless(stop, delay - SPIN_S)
             continue  # look again: something may have fallen due or been generated meanwhile
-        while (remaining := target - clock()) > 0:
-            time.sleep(min(remaining, SPIN_STEP_S))
-            await asyncio.sleep(0)
+        await _spin_until(target)
         last = clock()
         _hand_out(work, last)
         work.tick(clock(), False)
@@ -128,6 +126,26 @@ async def drive(work: Work, stop: asyncio.Event | None = None, drain_timeout_s: 
         work.tick(clock(), True)
         await asyncio.sleep(TICK_S)
     return await work.abandon() if work.outstanding() else 0
+
+
+_spin_targets: dict[object, float] = {}
+"""The intended times the drive loops of this process are spinning towards (several hot paths share a loop)."""
+
+
+async def _spin_until(target: float) -> None:
+    """Wait out the last SPIN_S before `target`: precise thread sleeps of at most SPIN_STEP_S, never past the
+    earliest target any drive loop here is spinning towards (a sleep holds up the whole event loop), with the
+    loop's I/O and the other loops run between steps."""
+    token = object()
+    _spin_targets[token] = target
+    try:
+        while target - clock() > 0:
+            step = min(min(_spin_targets.values()) - clock(), SPIN_STEP_S)
+            if step > 0:
+                time.sleep(step)
+            await asyncio.sleep(0)
+    finally:
+        del _spin_targets[token]
 
 
 @contextmanager
