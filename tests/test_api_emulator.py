@@ -95,7 +95,7 @@ def test_property_maintenance_has_request_and_vendor_status_routes_with_their_ow
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_property_maintenance_tenants_and_vendors_each_have_a_plan_and_key(env):
+def test_property_maintenance_tenants_and_vendors_each_have_a_plan_that_closes_the_others_route(env):
     api = routes("property_maintenance", env)
     variables = ResolvedStack(load_stack(TERRAFORM, "property_maintenance"), env).variables
     tenant, vendor = "aws_api_gateway_api_key.tenant_app", "aws_api_gateway_api_key.vendor_webhooks"
@@ -108,9 +108,10 @@ def test_property_maintenance_tenants_and_vendors_each_have_a_plan_and_key(env):
         throttles = api.throttles(route, key)
         assert [t.key.startswith("usage plan") for t in throttles] == [False, True]
         assert {(t.rate, t.burst) for t in throttles} == {limits}
-    # the vendor webhook is closed to the tenants' plan: a zero method throttle, a bucket that never holds a token
-    assert not api.plan_of(tenant).admits(status)
-    assert (api.throttles(status, tenant)[-1].rate, api.throttles(status, tenant)[-1].burst) == (0.0, 0)
+    # the other client's route: the plan's zero method throttle, a bucket that never holds a token
+    for route, key in ((request, vendor), (status, tenant)):
+        assert not api.plan_of(key).admits(route)
+        assert (api.throttles(route, key)[-1].rate, api.throttles(route, key)[-1].burst) == (0.0, 0)
 
 
 # --- over HTTP -----------------------------------------------------------------------------------------------
@@ -132,14 +133,15 @@ def test_no_key_or_a_wrong_key_is_403_forbidden(local):
                                                                             "orders_client"))[0] == 403
 
 
-def test_each_key_is_taken_on_its_own_route(local):
+def test_each_key_is_taken_on_its_own_route_and_refused_on_the_other_clients(local):
     request, status = (url(local, "property_maintenance", "dev", path) for path in ("/request", "/vendor/status"))
     tenant, vendor = (key(local, "property_maintenance", "dev", name) for name in ("tenant_app", "vendor_webhooks"))
     assert tenant != vendor
     # its own route: past the key check and the throttles, an empty body fails validation
     assert post(request, b"{}", tenant)[0] == 400
     assert post(status, b"{}", vendor)[0] == 400
-    # the vendor webhook: the tenants' plan closes it with a zero method throttle, as API Gateway does
+    # the other client's route: that key's plan closes it with a zero method throttle, as API Gateway does
+    assert post(request, b"{}", vendor) == (429, {"message": "Too Many Requests"})
     assert post(status, b"{}", tenant) == (429, {"message": "Too Many Requests"})
 
 
