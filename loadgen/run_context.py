@@ -6,6 +6,9 @@ profile, the target's endpoints and the output folder all come from here.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -21,6 +24,14 @@ LOCAL_REGION = "us-east-1"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+def local_api_key(secret: str, stack: str, env: str, key: str) -> str:
+    """The x-api-key value of API key `key` (its Terraform address) of a stack and env on the local target: each
+    key has its own, derived from the one secret the API emulator generates at start, so the emulator and its
+    clients agree on every key of every stack without either reading the stacks up front."""
+    digest = hmac.new(secret.encode(), f"{stack}/{env}/{key}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 @dataclass(frozen=True)
 class Target:
     """Where load goes: the embedded local target or real AWS (endpoints from the usual AWS environment)."""
@@ -33,7 +44,15 @@ class Target:
     api_url: str | None = None
     """Base URL of the REST APIs: the local API emulator's, or a stage's invoke URL on AWS."""
     api_key: str | None = field(default=None, repr=False)
-    """The x-api-key header value (local: from the state file; aws: passed in by the CLI). Never reported."""
+    """aws: the x-api-key value (fetched by the CLI); local: the emulator's secret every local key's value is
+    derived from (from the state file). Never reported."""
+
+    def api_key_for(self, stack: str, env: str, key: str) -> str | None:
+        """The x-api-key value for API key `key` (a Terraform address): locally the key's own value; on AWS the
+        one key the CLI was given, whichever key is asked for."""
+        if self.kind == "local" and self.api_key:
+            return local_api_key(self.api_key, stack, env, key)
+        return self.api_key
 
     def client_kwargs(self) -> dict:
         """Keyword arguments for aiobotocore's create_client: loopback endpoint and test credentials locally,

@@ -35,8 +35,8 @@ def test_check_json_lists_the_three_stacks_with_three_envs():
 
 
 def test_food_delivery_matcher_p99_threshold_differs_between_prod_and_dev():
-    prod = alarm_map("food_delivery", "prod")["aws_cloudwatch_metric_alarm.matcher_duration_p99"]
-    dev = alarm_map("food_delivery", "dev")["aws_cloudwatch_metric_alarm.matcher_duration_p99"]
+    prod = alarm_map("food_delivery", "prod")['aws_cloudwatch_metric_alarm.lambda_duration_p99["matcher"]']
+    dev = alarm_map("food_delivery", "dev")['aws_cloudwatch_metric_alarm.lambda_duration_p99["matcher"]']
     assert prod["extended_statistic"] == "p99" and prod["metric"] == "Duration"
     assert isinstance(prod["threshold"], (int, float)) and prod["threshold"] != dev["threshold"]
     assert prod["hot_path"] == "driver_matching"

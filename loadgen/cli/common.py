@@ -126,8 +126,9 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
     if target_kind == "local":
         local = LocalTarget(state_dir())
         redis_url, endpoint = local.endpoints()
-        api_url, api_key = local.api_endpoint() if needs_api else (None, None)
-        target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION, api_url, api_key)
+        api_url, key_secret = local.api_endpoint() if needs_api else (None, None)
+        target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION, api_url,
+                        key_secret)
     else:
         target = aws_target(loaded, profile, needs_api, tf_outputs)
     check_prod_confirmation(target, env, confirm_prod)

@@ -10,8 +10,9 @@ Latency is measured from each request's intended time into the route's HotPathRe
 per status class (2xx, 400, 403, 429, 5xx, other) into the hot path's `status_counts`; 4XXError / 5XXError rates
 feed the API's count alarms. A run is bounded by duration and by `max_requests`.
 
-The x-api-key value comes from the RunContext's target (never from the environment here) and is never logged
-or written to a report.
+Each route is sent with the API key its client holds in Terraform (the key of a usage plan that does not close
+the route: tenants and vendors have keys of their own); its x-api-key value comes from the RunContext's target
+(never from the environment here) and is never logged or written to a report.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from aiobotocore.session import AioSession
 import numpy as np
 
 from loadgen.drive.http_client import HttpPool
-from loadgen.tf.api_routes import rest_api
+from loadgen.tf.api_routes import ApiRoute, RestApi, rest_api
 from loadgen.errors import LoadgenError
 from loadgen.target.local_resources import prime_table
 from loadgen.run_context import RunContext, Target
@@ -89,6 +90,8 @@ class RouteLoad:
     url: str
     bodies: list[bytes]
     offsets: np.ndarray
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    """The route's own request headers: its client's x-api-key."""
     status_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_CLASSES, 0))
     client_errors: int = 0
     """Every 4xx (API Gateway's 4XXError counts 404 and 409 too, which fall under `other`)."""
@@ -109,8 +112,8 @@ def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
     start = config.peak_time_s
     end = start + float(plan.units(rate_scale)[-1])
     loads = {p.rate_source: RouteLoad(p.name, p.rate_source, route_url(
-        ctx.target, ctx.stack, ctx.env, api.stage, api.by_key(p.rate_source).path), [], np.empty(0))
-        for p in paths}
+        ctx.target, ctx.stack, ctx.env, api.stage, api.by_key(p.rate_source).path), [], np.empty(0),
+        client_headers(ctx, api, api.by_key(p.rate_source))) for p in paths}
     offsets: dict[str, list[np.ndarray]] = {key: [] for key in loads}
     t = start
     while t < end and sum(len(load.bodies) for load in loads.values()) < max_requests:
@@ -131,6 +134,13 @@ def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
     return list(loads.values())
 
 
+def client_headers(ctx: RunContext, api: RestApi, route: ApiRoute) -> dict[str, str]:
+    """The x-api-key header the route's client sends (none on routes that need no key, or with no key known)."""
+    key = api.client_key(route)
+    value = ctx.target.api_key_for(ctx.stack, ctx.env, key) if key else None
+    return {"x-api-key": value} if value else {}
+
+
 class ApiDriver:
     """The `api_route` driver: every API route of the stack, prepared (bodies planned, session open, the local
     emulator warmed and the routes' state primed) before the shared start, then driven open loop."""
@@ -148,8 +158,6 @@ class ApiDriver:
 
     async def prepare(self) -> None:
         headers = {"content-type": "application/json"}
-        if self.ctx.target.api_key:
-            headers["x-api-key"] = self.ctx.target.api_key
         self.pool = HttpPool(self.loads[0].url, CONNECTIONS, headers, REQUEST_TIMEOUT_S)
         if self.ctx.target.kind == "local":
             async with aiohttp.ClientSession(headers=headers) as session:
@@ -166,9 +174,10 @@ class ApiDriver:
 
         def drive(load: RouteLoad):
             target = request_target(load.url)
+            key_lines = "".join(f"{name}: {value}\r\n" for name, value in load.headers.items())
 
             async def send(i: int) -> bool:
-                status, _ = await pool.request("POST", target, load.bodies[i])
+                status, _ = await pool.request("POST", target, load.bodies[i], key_lines)
                 kind = status_class(status)
                 load.status_counts[kind] += 1
                 load.client_errors += 400 <= status < 500

@@ -138,17 +138,18 @@ class HttpPool:
         self.open = 0
         self.waiting: deque[asyncio.Future] = deque()
 
-    def request_bytes(self, method: str, target: str, body: bytes) -> bytes:
-        return (f"{method} {target} HTTP/1.1\r\n{self.fixed}Content-Length: {len(body)}\r\n\r\n".encode("latin-1")
-                + body)
+    def request_bytes(self, method: str, target: str, body: bytes, extra_headers: str = "") -> bytes:
+        return (f"{method} {target} HTTP/1.1\r\n{self.fixed}{extra_headers}Content-Length: {len(body)}\r\n\r\n"
+                .encode("latin-1") + body)
 
-    async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
-        """(status, body) of one request to `target` (path and query on this origin)."""
+    async def request(self, method: str, target: str, body: bytes = b"", extra_headers: str = "") -> tuple[int, bytes]:
+        """(status, body) of one request to `target` (path and query on this origin); `extra_headers` are
+        header lines ("name: value\r\n" each) for this request only, e.g. a route's own API key."""
         connection = await self._acquire()
         loop = asyncio.get_running_loop()
         timer = None
         try:
-            waiter = connection.send(self.request_bytes(method, target, body))
+            waiter = connection.send(self.request_bytes(method, target, body, extra_headers))
             timer = loop.call_later(self.timeout_s, _expire, waiter, self.timeout_s)
             status, data, keep_alive = await waiter
         except BaseException:

@@ -480,7 +480,7 @@ def _api_routes(ctx: _Context) -> list[ResourceCapacity]:
             rate = ctx.rate(route.key)
             if rate <= 0:
                 continue
-            for throttle in route.throttles:
+            for throttle in api.throttles(route, api.client_key(route)):  # what the route's own client meets
                 bucket = per_bucket.setdefault(throttle.key, {"throttle": throttle, "routes": [], "rate": 0.0})
                 bucket["routes"].append(route.key)
                 bucket["rate"] += rate

@@ -6,13 +6,16 @@ serves `POST {api_url}/{stack}/{env}/{stage}/{path...}` for any stack and env, e
 loadgen.tf.api_routes when first asked for, and answers as API Gateway does, in its order:
 
 1. unknown route or stage -> 403 {"message": "Missing Authentication Token"}; AWS_IAM routes (SigV4) likewise;
-2. API key: on `api_key_required` routes `x-api-key` must equal the local key -> else 403 {"message": "Forbidden"}.
-   The key is generated at start and written only to the local target's state file (mode 0600); it is never
-   logged, and the handler sees the header redacted;
-3. throttling: one token bucket per throttle the route is under (the stage's method settings for the route, else
-   `*/*`, and for API-key routes the usage plan's per-method throttle, else its plan-wide one, shared by the
-   stage's routes), with the env's rate and burst from tfvars, starting full -> 429 {"message": "Too Many
-   Requests"};
+2. API key: on `api_key_required` routes `x-api-key` must be the value of an enabled aws_api_gateway_api_key of
+   a usage plan attached to the stage -> else 403 {"message": "Forbidden"}. A plan is attached to a stage, not
+   to routes: its keys pass this check on every key-required route of the stage. Each key of each stack and env
+   has its own local value, derived from one secret generated at start and written only to the local target's
+   state file (mode 0600; loadgen.run_context.local_api_key); no value is logged, and the handler sees the header
+   redacted;
+3. throttling: one token bucket per throttle the request is under (the stage's method settings for the route,
+   else `*/*`, and on API-key routes the key's plan's throttle for the method, else its plan-wide one, a bucket
+   per key as in API Gateway), with the env's rate and burst from tfvars, starting full -> 429 {"message": "Too
+   Many Requests"}; a plan's method throttle of burst 0 refuses its keys on that route, always;
 4. request validation against the JSON schema the Terraform declares as the route's model (draft-04, jsonschema)
    -> 400 {"message": "Invalid request body", "validationErrorString": "[...]"} with the validator's messages;
 5. the integration: for AWS_PROXY the real handler from terraform/<stack>/lambda/, invoked with an API Gateway
@@ -70,7 +73,7 @@ from aiohttp import web
 from loadgen.paths import REPO_ROOT, TERRAFORM_DIR
 from loadgen.tf.api_routes import ApiRoute, LambdaFunction, RestApi, rest_api
 from loadgen.errors import LoadgenError
-from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION
+from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION, local_api_key
 from loadgen.target.local_postgres import LocalPostgres
 
 HEALTH_PATH = "/_emulator/health"
@@ -173,17 +176,35 @@ def _invoke(handler: str, event: dict, timeout_s: float) -> tuple[str, Any]:
 
 @dataclass
 class StackRuntime:
-    """A (stack, env) as the emulator serves it: its routes, buckets and, once used, its functions' workers."""
+    """A (stack, env) as the emulator serves it: its routes, API keys, buckets and, once used, its functions'
+    workers."""
 
     api: RestApi
-    buckets: dict[str, TokenBucket]
+    keys: dict[str, str] = field(repr=False)
+    """Local x-api-key value -> the aws_api_gateway_api_key it is the value of."""
     validators: dict[str, Any]
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    """Throttle key -> its bucket, made on first use."""
+    by_request: dict[tuple[str, str | None], list[TokenBucket]] = field(default_factory=dict)
+    """(route, API key) -> the buckets such a request takes a token from."""
     pools: dict[str, concurrent.futures.ProcessPoolExecutor] = field(default_factory=dict)
     ready: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def route_buckets(self, route: ApiRoute) -> list[TokenBucket]:
-        return [self.buckets[t.key] for t in route.throttles]
+    def key_of(self, value: str) -> str | None:
+        """The API key whose local value the header carries, compared in constant time."""
+        found = None
+        for candidate, key in self.keys.items():
+            if hmac.compare_digest(value.encode(), candidate.encode()):
+                found = key
+        return found
+
+    def request_buckets(self, route: ApiRoute, key: str | None) -> list[TokenBucket]:
+        found = self.by_request.get((route.key, key))
+        if found is None:
+            found = self.by_request[(route.key, key)] = [self.buckets.setdefault(t.key, TokenBucket(t.rate, t.burst))
+                                                         for t in self.api.throttles(route, key)]
+        return found
 
 
 def _validator(schema: dict) -> Any:
@@ -193,15 +214,15 @@ def _validator(schema: dict) -> Any:
     return cls(schema)
 
 
-def load_runtime(terraform_dir: Path, stack: str, env: str) -> StackRuntime:
+def load_runtime(terraform_dir: Path, stack: str, env: str, key_secret: str) -> StackRuntime:
     from loadgen.tf.env_model import ResolvedStack
     from loadgen.tf.hcl_reader import load_stack
 
     api = rest_api(ResolvedStack(load_stack(terraform_dir, stack), env))
-    buckets = {t.key: TokenBucket(t.rate, t.burst) for route in api.routes for t in route.throttles}
+    keys = {local_api_key(key_secret, stack, env, key): key for plan in api.plans for key in plan.keys}
     validators = {route.key: _validator(route.request_schema) for route in api.routes
                   if route.validate_body and route.request_schema}
-    return StackRuntime(api, buckets, validators)
+    return StackRuntime(api, keys, validators)
 
 
 class StandIns:
@@ -315,7 +336,7 @@ class ApiEmulator:
     """Serves every stack's REST API for any env (see the module docstring for the order of checks)."""
 
     def __init__(self, *, terraform_dir: Path, state_dir: Path, moto_url: str, redis_url: str | None,
-                 postgres: LocalPostgres, api_key: str, workers: int = 2):
+                 postgres: LocalPostgres, key_secret: str, workers: int = 2):
         self.terraform_dir = terraform_dir
         """Where the stacks are read from."""
         self.state_dir = state_dir
@@ -323,7 +344,8 @@ class ApiEmulator:
         self.moto_url = moto_url
         self.redis_url = redis_url
         self.postgres = postgres
-        self._api_key = api_key.encode()
+        self._key_secret = key_secret
+        """What every local API key's value is derived from."""
         self.workers = workers
         """Worker processes per Lambda function (its concurrency)."""
         self.runtimes: dict[tuple[str, str], StackRuntime] = {}
@@ -359,7 +381,8 @@ class ApiEmulator:
             return self.runtimes[key]
         if key not in self._loading:
             loop = asyncio.get_running_loop()
-            self._loading[key] = loop.create_task(asyncio.to_thread(load_runtime, self.terraform_dir, stack, env))
+            self._loading[key] = loop.create_task(asyncio.to_thread(load_runtime, self.terraform_dir, stack, env,
+                                                                    self._key_secret))
         try:
             runtime = await asyncio.shield(self._loading[key])
         except BaseException:
@@ -381,10 +404,10 @@ class ApiEmulator:
         route = api.route(request.method, path) if stage == api.stage else None
         if route is None or route.authorization == "AWS_IAM":
             return _json(403, MISSING_TOKEN)
-        if route.api_key_required and not hmac.compare_digest(
-                request.headers.get("x-api-key", "").encode(), self._api_key):
+        key = runtime.key_of(request.headers.get("x-api-key", "")) if route.api_key_required else None
+        if route.api_key_required and (key is None or api.plan_of(key) is None):
             return _json(403, {"message": "Forbidden"})
-        if not admit(runtime.route_buckets(route), now):
+        if not admit(runtime.request_buckets(route, key), now):
             return _json(429, {"message": "Too Many Requests"})
         body = await request.read()
         if route.key in runtime.validators:
@@ -508,11 +531,11 @@ def proxy_event(api: RestApi, route: ApiRoute, request: web.Request, path: str, 
     }
 
 
-# --- the API key, kept only in the local target's state file --------------------------------------------------
+# --- the API keys' secret, kept only in the local target's state file -------------------------------------------
 
 
-def write_api_key(state_dir: Path, api_key: str) -> None:
-    """Put the key into the state file (created 0600 when absent), keeping what else it holds."""
+def write_key_secret(state_dir: Path, key_secret: str) -> None:
+    """Put the secret into the state file (created 0600 when absent), keeping what else it holds."""
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / STATE_FILE
     try:
@@ -520,7 +543,7 @@ def write_api_key(state_dir: Path, api_key: str) -> None:
     except json.JSONDecodeError:
         data = {}
     data.setdefault("services", {})
-    data["api_key"] = api_key
+    data["api_key_secret"] = key_secret
     temporary = path.with_suffix(".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as out:
@@ -542,11 +565,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
                         stream=sys.stdout)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    api_key = secrets.token_urlsafe(30)
-    write_api_key(args.state_dir, api_key)
+    key_secret = secrets.token_urlsafe(30)
+    write_key_secret(args.state_dir, key_secret)
     postgres = LocalPostgres.at(args.postgres, os.environ.pop("PGPASSWORD", ""), args.state_dir)
     emulator = ApiEmulator(terraform_dir=args.terraform_dir, state_dir=args.state_dir, moto_url=args.moto,
-                           redis_url=args.redis, postgres=postgres, api_key=api_key, workers=args.workers)
+                           redis_url=args.redis, postgres=postgres, key_secret=key_secret, workers=args.workers)
     try:
         import uvloop
 

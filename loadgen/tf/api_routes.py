@@ -9,7 +9,13 @@ full paths built from the `aws_api_gateway_resource` parent chain and `path_part
 `aws_lambda_function` behind it: handler `module.function`, the `archive_file` it is packaged from (its files laid
 out as in the zip), the handler's source in terraform/<stack>/lambda/ and its environment evaluated for the env;
 and the throttles a request must pass: the stage's method settings (the route's own `method_path`, else `*/*`)
-and, for API-key routes, the usage plan (the route's per-method throttle, else the plan-wide one).
+and, for API-key routes, the usage plan of the key the request carries.
+
+Usage plans as API Gateway applies them: a plan is attached to a stage (not to routes) and admits the
+enabled API keys its `aws_api_gateway_usage_plan_key`s link, so each of its keys passes the key check of every
+key-required method of that stage; its throttle for a method is the method's own (`throttle` path
+`/<path>/<METHOD>`), else the plan-wide `throttle_settings`, and each key has buckets of its own. A method
+throttle of burst 0 never holds a token: that plan's keys are refused on that method (429).
 
 Ids, ARNs and endpoints exist only after apply; they are read as `<<address.attribute>>` placeholders
 (loadgen.tf.computed), which is how a method finds its resource and an integration its Lambda. In a Lambda's
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,17 +99,44 @@ class ApiRoute:
     integration_type: str | None
     function: LambdaFunction | None
     integration_uri: str | None
-    throttles: tuple[Throttle, ...]
+    stage_throttles: tuple[Throttle, ...]
+    """The stage's method settings for the route (its own `method_path`, else `*/*`): every request passes them."""
 
     @property
     def key(self) -> str:
         """`POST /orders`: the route's name in profiles and fleet models."""
         return f"{self.method} {self.path}"
 
+    @property
+    def plan_path(self) -> str:
+        """`/orders/POST`: the route's path in a usage plan's method throttles."""
+        return f"{self.path}/{self.method}"
+
     def matches(self, method: str, path: str) -> bool:
         if self.method not in (method, "ANY"):
             return False
         return _path_pattern(self.path).fullmatch(path) is not None
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """An aws_api_gateway_usage_plan on the API's stage: the API keys it admits and their throttles."""
+
+    address: str
+    keys: tuple[str, ...]
+    """Addresses of the enabled aws_api_gateway_api_keys linked to it."""
+    method_throttles: dict[str, Throttle] = field(repr=False)
+    """`/<path>/<METHOD>` -> that method's throttle."""
+    throttle: Throttle | None
+    """The plan-wide throttle, for methods without their own."""
+
+    def route_throttle(self, route: ApiRoute) -> Throttle | None:
+        return self.method_throttles.get(route.plan_path) or self.throttle
+
+    def admits(self, route: ApiRoute) -> bool:
+        """False when the plan closes the route to its keys (a throttle of burst 0 never holds a token)."""
+        throttle = self.route_throttle(route)
+        return throttle is None or throttle.burst >= 1
 
 
 @dataclass(frozen=True)
@@ -116,6 +149,26 @@ class RestApi:
     name: str | None
     stage: str
     routes: tuple[ApiRoute, ...]
+    plans: tuple[UsagePlan, ...]
+    """The usage plans attached to the stage."""
+
+    def plan_of(self, key: str) -> UsagePlan | None:
+        """The stage's usage plan that admits API key `key` (an address; API Gateway allows a key one plan per
+        stage), or None: the key fails the key check (403)."""
+        return next((plan for plan in self.plans if key in plan.keys), None)
+
+    def client_key(self, route: ApiRoute) -> str | None:
+        """The API key a client of a key-required route sends: the first key of a plan that does not close it."""
+        if not route.api_key_required:
+            return None
+        return next((key for plan in self.plans if plan.admits(route) for key in plan.keys), None)
+
+    def throttles(self, route: ApiRoute, key: str | None) -> tuple[Throttle, ...]:
+        """Every token bucket a request on the route with API key `key` passes: the stage's, and on key-required
+        routes the key's plan's throttle for the method (in a bucket of the key's own)."""
+        plan = self.plan_of(key) if route.api_key_required and key else None
+        own = plan.route_throttle(route) if plan else None
+        return route.stage_throttles + ((replace(own, key=f"{own.key} key {key}"),) if own else ())
 
     def route(self, method: str, path: str) -> ApiRoute | None:
         """The route serving a request: an exact path first, then `{param}` / `{proxy+}` templates."""
@@ -234,8 +287,8 @@ def _lambda(view: ComputedView, inst: ResourceInstance, archives: dict[str, Reso
                           archive.address, package, environment)
 
 
-def _throttle_settings(view: ComputedView, api: str, stage: str) -> tuple[dict[str, Throttle], dict, Throttle | None]:
-    """Stage method settings by method_path, usage-plan per-method throttles by path, and the plan-wide throttle."""
+def _stage_throttles(view: ComputedView, api: str, stage: str) -> dict[str, Throttle]:
+    """The stage's method settings by method_path."""
     methods: dict[str, Throttle] = {}
     for inst in view.instances("aws_api_gateway_method_settings"):
         if _ref(inst.attribute("rest_api_id")) != (api, "id") or _known(inst.attribute("stage_name")) != stage:
@@ -245,13 +298,25 @@ def _throttle_settings(view: ComputedView, api: str, stage: str) -> tuple[dict[s
         path = _known(inst.attribute("method_path"))
         if isinstance(rate, (int, float)) and isinstance(burst, (int, float)) and isinstance(path, str):
             methods[path] = Throttle(f"stage {stage} {path}", float(rate), int(burst), f"{inst.address} {path}")
-    per_method: dict[str, Throttle] = {}
-    plan_wide = None
+    return methods
+
+
+def _usage_plans(view: ComputedView, api: str, stage: str) -> tuple[UsagePlan, ...]:
+    """The usage plans attached to the stage, each with its enabled keys and its throttles."""
+    enabled = {inst.address for inst in view.instances("aws_api_gateway_api_key")
+               if _known(inst.attribute("enabled")) is not False}
+    keys: dict[str, list[str]] = {}
+    for link in view.instances("aws_api_gateway_usage_plan_key"):
+        plan, key = _ref(link.attribute("usage_plan_id")), _ref(link.attribute("key_id"))
+        if plan and key and key[0] in enabled:
+            keys.setdefault(plan[0], []).append(key[0])
+    plans = []
     for inst in view.instances("aws_api_gateway_usage_plan"):
         stages = [s for s in inst.blocks("api_stages") if isinstance(s, dict) and _ref(s.get("api_id")) == (api, "id")
                   and _known(s.get("stage")) == stage]
         if not stages:
             continue
+        per_method: dict[str, Throttle] = {}
         for throttle in stages[0].get("throttle") or []:
             rate, burst, path = (_known(throttle.get(k)) for k in ("rate_limit", "burst_limit", "path"))
             if isinstance(rate, (int, float)) and isinstance(burst, (int, float)) and isinstance(path, str):
@@ -259,27 +324,21 @@ def _throttle_settings(view: ComputedView, api: str, stage: str) -> tuple[dict[s
                                             f"{inst.address} {path}")
         settings = next(iter(inst.blocks("throttle_settings")), {})
         rate, burst = _known(settings.get("rate_limit")), _known(settings.get("burst_limit"))
+        plan_wide = None
         if isinstance(rate, (int, float)) and isinstance(burst, (int, float)):
             plan_wide = Throttle(f"usage plan {inst.address}", float(rate), int(burst), inst.address)
-    return methods, per_method, plan_wide
+        plans.append(UsagePlan(inst.address, tuple(keys.get(inst.address, ())), per_method, plan_wide))
+    return tuple(plans)
 
 
-def _route_throttles(method: str, path: str, api_key_required: bool, stage_methods: dict[str, Throttle],
-                     plan_methods: dict[str, Throttle], plan_wide: Throttle | None) -> tuple[Throttle, ...]:
+def _route_stage_throttles(method: str, path: str, stage_methods: dict[str, Throttle]) -> tuple[Throttle, ...]:
     method_path = f"{path.lstrip('/')}/{method}"
-    found: list[Throttle] = []
     own = stage_methods.get(method_path)
     if own is None and "*/*" in stage_methods:
         default = stage_methods["*/*"]
         # `*/*` sets every method's own limit: each method gets its own bucket with the default values.
         own = Throttle(f"{default.key} as {method_path}", default.rate, default.burst, default.source)
-    if own:
-        found.append(own)
-    if api_key_required:
-        plan = plan_methods.get(f"/{method_path}") or plan_wide
-        if plan:
-            found.append(plan)
-    return tuple(found)
+    return (own,) if own else ()
 
 
 def rest_apis(resolved: ResolvedStack) -> list[RestApi]:
@@ -299,7 +358,7 @@ def rest_apis(resolved: ResolvedStack) -> list[RestApi]:
         if not stages or not isinstance(_known(stages[0].attribute("stage_name")), str):
             continue
         stage = stages[0].attribute("stage_name")
-        stage_methods, plan_methods, plan_wide = _throttle_settings(view, api, stage)
+        stage_methods = _stage_throttles(view, api, stage)
         routes = []
         for method in view.instances("aws_api_gateway_method"):
             if _ref(method.attribute("rest_api_id")) != (api, "id"):
@@ -346,9 +405,9 @@ def rest_apis(resolved: ResolvedStack) -> list[RestApi]:
                 validate_body=validate_body, model=model_name, request_schema=schema,
                 integration_type=integration_type, function=function,
                 integration_uri=uri if isinstance(uri, str) and not computed_refs(uri) else None,
-                throttles=_route_throttles(http_method, path, api_key, stage_methods, plan_methods, plan_wide)))
+                stage_throttles=_route_stage_throttles(http_method, path, stage_methods)))
         apis.append(RestApi(resolved.stack.name, resolved.env, api, _known(api_inst.attribute("name")), stage,
-                            tuple(sorted(routes, key=lambda r: (r.path, r.method)))))
+                            tuple(sorted(routes, key=lambda r: (r.path, r.method))), _usage_plans(view, api, stage)))
     return apis
 
 

@@ -3331,38 +3331,222 @@ resource "aws_cloudwatch_dashboard" "operations" {
   })
 }
 
-resource "aws_cloudwatch_metric_alarm" "matcher_duration_p99" {
-  alarm_name          = "${local.name_prefix}-matcher-duration-p99"
-  alarm_description   = "Driver matching p99 duration above target"
+# Alarms of one shape are one resource, for_each over a map here: the key names the alarm, the value carries
+# what differs (metric, statistic, periods, the per-env threshold). Alarms of a shape of their own stay apart.
+locals {
+  # p99 duration of the hot-path functions (keys of local.lambda_functions).
+  lambda_duration_p99_alarms = {
+    matcher         = { threshold = var.alarm_p99_threshold_ms, description = "Driver matching p99 duration above target" }
+    order_validator = { threshold = var.validator_p99_threshold_ms, description = "Order validator p99 duration above target" }
+  }
+
+  # Per-minute sums on a table (keys of local.dynamodb_tables).
+  dynamodb_alarms = {
+    assignment_conditional_check_failed = {
+      table       = "orders"
+      metric      = "ConditionalCheckFailedRequests"
+      threshold   = var.assignment_conditional_check_failed_threshold
+      description = "Assignment races: conditional writes on orders failing (status/version changed underneath the matcher)"
+    }
+    orders_hot_partition = {
+      table       = "orders"
+      metric      = "WriteThrottleEvents"
+      threshold   = var.orders_write_throttle_threshold
+      description = "Write throttling on the orders table (hot partition or under-provisioned WCU)"
+    }
+  }
+
+  # The orders REST API stage: error counts per minute (statistic) or a latency percentile (extended_statistic).
+  api_alarms = {
+    "5xx" = {
+      metric              = "5XXError"
+      statistic           = "Sum"
+      extended_statistic  = null
+      evaluation_periods  = 3
+      datapoints_to_alarm = null
+      threshold           = var.api_5xx_threshold
+      description         = "REST API 5XX responses per minute"
+    }
+    "4xx" = {
+      metric              = "4XXError"
+      statistic           = "Sum"
+      extended_statistic  = null
+      evaluation_periods  = 5
+      datapoints_to_alarm = null
+      threshold           = var.api_4xx_threshold
+      description         = "REST API 4XX responses per minute (validation failures, throttling, bad keys)"
+    }
+    latency_p99 = {
+      metric              = "Latency"
+      statistic           = null
+      extended_statistic  = "p99"
+      evaluation_periods  = 5
+      datapoints_to_alarm = 3
+      threshold           = var.api_latency_p99_threshold_ms
+      description         = "REST API p99 latency"
+    }
+  }
+
+  # The worst node of the Redis replication group.
+  redis_alarms = {
+    geo_latency = {
+      metric             = "GeoSpatialBasedCmdsLatency"
+      stat               = "Average"
+      period             = 60
+      evaluation_periods = 5
+      threshold          = var.redis_geo_latency_threshold_us
+      description        = "GEOADD/GEOSEARCH average latency (microseconds) on the worst node of the cluster"
+    }
+    memory_fragmentation = {
+      metric             = "MemoryFragmentationRatio"
+      stat               = "Maximum"
+      period             = 300
+      evaluation_periods = 3
+      threshold          = var.redis_memory_fragmentation_threshold
+      description        = "Redis memory fragmentation ratio of the worst node"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda_duration_p99" {
+  for_each            = local.lambda_duration_p99_alarms
+  alarm_name          = "${local.name_prefix}-${replace(each.key, "_", "-")}-duration-p99"
+  alarm_description   = each.value.description
   namespace           = "AWS/Lambda"
   metric_name         = "Duration"
-  dimensions          = { FunctionName = aws_lambda_function.this["matcher"].function_name }
+  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
   extended_statistic  = "p99"
   period              = 60
   evaluation_periods  = 5
   datapoints_to_alarm = 3
   comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alarm_p99_threshold_ms
+  threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
-resource "aws_cloudwatch_metric_alarm" "order_validator_duration_p99" {
-  alarm_name          = "${local.name_prefix}-order-validator-duration-p99"
-  alarm_description   = "Order validator p99 duration above target"
-  namespace           = "AWS/Lambda"
-  metric_name         = "Duration"
-  dimensions          = { FunctionName = aws_lambda_function.this["order_validator"].function_name }
-  extended_statistic  = "p99"
+resource "aws_cloudwatch_metric_alarm" "dynamodb" {
+  for_each            = local.dynamodb_alarms
+  alarm_name          = "${local.name_prefix}-${replace(each.key, "_", "-")}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/DynamoDB"
+  metric_name         = each.value.metric
+  dimensions          = { TableName = aws_dynamodb_table.this[each.value.table].name }
+  statistic           = "Sum"
   period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
+  evaluation_periods  = 3
   comparison_operator = "GreaterThanThreshold"
-  threshold           = var.validator_p99_threshold_ms
+  threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "api" {
+  for_each            = local.api_alarms
+  alarm_name          = "${local.name_prefix}-api-${replace(each.key, "_", "-")}"
+  alarm_description   = each.value.description
+  namespace           = "AWS/ApiGateway"
+  metric_name         = each.value.metric
+  dimensions          = { ApiName = aws_api_gateway_rest_api.orders.name, Stage = aws_api_gateway_stage.orders.stage_name }
+  statistic           = each.value.statistic
+  extended_statistic  = each.value.extended_statistic
+  period              = 60
+  evaluation_periods  = each.value.evaluation_periods
+  datapoints_to_alarm = each.value.datapoints_to_alarm
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "redis" {
+  for_each            = local.redis_alarms
+  alarm_name          = "${local.name_prefix}-redis-${replace(each.key, "_", "-")}"
+  alarm_description   = each.value.description
+  evaluation_periods  = each.value.evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+
+  # The primary moves on failover: the alarm takes the worst node of the replication group.
+  metric_query {
+    id          = "worst"
+    expression  = "MAX(METRICS())"
+    label       = "${each.value.metric} (worst node)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.redis_node_ids
+    content {
+      id = "node${metric_query.key}"
+      metric {
+        namespace   = "AWS/ElastiCache"
+        metric_name = each.value.metric
+        dimensions  = { CacheClusterId = metric_query.value }
+        stat        = each.value.stat
+        period      = each.value.period
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.redis_node_ids) <= 10
+      error_message = "A metric-math alarm reads at most 10 metrics: redis_num_node_groups x (redis_replicas_per_node_group + 1) must be <= 10."
+    }
+  }
+}
+
+# Where these alarms were before they were grouped: a deployed env moves them in state instead of replacing them.
+moved {
+  from = aws_cloudwatch_metric_alarm.matcher_duration_p99
+  to   = aws_cloudwatch_metric_alarm.lambda_duration_p99["matcher"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.order_validator_duration_p99
+  to   = aws_cloudwatch_metric_alarm.lambda_duration_p99["order_validator"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.assignment_conditional_check_failed
+  to   = aws_cloudwatch_metric_alarm.dynamodb["assignment_conditional_check_failed"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.orders_hot_partition
+  to   = aws_cloudwatch_metric_alarm.dynamodb["orders_hot_partition"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_5xx
+  to   = aws_cloudwatch_metric_alarm.api["5xx"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_4xx
+  to   = aws_cloudwatch_metric_alarm.api["4xx"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.api_latency_p99
+  to   = aws_cloudwatch_metric_alarm.api["latency_p99"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.redis_geo_latency
+  to   = aws_cloudwatch_metric_alarm.redis["geo_latency"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.redis_memory_fragmentation
+  to   = aws_cloudwatch_metric_alarm.redis["memory_fragmentation"]
 }
 
 resource "aws_cloudwatch_metric_alarm" "kinesis_get_records_latency" {
@@ -3399,118 +3583,6 @@ resource "aws_cloudwatch_metric_alarm" "kinesis_incoming_records" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
-resource "aws_cloudwatch_metric_alarm" "assignment_conditional_check_failed" {
-  alarm_name          = "${local.name_prefix}-assignment-conditional-check-failed"
-  alarm_description   = "Assignment races: conditional writes on orders failing (status/version changed underneath the matcher)"
-  namespace           = "AWS/DynamoDB"
-  metric_name         = "ConditionalCheckFailedRequests"
-  dimensions          = { TableName = aws_dynamodb_table.this["orders"].name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.assignment_conditional_check_failed_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "orders_hot_partition" {
-  alarm_name          = "${local.name_prefix}-orders-hot-partition"
-  alarm_description   = "Write throttling on the orders table (hot partition or under-provisioned WCU)"
-  namespace           = "AWS/DynamoDB"
-  metric_name         = "WriteThrottleEvents"
-  dimensions          = { TableName = aws_dynamodb_table.this["orders"].name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.orders_write_throttle_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "redis_geo_latency" {
-  alarm_name          = "${local.name_prefix}-redis-geo-latency"
-  alarm_description   = "GEOADD/GEOSEARCH average latency (microseconds) on the worst node of the cluster"
-  evaluation_periods  = 5
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.redis_geo_latency_threshold_us
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-
-  # The primary moves on failover: the alarm takes the worst node of the replication group.
-  metric_query {
-    id          = "worst"
-    expression  = "MAX(METRICS())"
-    label       = "GeoSpatialBasedCmdsLatency (worst node)"
-    return_data = true
-  }
-
-  dynamic "metric_query" {
-    for_each = local.redis_node_ids
-    content {
-      id = "node${metric_query.key}"
-      metric {
-        namespace   = "AWS/ElastiCache"
-        metric_name = "GeoSpatialBasedCmdsLatency"
-        dimensions  = { CacheClusterId = metric_query.value }
-        stat        = "Average"
-        period      = 60
-      }
-    }
-  }
-
-  lifecycle {
-    precondition {
-      condition     = length(local.redis_node_ids) <= 10
-      error_message = "A metric-math alarm reads at most 10 metrics: redis_num_node_groups x (redis_replicas_per_node_group + 1) must be <= 10."
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "redis_memory_fragmentation" {
-  alarm_name          = "${local.name_prefix}-redis-memory-fragmentation"
-  alarm_description   = "Redis memory fragmentation ratio of the worst node"
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.redis_memory_fragmentation_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-
-  # The primary moves on failover: the alarm takes the worst node of the replication group.
-  metric_query {
-    id          = "worst"
-    expression  = "MAX(METRICS())"
-    label       = "MemoryFragmentationRatio (worst node)"
-    return_data = true
-  }
-
-  dynamic "metric_query" {
-    for_each = local.redis_node_ids
-    content {
-      id = "node${metric_query.key}"
-      metric {
-        namespace   = "AWS/ElastiCache"
-        metric_name = "MemoryFragmentationRatio"
-        dimensions  = { CacheClusterId = metric_query.value }
-        stat        = "Maximum"
-        period      = 300
-      }
-    }
-  }
-
-  lifecycle {
-    precondition {
-      condition     = length(local.redis_node_ids) <= 10
-      error_message = "A metric-math alarm reads at most 10 metrics: redis_num_node_groups x (redis_replicas_per_node_group + 1) must be <= 10."
-    }
-  }
-}
-
 resource "aws_cloudwatch_metric_alarm" "websocket_connection_failures" {
   alarm_name          = "${local.name_prefix}-websocket-connection-failures"
   alarm_description   = "WebSocket client, integration and execution errors per minute"
@@ -3541,55 +3613,6 @@ resource "aws_cloudwatch_metric_alarm" "websocket_connection_failures" {
       }
     }
   }
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_5xx" {
-  alarm_name          = "${local.name_prefix}-api-5xx"
-  alarm_description   = "REST API 5XX responses per minute"
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "5XXError"
-  dimensions          = { ApiName = aws_api_gateway_rest_api.orders.name, Stage = aws_api_gateway_stage.orders.stage_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.api_5xx_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_4xx" {
-  alarm_name          = "${local.name_prefix}-api-4xx"
-  alarm_description   = "REST API 4XX responses per minute (validation failures, throttling, bad keys)"
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "4XXError"
-  dimensions          = { ApiName = aws_api_gateway_rest_api.orders.name, Stage = aws_api_gateway_stage.orders.stage_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 5
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.api_4xx_threshold
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_latency_p99" {
-  alarm_name          = "${local.name_prefix}-api-latency-p99"
-  alarm_description   = "REST API p99 latency"
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "Latency"
-  dimensions          = { ApiName = aws_api_gateway_rest_api.orders.name, Stage = aws_api_gateway_stage.orders.stage_name }
-  extended_statistic  = "p99"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.api_latency_p99_threshold_ms
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
 resource "aws_cloudwatch_metric_alarm" "aurora_connection_saturation" {

@@ -3422,10 +3422,10 @@ resource "aws_api_gateway_method_settings" "throttle" {
   }
 }
 
-# Two clients, two keys, two usage plans. An API key passes the key check of every key-required method of a
-# stage it has a plan on, so each plan also closes the route that is not its client's with a zero method
-# throttle: the tenant key gets 429 on /vendor/status. The tenants plan is declared first: loadgen's
-# API emulator models one client and takes each route's throttle from the last plan that names it.
+# Two clients, two keys, two usage plans. A usage plan is attached to a stage, not to routes: an API key passes
+# the key check of every key-required method of a stage it has a plan on. So each plan also closes the route that
+# is not its client's with a zero method throttle (no token, ever): the tenant key gets 429 on /vendor/status and
+# the vendor key gets 429 on /request.
 resource "aws_api_gateway_api_key" "tenant_app" {
   name        = "${local.name_prefix}-tenant-app"
   description = "API key of the tenant mobile app (POST /request)"
@@ -3473,7 +3473,7 @@ resource "aws_api_gateway_usage_plan" "main" {
 
 resource "aws_api_gateway_usage_plan" "vendor_webhooks" {
   name        = "${local.name_prefix}-vendors"
-  description = "Vendor webhooks: throttle and daily quota of POST /vendor/status"
+  description = "Vendor webhooks: throttle and daily quota of POST /vendor/status; POST /request closed"
 
   api_stages {
     api_id = aws_api_gateway_rest_api.main.id
@@ -3483,6 +3483,13 @@ resource "aws_api_gateway_usage_plan" "vendor_webhooks" {
       path        = "/vendor/status/POST"
       rate_limit  = var.api_vendor_status_throttle_rate_limit
       burst_limit = var.api_vendor_status_throttle_burst_limit
+    }
+
+    # Not a capacity: the rule that the vendor key cannot file tenant requests.
+    throttle {
+      path        = "/request/POST"
+      rate_limit  = 0
+      burst_limit = 0
     }
   }
 
