@@ -2,9 +2,9 @@
 
 A hot path is data (STYLE: Rally's track), read from `profiles/<stack>/hot_paths.toml` beside the stack's load
 profiles: its name, what kind of operation drives it (drive.drivers maps each kind to one driver), the profile's
-stream or route whose rate drives it, and the addresses of the CloudWatch alarms that guard it, the first one a
-run measures deciding the verdict. Adding a stack is a Terraform folder, profiles and this file: no engine change.
-The alarms' thresholds are always read from terraform/, never copied.
+stream or route whose rate drives it, and the addresses of the CloudWatch alarms that guard it: every one a run
+measures judges it, and one that would fire fails it. Adding a stack is a Terraform folder, profiles and this
+file: no engine change. The alarms' thresholds are always read from terraform/, never copied.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class HotPath:
     kind: str
     """What drives it: one of KINDS."""
     alarms: tuple[str, ...]
-    """Alarm resource addresses in the stack's Terraform; the first one a run measures is the verdict's."""
+    """Alarm resource addresses in the stack's Terraform; every one a run measures judges the hot path."""
     description: str
     rate_source: str
     """The profile's stream or route whose rate drives this hot path (fleet_models.demand.Demand.name)."""
