@@ -2,9 +2,9 @@
 
 A hot path is data (STYLE: Rally's track), read from `profiles/<stack>/hot_paths.toml` beside the stack's load
 profiles: its name, what kind of operation drives it (drive.drivers maps each kind to one driver), the profile's
-stream or route whose rate drives it, and the addresses of the CloudWatch alarms that guard it, the first one a
-run measures deciding the verdict. Adding a stack is a Terraform folder, profiles and this file: no engine change.
-The alarms' thresholds are always read from terraform/, never copied.
+stream or route whose rate drives it, and the addresses of the CloudWatch alarms that guard it: every one a run
+measures judges it, and one that would fire fails it. Adding a stack is a Terraform folder, profiles and this
+file: no engine change. The alarms' thresholds are always read from terraform/, never copied.
 """
 
 from __future__ import annotations
@@ -30,13 +30,18 @@ class HotPath:
     kind: str
     """What drives it: one of KINDS."""
     alarms: tuple[str, ...]
-    """Alarm resource addresses in the stack's Terraform; the first one a run measures is the verdict's."""
+    """Alarm resource addresses in the stack's Terraform; every one a run measures judges the hot path."""
     description: str
     rate_source: str
     """The profile's stream or route whose rate drives this hot path (fleet_models.demand.Demand.name)."""
     state_table: str | None = None
     """An aws_dynamodb_table address the world's state is primed into before the run (the model's
     `primed_state(rate_source)` items: e.g. the open requests vendor status updates refer to)."""
+    writes_table: str | None = None
+    """An aws_dynamodb_table address an `api_route`'s handler puts one new item into per 2xx answer: the capacity
+    model sets the table's write demand from the route's rate, and on the local target the driver counts the
+    table's new items against the 2xx answers (the write is part of the route's operation, not a hot path of its
+    own)."""
 
 
 def _field(entry: dict, key: str, path: Path, index: int, kind: type = str):
@@ -62,13 +67,18 @@ def _load(path: Path) -> tuple[HotPath, ...]:
         if not all(isinstance(a, str) and a.startswith("aws_cloudwatch_metric_alarm.") for a in alarms):
             raise LoadgenError(f"{path}: hot_path #{index + 1}: every alarm must be an "
                                "aws_cloudwatch_metric_alarm address")
-        state_table = entry.get("state_table")
-        if state_table is not None and not (isinstance(state_table, str)
-                                            and state_table.startswith("aws_dynamodb_table.")):
-            raise LoadgenError(f"{path}: hot_path #{index + 1}: state_table must be an aws_dynamodb_table address")
+        tables = {}
+        for key in ("state_table", "writes_table"):
+            tables[key] = entry.get(key)
+            if tables[key] is not None and not (isinstance(tables[key], str)
+                                                and tables[key].startswith("aws_dynamodb_table.")):
+                raise LoadgenError(f"{path}: hot_path #{index + 1}: {key} must be an aws_dynamodb_table address")
+        if tables["writes_table"] is not None and kind != "api_route":
+            raise LoadgenError(f"{path}: hot_path #{index + 1}: writes_table belongs to an api_route hot path "
+                               "(the table its handler writes one item to per 2xx answer)")
         declared.append(HotPath(_field(entry, "name", path, index), kind, tuple(alarms),
                                 str(entry.get("description", "")), _field(entry, "rate_source", path, index),
-                                state_table))
+                                tables["state_table"], tables["writes_table"]))
     names = [p.name for p in declared]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from fleet_models.demand import Demand
 from fleet_models.orders import OrdersConfig
+from fleet_models.tasks import TasksConfig
 from fleet_models.units import UnitsConfig
 from fleet_models.vehicles import VehicleFleetConfig
 from loadgen.errors import LoadgenError
@@ -28,6 +29,7 @@ DOMAINS: dict[str, tuple[str, Callable[..., Any]]] = {
     "vehicles": ("fleet_telematics", VehicleFleetConfig.from_profile),
     "units": ("property_maintenance", UnitsConfig.from_profile),
     "orders": ("food_delivery", OrdersConfig.from_profile),
+    "tasks": ("task_api", TasksConfig.from_profile),
 }
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny stack written into a temporary terraform/ folder, and the repository's terraform/."""
+"""Shared fixtures: a tiny stack written into a temporary terraform/ folder, the repository's terraform/, and an
+embedded local target per test module."""
 
 from __future__ import annotations
 
@@ -131,6 +132,28 @@ def copied_terraform(tmp_path: Path) -> Path:
     target = tmp_path / "terraform"
     shutil.copytree(TERRAFORM, target, ignore=shutil.ignore_patterns("build", ".terraform"))
     return target
+
+
+@pytest.fixture(scope="module")
+def local_target(tmp_path_factory):
+    """One embedded target for a module's runs (validate uses a running one and leaves it running); yields its
+    state folder."""
+    import os
+
+    from click.testing import CliRunner
+
+    from loadgen.cli import main
+
+    state = tmp_path_factory.mktemp("state")
+    previous = os.environ.get("LOADGEN_STATE_DIR")
+    os.environ["LOADGEN_STATE_DIR"] = str(state)
+    assert CliRunner().invoke(main, ["local", "up"]).exit_code == 0
+    yield state
+    assert CliRunner().invoke(main, ["local", "down"]).exit_code == 0
+    if previous is None:
+        os.environ.pop("LOADGEN_STATE_DIR", None)
+    else:
+        os.environ["LOADGEN_STATE_DIR"] = previous
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 
 import numpy as np
@@ -11,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from loadgen.cli import main
-from loadgen.measure.capacity_model import (SAMPLE_WINDOW_S, KeyLoad, capacity_model, shards_needed,
-                                           top_stage_fraction)
+from loadgen.measure.capacity_model import (SAMPLE_WINDOW_S, SCALE_OUT_LAG_S, KeyLoad, capacity_model,
+                                           shards_needed, top_stage_fraction)
 from loadgen.measure.shard_model import ShardLoad, hash_key
 from loadgen.profiles import KINESIS_BYTES_PER_SHARD, KINESIS_RECORDS_PER_SHARD, load_profile
 from loadgen.tf import hcl_reader
@@ -21,7 +22,7 @@ from loadgen.tf.variable_source import tfvars_key
 
 from conftest import TERRAFORM
 
-STACKS = ("fleet_telematics", "food_delivery", "property_maintenance")
+STACKS = ("fleet_telematics", "food_delivery", "property_maintenance", "task_api")
 ENVS = ("dev", "staging", "prod")
 ROW_KEYS = {"key", "resource", "demand", "capacity", "utilization", "saturates_at_multiple", "recommended", "unit",
             "detail"}
@@ -262,3 +263,82 @@ def test_a_capacity_is_traced_to_the_variable_that_sets_it_or_left_at_its_addres
         found[inst.key] = tfvars_key(resolved, inst, inst.block.body["shard_count"], inst.attribute("shard_count"),
                                      f"{inst.address}.shard_count")
     assert found == {"orders": "orders_shard_count", "audit": 'aws_kinesis_stream.streams["audit"].shard_count'}
+
+
+def task_api_candidate(tmp_path, env: str, **values) -> str:
+    """The env's shipped tfvars with some keys changed (a candidate file)."""
+    text = (TERRAFORM / "task_api" / f"{env}.tfvars").read_text()
+    for key, value in values.items():
+        text, replaced = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
+        assert replaced == 1, key
+    path = tmp_path / f"{env}-candidate.tfvars"
+    path.write_text(text)
+    return str(path)
+
+
+def rows_of(payload: dict, key: str) -> list[dict]:
+    return [r for r in payload["resources"] if r["key"] == key]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_task_api_shipped_envs_hold_their_profiles_on_the_autoscaling_range(env):
+    code, payload = capacity_json("--stack", "task_api", "--env", env)
+    assert code == 0, [(r["key"], r["resource"]) for r in payload["resources"] if r["holds"] is False]
+    resolved = ResolvedStack(hcl_reader.load_stack(TERRAFORM, "task_api"), env)
+    profile = load_profile("task_api", env)
+    writes = {d.name: d for d in profile.demand()}["POST /tasks"].peak_rps * top_stage_fraction(profile)
+    target = resolved.variables["ddb_target_utilization_percent"] / 100
+    # the table and its status index, each judged at its max (at the target utilization) and before scale-out
+    for key, bound in (("ddb_write_max_capacity", "max"), ("ddb_write_min_capacity", "min")):
+        rows = rows_of(payload, key)
+        assert {r["resource"].split(" WCU")[0] for r in rows} == {
+            "aws_dynamodb_table.tasks", "aws_dynamodb_table.tasks GSI status-created_at-index"}
+        assert all(r["current"] == resolved.variables[key] and r["holds"] for r in rows)
+    for row in rows_of(payload, "ddb_write_max_capacity"):
+        assert row["demand"] == pytest.approx(writes, rel=1e-3)  # one 1 KB write per created task
+        assert row["capacity"] == pytest.approx(resolved.variables["ddb_write_max_capacity"] * target)
+    # the route's demand against the stage's and the usage plan's throttles
+    throttles = rows_of(payload, "api_throttle_rate_limit")
+    assert {r["resource"].split(" throttle")[0] for r in throttles} == {
+        "stage v1 tasks/POST", "usage plan aws_api_gateway_usage_plan.main"}
+    assert all(r["demand"] == pytest.approx(writes, rel=1e-3) for r in throttles)
+    not_modelled = " ".join(s["resource"] for s in payload["not_modelled"])
+    assert 'dynamodb["table_read"]' in not_modelled and 'dynamodb["index_read"]' in not_modelled
+
+
+def test_task_api_max_capacity_below_the_demand_at_target_fails_and_the_recommendation_holds(tmp_path):
+    code, payload = capacity_json("--stack", "task_api", "--env", "prod",
+                                  "--tfvars", task_api_candidate(tmp_path, "prod", ddb_write_max_capacity=300))
+    assert code == 1 and payload["verdict"] == "fail"
+    [table, index] = rows_of(payload, "ddb_write_max_capacity")
+    assert table["holds"] is False and index["holds"] is False and table["current"] == 300
+    target = table["detail"]["target_utilization"]
+    assert table["recommended"] == math.ceil(table["demand"] * HEADROOM / target)
+    assert (table["recommended"] - 1) * target < table["demand"] * HEADROOM <= table["recommended"] * target
+    code, applied = capacity_json("--stack", "task_api", "--env", "prod", "--tfvars", task_api_candidate(
+        tmp_path, "prod", ddb_write_max_capacity=max(table["recommended"], index["recommended"])))
+    assert code == 0 and all(r["holds"] for r in rows_of(applied, "ddb_write_max_capacity"))
+
+
+def test_task_api_steps_within_the_scaling_lag_run_on_the_min_capacity(tmp_path):
+    """Target tracking catches up with a stage SCALE_OUT_LAG_S after it begins: dev's 50 s ramp runs on its min
+    capacity throughout; prod's surge stage (at 480 s) meets the capacity scaled for the 1x stage (begun at 180 s),
+    while the stages before it meet the min. A floor below the steps fails on ddb_write_min_capacity."""
+    _, dev = capacity_json("--stack", "task_api", "--env", "dev")
+    [row, _] = rows_of(dev, "ddb_write_min_capacity")
+    assert {s["capacity_basis"] for s in row["detail"]["steps"]} == {"min capacity"}
+    code, prod = capacity_json("--stack", "task_api", "--env", "prod",
+                               "--tfvars", task_api_candidate(tmp_path, "prod", ddb_write_min_capacity=50))
+    assert code == 1
+    [row, _] = rows_of(prod, "ddb_write_min_capacity")
+    steps = row["detail"]["steps"]
+    assert row["detail"]["scale_out_lag_s"] == SCALE_OUT_LAG_S == 240
+    assert [s["capacity_basis"] for s in steps] == ["min capacity"] * 3 + ["scaled out for stage 2"]
+    assert steps[3]["capacity_at_step"] == pytest.approx(steps[2]["demand"] / row["detail"]["target_utilization"],
+                                                         rel=1e-3)
+    assert row["holds"] is False and row["current"] == 50 and row["demand"] == steps[2]["demand"]
+    # the recommended floor holds every step with headroom, the 1x stage (on the min) and the surge (on neither)
+    assert row["recommended"] == math.ceil(max(steps[2]["demand"], steps[3]["demand"]) * HEADROOM)
+    code, applied = capacity_json("--stack", "task_api", "--env", "prod", "--tfvars", task_api_candidate(
+        tmp_path, "prod", ddb_write_min_capacity=row["recommended"]))
+    assert code == 0

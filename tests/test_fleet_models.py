@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fleet_models.orders import OrdersConfig
+from fleet_models.tasks import TasksConfig
 from fleet_models.units import UnitsConfig
 from fleet_models.vehicles import VehicleFleetConfig
 from loadgen.profiles import load_profile
@@ -18,6 +19,7 @@ SMALL = {
     "orders": lambda seed: OrdersConfig(restaurants=200, drivers=2000, customers=20000, orders_per_day=400_000,
                                         seed=seed),
     "units": lambda seed: UnitsConfig(units=6000, vendors=150, requests_per_unit_per_year=2000.0, seed=seed),
+    "tasks": lambda seed: TasksConfig(users=5000, tasks_per_user_per_day=40.0, seed=seed),
 }
 
 
@@ -40,7 +42,8 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(domain):
 
 
 @pytest.mark.parametrize("stack, env", [("fleet_telematics", "prod"), ("food_delivery", "prod"),
-                                        ("property_maintenance", "prod"), ("food_delivery", "dev")])
+                                        ("property_maintenance", "prod"), ("food_delivery", "dev"),
+                                        ("task_api", "prod")])
 def test_sixty_seconds_match_the_profile_rates(stack, env):
     """Periodic streams must match within 2%; Poisson streams within 2% or 4 sigma of their count."""
     profile = load_profile(stack, env)
@@ -90,6 +93,7 @@ SCHEMAS = [
     ("orders", "POST /orders", "food_delivery/schemas/order_request.json"),
     ("units", "POST /request", "property_maintenance/schemas/maintenance_request.json"),
     ("units", "POST /vendor/status", "property_maintenance/schemas/vendor_status_update.json"),
+    ("tasks", "POST /tasks", "task_api/schemas/create_task.json"),
 ]
 
 
@@ -118,3 +122,19 @@ def test_vehicles_have_depot_yards_customer_sites_and_restricted_zones_as_geofen
     from fleet_models.geography import distance_km
 
     assert np.median(distance_km(fleet.lat, fleet.lon, fleet.depot_lat, fleet.depot_lon)) < 10
+
+
+def test_tasks_carry_their_project_and_optional_fields_in_the_profiles_shares():
+    """The title names the creator's team project (the record's key); the assignee is a teammate; description and
+    assignee appear in about their configured shares, and the handler's own fields (id, status) are never sent."""
+    config = TasksConfig(users=800, tasks_per_user_per_day=400.0, seed=5, description_fraction=0.25)
+    batch = config.build().generate(config.peak_time_s, config.peak_time_s + 60)["POST /tasks"]
+    bodies = [json.loads(d) for d in batch.data]
+    assert len(bodies) > 1000
+    for body, key in zip(bodies, batch.partition_keys):
+        assert body["title"].startswith(f"{key}: ") and not {"id", "status", "created_at"} & set(body)
+        if "assignee" in body:
+            assert int(body["assignee"][2:]) // config.team_size == int(key[2:])
+    described = sum("description" in b for b in bodies) / len(bodies)
+    assigned = sum("assignee" in b for b in bodies) / len(bodies)
+    assert abs(described - 0.25) < 0.05 and abs(assigned - config.assigned_fraction) < 0.05

@@ -11,7 +11,7 @@ from loadgen.cli import main
 from loadgen.errors import LoadgenError
 from loadgen.profiles import load_profile
 
-STACKS = ("property_maintenance", "fleet_telematics", "food_delivery")
+STACKS = ("property_maintenance", "fleet_telematics", "food_delivery", "task_api")
 
 
 def cli_json(*args: str) -> dict:
@@ -42,6 +42,15 @@ def test_property_maintenance_prod_is_120k_units_with_both_routes():
     assert report["fleet"]["units"] == 120_000
     assert {r["name"] for r in report["rates"]} == {"POST /request", "POST /vendor/status"}
     assert all(r["throttle_rps"] for r in report["rates"])
+
+
+def test_task_api_dev_creates_tasks_within_its_throttle():
+    report = cli_json("profile", "show", "--stack", "task_api", "--env", "dev")
+    assert report["domain"] == "tasks" and report["fleet"]["users"] == 2000
+    [route] = report["rates"]
+    assert route["name"] == "POST /tasks" and route["kind"] == "api"
+    top = max(s["rate_fraction"] for s in report["stages"])
+    assert 0 < route["peak_rps"] * top < route["throttle_rps"]
 
 
 def test_bench_generate_reports_its_figures():

@@ -6,29 +6,11 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from click.testing import CliRunner
 
 from conftest import TERRAFORM
 from loadgen.cli import main
 from loadgen.report.findings import margin_pct
-
-
-@pytest.fixture(scope="module")
-def local_target(tmp_path_factory):
-    """One embedded target for the module's runs (validate uses a running one and leaves it running)."""
-    import os
-
-    state = tmp_path_factory.mktemp("state")
-    previous = os.environ.get("LOADGEN_STATE_DIR")
-    os.environ["LOADGEN_STATE_DIR"] = str(state)
-    assert CliRunner().invoke(main, ["local", "up"]).exit_code == 0
-    yield state
-    assert CliRunner().invoke(main, ["local", "down"]).exit_code == 0
-    if previous is None:
-        os.environ.pop("LOADGEN_STATE_DIR", None)
-    else:
-        os.environ["LOADGEN_STATE_DIR"] = previous
 
 
 def validate(tmp_path, *args: str):

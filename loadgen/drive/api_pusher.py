@@ -8,7 +8,9 @@ path per route (declared in loadgen.hot_paths with kind `api_route`); each route
 profile's rate x `rate_scale` (simulated time is stretched by 1/rate_scale, so the bodies are the model's own).
 Latency is measured from each request's intended time into the route's HotPathRecorder; responses are counted
 per status class (2xx, 400, 403, 429, 5xx, other) into the hot path's `status_counts`; 4XXError / 5XXError rates
-feed the API's count alarms. A run is bounded by duration and by `max_requests`.
+feed the API's count and rate alarms. A run is bounded by duration and by `max_requests`. On the local target, a
+route whose hot path declares a `writes_table` has that table's items counted before and after the run:
+`table_writes` sets the new items against the 2xx answers (one item each), what validate checks.
 
 Each route is sent with the API key its client holds in Terraform (the key of a usage plan that does not close
 the route: tenants and vendors have keys of their own); its x-api-key value comes from the RunContext's target
@@ -33,7 +35,7 @@ import numpy as np
 from loadgen.drive.http_client import HttpPool
 from loadgen.tf.api_routes import ApiRoute, RestApi, rest_api
 from loadgen.errors import LoadgenError
-from loadgen.target.local_resources import prime_table
+from loadgen.target.local_resources import TableDefinition, count_items, prime_table, table_at
 from loadgen.run_context import RunContext, Target
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.drive.ramp import RampPlan
@@ -95,6 +97,8 @@ class RouteLoad:
     status_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_CLASSES, 0))
     client_errors: int = 0
     """Every 4xx (API Gateway's 4XXError counts 404 and 409 too, which fall under `other`)."""
+    writes_table: str | None = None
+    """The hot path's writes_table (one new item per 2xx answer), counted on the local target."""
 
 
 def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
@@ -113,7 +117,7 @@ def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
     end = start + float(plan.units(rate_scale)[-1])
     loads = {p.rate_source: RouteLoad(p.name, p.rate_source, route_url(
         ctx.target, ctx.stack, ctx.env, api.stage, api.by_key(p.rate_source).path), [], np.empty(0),
-        client_headers(ctx, api, api.by_key(p.rate_source))) for p in paths}
+        client_headers(ctx, api, api.by_key(p.rate_source)), writes_table=p.writes_table) for p in paths}
     offsets: dict[str, list[np.ndarray]] = {key: [] for key in loads}
     t = start
     while t < end and sum(len(load.bodies) for load in loads.values()) < max_requests:
@@ -155,6 +159,8 @@ class ApiDriver:
             if watch:
                 watch(recorder)
         self.pool: HttpPool | None = None
+        self.written: dict[str, tuple[TableDefinition, int]] = {}
+        """Local target: hot path -> (its writes_table, the table's item count before the run)."""
 
     async def prepare(self) -> None:
         headers = {"content-type": "application/json"}
@@ -163,6 +169,18 @@ class ApiDriver:
             async with aiohttp.ClientSession(headers=headers) as session:
                 await warm_up(session, self.ctx)
             await prime_state(self.ctx)
+            tables = {load.hot_path: table_at(self.ctx.resolved, load.writes_table, "writes_table")
+                      for load in self.loads if load.writes_table}
+            counts = await self._count(tables.values())
+            self.written = {path: (table, counts[table.name]) for path, table in tables.items()}
+
+    async def _count(self, tables) -> dict[str, int]:
+        """Item count per table name (local target only: a COUNT scan is not something to run on a real table)."""
+        names = {table.name: table for table in tables}
+        if not names:
+            return {}
+        async with AioSession().create_client("dynamodb", **self.ctx.target.client_kwargs()) as client:
+            return {name: await count_items(client, table) for name, table in names.items()}
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -189,16 +207,25 @@ class ApiDriver:
 
         outcomes = await asyncio.gather(*(drive(load) for load in self.loads))
         span = max(clock() - began, plan.total_s)
+        after = await self._count(table for table, _ in self.written.values())
         results = []
         for load, outcome in zip(self.loads, outcomes):
             recorder = self.recorders[load.hot_path]
             counts = load.status_counts
             counts["other"] += recorder.ops - sum(counts.values())  # timeouts and connection errors
+            writes = {}
+            if load.hot_path in self.written:
+                table, before = self.written[load.hot_path]
+                routes = [x for x in self.loads if x.writes_table == load.writes_table]  # the table's writers
+                writes = {"table_writes": {"table": table.name, "new_items": after[table.name] - before,
+                                           "answered_2xx": sum(x.status_counts["2xx"] for x in routes),
+                                           "routes": [x.route for x in routes]}}
             results.append(HotPathResult(
                 name=load.hot_path, declared=load.hot_path, recorder=recorder.total(),
                 target_rate=round(len(load.bodies) / plan.total_s, 3), achieved_rate=recorder.ops / span,
                 counts_per_s={"5XXError": counts["5xx"] / span, "4XXError": load.client_errors / span},
-                extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled},
+                extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled,
+                       **writes},
                 staged=recorder, kind="api_route",
                 scheduled_per_stage=np.bincount(plan.stage_of(load.offsets),
                                                 minlength=len(plan.durations_s)).tolist()))

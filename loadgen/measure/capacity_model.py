@@ -12,6 +12,13 @@ capacity is used up, and `recommended` = the smallest value of the key that hold
 demand does not grow with load (a stream consumer's concurrency is shards x parallelization factor whatever the
 rate) have `scales_with_load: false`, no saturation multiple, and hold when demand <= capacity.
 
+DynamoDB demand comes from the hot paths (a `ddb_conditional_write`'s table, an `api_route`'s `writes_table`: one
+write per record of its rate source) and TABLE_TRAFFIC. A table or index under target tracking (an
+aws_appautoscaling_target with a TargetTrackingScaling policy) is judged on its range, not on its provisioned value
+(only where autoscaling starts): the top stage's demand against max capacity x target utilization, and each ramp
+step against the capacity in place when it arrives, for the SCALE_OUT_LAG_S target tracking takes to catch up (the
+min capacity until an earlier stage has been scaled for): the min must hold what arrives before scaling.
+
 Kinesis writes are judged on the hottest shard: the fleet model generates SAMPLE_WINDOW_S seconds of records at
 its busiest moment, their real partition keys are hashed as Kinesis does (loadgen.measure.shard_model), and each
 shard's share of records and bytes scales the stream's demand.
@@ -72,6 +79,12 @@ WS_MAX_CONNECTION_S = 2 * 3600
 # Ours, not AWS's: a throttle's burst (token bucket size) must absorb this many seconds of the route's demand
 # arriving at once (clients retrying in step after a blip).
 BURST_WINDOW_S = 1.0
+# Ours, from AWS's description: DynamoDB target tracking scales out once consumed capacity has stayed above the
+# target for 2 consecutive minutes (AWS re:Post, "DynamoDB auto scaling"); with about a minute for the metric to
+# arrive and the alarm to act and about a minute for the table update, a step of demand meets the capacity that was
+# in place before it for about 4 minutes. Burst capacity (up to 300 s of unused capacity, which AWS may spend on
+# maintenance without notice) is not counted; the policy's scale-out cooldown is reported, not modelled.
+SCALE_OUT_LAG_S = 240.0
 
 SAMPLE_WINDOW_S = 20.0
 """Seconds of records generated at the fleet's busiest moment to measure each shard's share (every periodic
@@ -587,11 +600,111 @@ TABLE_TRAFFIC: dict[str, tuple[TableTraffic, ...]] = {
 def _table_traffic(ctx: _Context) -> list[tuple[TableTraffic, str]]:
     tables = {inst.attribute("name"): inst.address for inst in ctx.resolved.instances("aws_dynamodb_table")}
     found = [(t, "declared in capacity_model.TABLE_TRAFFIC") for t in TABLE_TRAFFIC.get(ctx.profile.stack, ())]
-    for path in hot_paths(ctx.profile.stack):
+    for path in hot_paths(ctx.profile.stack, ctx.profile.path.parents[1]):
         table = tables.get(_table_of_alarm(ctx, path.alarms[0])) if path.kind == "ddb_conditional_write" else None
         if table:
             found.append((TableTraffic(path.rate_source, table, 1, 0, "conditional write"), f"hot path {path.name}"))
+        if path.writes_table in tables.values():
+            found.append((TableTraffic(path.rate_source, path.writes_table, 1, 0,
+                                       f"{path.rate_source}'s handler: one new item per 2xx answer"),
+                          f"hot path {path.name} (writes_table)"))
     return found
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """Target tracking on one DynamoDB table or index dimension: its aws_appautoscaling_target (min/max) and the
+    target-tracking aws_appautoscaling_policy on it (target utilization)."""
+
+    target: ResourceInstance
+    policy: ResourceInstance
+    min_capacity: float
+    max_capacity: float
+    utilization: float
+    """The policy's target value as a fraction (70 -> 0.7)."""
+    scale_out_cooldown_s: float | None
+
+    def key(self, ctx: _Context, bound: str) -> str:
+        """The tfvars variable that sets `min_capacity` or `max_capacity`."""
+        value = self.min_capacity if bound == "min_capacity" else self.max_capacity
+        return tfvars_key(ctx.resolved, self.target, self.target.block.body.get(bound), value,
+                          f"{self.target.address}.{bound}")
+
+
+def _autoscaling(ctx: _Context) -> dict[tuple[str, str], Autoscaling]:
+    """(resource_id, scalable_dimension) -> its target tracking, for DynamoDB targets with such a policy."""
+    policies = {}
+    for policy in ctx.resolved.instances("aws_appautoscaling_policy"):
+        config = next(iter(policy.blocks("target_tracking_scaling_policy_configuration")), None)
+        if policy.attribute("policy_type") == "TargetTrackingScaling" and isinstance(config, dict):
+            policies[(policy.attribute("resource_id"), policy.attribute("scalable_dimension"))] = (policy, config)
+    found = {}
+    for target in ctx.resolved.instances("aws_appautoscaling_target"):
+        key = (target.attribute("resource_id"), target.attribute("scalable_dimension"))
+        low, high = _number(target.attribute("min_capacity")), _number(target.attribute("max_capacity"))
+        if target.attribute("service_namespace") != "dynamodb" or low is None or high is None:
+            continue
+        if key not in policies or _number(policies[key][1].get("target_value")) is None:
+            ctx.skip(target.address, "no target-tracking policy with a numeric target value scales it")
+            continue
+        policy, config = policies[key]
+        found[key] = Autoscaling(target, policy, low, high, _number(config["target_value"]) / 100.0,
+                                 _number(config.get("scale_out_cooldown")))
+    return found
+
+
+def _capacity_at_steps(ctx: _Context, demand: float, scaling: Autoscaling) -> list[dict]:
+    """Each ramp stage's demand (units/s) and the capacity in place when it begins: the min capacity until target
+    tracking has caught up with an earlier stage (SCALE_OUT_LAG_S after that stage began), then that stage's
+    demand / target utilization within [min, max] (scale-in is slow, so the highest such level stays)."""
+    starts = np.concatenate(([0.0], np.cumsum([s.duration_s for s in ctx.profile.stages])[:-1]))
+    steps = []
+    for k, (start, stage) in enumerate(zip(starts.tolist(), ctx.profile.stages)):
+        scaled = [(min(demand * s.rate_fraction / ctx.top / scaling.utilization, scaling.max_capacity), j)
+                  for j, (begun, s) in enumerate(zip(starts.tolist()[:k], ctx.profile.stages[:k]))
+                  if begun + SCALE_OUT_LAG_S <= start]
+        level, source = max(scaled, default=(0.0, None))
+        steps.append({"stage": k, "start_s": start, "demand": round(demand * stage.rate_fraction / ctx.top, 4),
+                      "scaled": level, "capacity_at_step": round(max(scaling.min_capacity, level), 4),
+                      "capacity_basis": "min capacity" if level <= scaling.min_capacity
+                      else f"scaled out for stage {source}"})
+    return steps
+
+
+def _autoscaled_rows(ctx: _Context, what: str, unit: str, demand: float, scaling: Autoscaling,
+                     detail: dict) -> list[ResourceCapacity]:
+    """An autoscaled dimension against its demand: the max capacity at the target utilization (what target tracking
+    provisions at most while keeping to its target), and each ramp step against the capacity in place when it
+    arrives, for the SCALE_OUT_LAG_S before target tracking catches up (what the min capacity must hold)."""
+    u, h = scaling.utilization, ctx.headroom
+    common = {**detail, "min_capacity": scaling.min_capacity, "max_capacity": scaling.max_capacity,
+              "target_utilization": u, "scale_out_cooldown_s": scaling.scale_out_cooldown_s,
+              "policy": scaling.policy.address}
+    at_max = ResourceCapacity(
+        key=scaling.key(ctx, "max_capacity"), resource=f"{what} {unit} autoscaling max at {u:.0%} target utilization",
+        demand=demand, capacity=scaling.max_capacity * u, unit=unit, recommended=math.ceil(demand * h / u),
+        current=_int(scaling.max_capacity), detail=common)
+    steps = [s for s in _capacity_at_steps(ctx, demand, scaling) if s["demand"] > 0]
+    if not steps:
+        return [at_max]
+    worst = min(steps, key=lambda s: s["capacity_at_step"] / s["demand"])
+    needed_min = max(s["demand"] * h for s in steps if s["demand"] * h > s["scaled"])
+    return [
+        at_max,
+        ResourceCapacity(
+            key=scaling.key(ctx, "min_capacity"),
+            resource=f"{what} {unit} before scale-out (stage {worst['stage']} on the capacity in place, "
+                     f"{SCALE_OUT_LAG_S:g} s lag)",
+            demand=worst["demand"], capacity=worst["capacity_at_step"], unit=unit,
+            recommended=math.ceil(needed_min), current=_int(scaling.min_capacity),
+            detail={**common, "scale_out_lag_s": SCALE_OUT_LAG_S,
+                    "steps": [{k: v for k, v in s.items() if k != "scaled"} for s in steps],
+                    "note": "burst capacity (up to 300 s of unused capacity, best effort) is not counted"}),
+    ]
+
+
+def _int(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
 
 
 def _dynamodb(ctx: _Context) -> list[ResourceCapacity]:
@@ -612,7 +725,8 @@ def _dynamodb(ctx: _Context) -> list[ResourceCapacity]:
                                  "writes_per_record": traffic.writes, "consistent_reads_per_record":
                                  traffic.consistent_reads, "max_item_bytes": int(sizes.max()),
                                  "handler": traffic.handler, "from": why})
-    rows = []
+    rows, scaled = [], _autoscaling(ctx)
+    used: set[tuple[str, str]] = set()
     for address, entry in per_table.items():
         inst = tables[address]
         detail = {"sources": entry["sources"], "counts_failed_conditions": True}
@@ -623,8 +737,13 @@ def _dynamodb(ctx: _Context) -> list[ResourceCapacity]:
                 recommended=math.ceil(entry["wcu"] * ctx.headroom), current=DDB_ON_DEMAND_TABLE_WRITE_UNITS,
                 detail=detail))
             continue
-        for attribute, unit, demand in (("write_capacity", "WCU", entry["wcu"]),
-                                        ("read_capacity", "RCU", entry["rcu"])):
+        for attribute, unit, demand, dimension in (("write_capacity", "WCU", entry["wcu"], "WriteCapacityUnits"),
+                                                   ("read_capacity", "RCU", entry["rcu"], "ReadCapacityUnits")):
+            scaling_key = (f"table/{inst.attribute('name')}", f"dynamodb:table:{dimension}")
+            if scaling_key in scaled and demand > 0:  # the provisioned value is only where autoscaling starts
+                used.add(scaling_key)
+                rows += _autoscaled_rows(ctx, address, unit, demand, scaled[scaling_key], detail)
+                continue
             provisioned = _number(inst.attribute(attribute))
             if provisioned is None or demand <= 0:
                 continue
@@ -633,10 +752,14 @@ def _dynamodb(ctx: _Context) -> list[ResourceCapacity]:
                                f"{address}.{attribute}"),
                 resource=f"{address} {unit}", demand=demand, capacity=provisioned, unit=unit,
                 recommended=math.ceil(demand * ctx.headroom), current=int(provisioned), detail=detail))
-        rows += _gsi_writes(ctx, inst, entry["writes"], detail)
+        rows += _gsi_writes(ctx, inst, entry["writes"], detail, scaled, used)
     for address in tables:
         if address not in per_table:
             ctx.skip(address, "no hot path or TABLE_TRAFFIC entry sets its demand")
+    for key, scaling in scaled.items():
+        if key not in used:
+            ctx.skip(scaling.target.address, f"autoscaled {key[1].rsplit(':', 1)[1]} of {key[0]}: the profile sets "
+                                             "no demand of this kind on it")
     return rows
 
 
@@ -649,12 +772,22 @@ def _gsi_raws(inst: ResourceInstance) -> list[Any]:
     return raws
 
 
-def _gsi_writes(ctx: _Context, inst: ResourceInstance, rate: float, detail: dict) -> list[ResourceCapacity]:
+def _gsi_writes(ctx: _Context, inst: ResourceInstance, rate: float, detail: dict,
+                scaled: dict[tuple[str, str], Autoscaling], used: set[tuple[str, str]]) -> list[ResourceCapacity]:
     """Every write is counted as one write to each GSI (upper bound: a write that changes no projected
-    attribute costs the index nothing); projected items here are far below 1 KB."""
+    attribute costs the index nothing); projected items here are far below 1 KB. An autoscaled index is judged
+    on its autoscaling range (its provisioned write_capacity is only where autoscaling starts)."""
     rows = []
     raws = _gsi_raws(inst)
+    index_detail = {**detail, "write_units_per_write": 1.0, "note": "one index write per table write (upper bound)"}
     for index, gsi in enumerate(inst.blocks("global_secondary_index")):
+        scaling_key = (f"table/{inst.attribute('name')}/index/{gsi.get('name') if isinstance(gsi, dict) else None}",
+                       "dynamodb:index:WriteCapacityUnits")
+        if scaling_key in scaled and rate > 0:
+            used.add(scaling_key)
+            rows += _autoscaled_rows(ctx, f"{inst.address} GSI {gsi.get('name')}", "WCU", rate, scaled[scaling_key],
+                                     index_detail)
+            continue
         wcu = _number(gsi.get("write_capacity")) if isinstance(gsi, dict) else None
         if wcu is None:
             continue
@@ -662,8 +795,7 @@ def _gsi_writes(ctx: _Context, inst: ResourceInstance, rate: float, detail: dict
         key = tfvars_key(ctx.resolved, inst, raw, wcu, f"{inst.address}.global_secondary_index.write_capacity")
         rows.append(ResourceCapacity(
             key=key, resource=f"{inst.address} GSI {gsi.get('name')} WCU", demand=rate, capacity=wcu, unit="WCU",
-            recommended=math.ceil(rate * ctx.headroom), current=int(wcu),
-            detail={**detail, "write_units_per_write": 1.0, "note": "one index write per table write (upper bound)"}))
+            recommended=math.ceil(rate * ctx.headroom), current=int(wcu), detail=index_detail))
     return rows
 
 

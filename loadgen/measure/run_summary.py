@@ -1,9 +1,11 @@
 """What a measuring run leaves: reports/<run-id>/summary.json and the encoded histograms beside it.
 
-Each hot path is judged against the alarm that guards it in the stack (loadgen.hot_paths names it, the env's
-tfvars give its threshold): the run's measurement is put in the alarm's terms (a latency percentile or mean in
-the alarm's unit, or a count per alarm period) and compared as CloudWatch would. The summary's keys are a
-contract (extend, never rename): run_id, stack, env, target, started_at, duration_s, hot_paths[...], verdict.
+Each hot path is judged against the alarms that guard it in the stack (loadgen.hot_paths names them, the env's
+tfvars give their thresholds): the run's measurement is put in each alarm's terms (a latency percentile or mean in
+the alarm's unit, a count per alarm period, or the share of requests for API Gateway's 4XX/5XX Average) and
+compared as CloudWatch would; every alarm the run measures judges the hot path, and one that would fire fails it.
+The summary's keys are a contract (extend, never rename): run_id, stack, env, target, started_at, duration_s,
+hot_paths[...], verdict.
 """
 
 from __future__ import annotations
@@ -65,8 +67,15 @@ def _latency_in_unit(recorder: HotPathRecorder, statistic: str, unit: str) -> fl
     return value_us if unit == "us" else value_us / 1000.0
 
 
-LATENCY_METRICS = {"Duration": "ms", "Latency": "ms", "IntegrationLatency": "ms", "GetRecords.Latency": "ms",
-                   "PutRecords.Latency": "ms", "GeoSpatialBasedCmdsLatency": "us"}
+LATENCY_METRICS = {"Duration": "ms", "Latency": "ms", "GeoSpatialBasedCmdsLatency": "us"}
+"""Latency metrics a run can observe, and the unit of their alarms' thresholds."""
+RECORDED_LATENCY = {"api_route": "Latency", "lambda_core": "Duration", "redis_geo": "GeoSpatialBasedCmdsLatency"}
+"""The latency metric each kind's recording stands for: an API route's client latency is API Gateway's Latency
+(not the Duration of a Lambda behind it); a stream's record latency is not GetRecords.Latency, and a contended
+write's read-modify-write cycle is no DynamoDB metric. A hot path's other latency alarms are listed as not
+measured."""
+PER_REQUEST_METRICS = ("4XXError", "5XXError")
+"""API Gateway counts 0 or 1 of these per request: their Average is the share of requests answered 4XX / 5XX."""
 
 
 OBSERVED_AS = {
@@ -78,17 +87,43 @@ OBSERVED_AS = {
 }
 
 
-def observe(result: HotPathResult, alarm: Alarm) -> float | None:
+def _statistic(alarm: Alarm) -> Any:
+    return alarm.extended_statistic if isinstance(alarm.extended_statistic, str) else alarm.statistic
+
+
+def _share(alarm: Alarm) -> bool:
+    return alarm.metric in PER_REQUEST_METRICS and _statistic(alarm) == "Average"
+
+
+def observe(result: HotPathResult, alarm: Alarm, kind: str | None) -> float | None:
     """The run's value of the alarm's metric, or None when this run does not measure it."""
-    statistic = alarm.extended_statistic if isinstance(alarm.extended_statistic, str) else alarm.statistic
+    statistic = _statistic(alarm)
     if alarm.metric in result.measured:
         return result.measured[alarm.metric][0]
-    if alarm.metric in LATENCY_METRICS:
+    if alarm.metric == RECORDED_LATENCY.get(kind or ""):
         return _latency_in_unit(result.recorder, statistic, LATENCY_METRICS[alarm.metric])
-    period = alarm.period if isinstance(alarm.period, (int, float)) else 60
-    if alarm.metric in result.counts_per_s and statistic == "Sum":
+    if alarm.metric not in result.counts_per_s:
+        return None
+    if statistic == "Sum":
+        period = alarm.period if isinstance(alarm.period, (int, float)) else 60
         return result.counts_per_s[alarm.metric] * period
+    if _share(alarm) and result.achieved_rate > 0:
+        return result.counts_per_s[alarm.metric] / result.achieved_rate
     return None
+
+
+def _unit(alarm: Alarm) -> str:
+    if _share(alarm):
+        return "share of requests"
+    return LATENCY_METRICS.get(alarm.metric, f"count per {alarm.period}s")
+
+
+def _observed_as(result: HotPathResult, alarm: Alarm) -> str:
+    if alarm.metric in result.measured:
+        return result.measured[alarm.metric][1]
+    if _share(alarm):
+        return f"the run's share of requests answered {alarm.metric[0]}xx"
+    return OBSERVED_AS.get(alarm.metric, "the run's count per alarm period")
 
 
 def breaches(observed: float, alarm: Alarm) -> bool:
@@ -103,7 +138,9 @@ def breaches(observed: float, alarm: Alarm) -> bool:
 
 
 def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) -> dict:
-    """The hot path's summary entry: the first of its alarms this run measures decides the verdict."""
+    """The hot path's summary entry: every one of its alarms this run measures judges it (`alarms`), one that
+    would fire fails it; `alarm` is the one that decided (the first that fires, else the first measured). Alarms
+    the run does not measure are listed in `alarms_not_measured`."""
     recorder = result.recorder
     entry: dict[str, Any] = {
         "name": result.name, "ops": recorder.ops, "errors": recorder.errors, "late_starts": recorder.late_starts,
@@ -111,22 +148,24 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
         "latency_ms": {k: round(v, 3) for k, v in recorder.latency_ms().items()},
         "alarm": None, "verdict": "no-alarm", **result.extra,
     }
+    judged, not_measured = [], []
     for address in path.alarms if path else ():
         alarm = found.get(address)
-        if alarm is None or not alarm.threshold_is_number:
-            continue
-        observed = observe(result, alarm)
+        observed = observe(result, alarm, path.kind) if alarm and alarm.threshold_is_number else None
         if observed is None:
+            not_measured.append({"address": address, "metric": alarm.metric if alarm else None})
             continue
-        entry["alarm"] = {"name": alarm.name, "address": address, "metric": alarm.metric,
-                          "statistic": alarm.extended_statistic if isinstance(alarm.extended_statistic, str)
-                          else alarm.statistic, "threshold": alarm.threshold,
-                          "unit": LATENCY_METRICS.get(alarm.metric, f"count per {alarm.period}s"),
-                          "comparison": alarm.comparison, "observed": round(observed, 3),
-                          "observed_as": result.measured[alarm.metric][1] if alarm.metric in result.measured
-                          else OBSERVED_AS.get(alarm.metric, "the run's count per alarm period")}
-        entry["verdict"] = "fail" if breaches(observed, alarm) else "pass"
-        break
+        judged.append({"name": alarm.name, "address": address, "metric": alarm.metric,
+                       "statistic": _statistic(alarm), "threshold": alarm.threshold, "unit": _unit(alarm),
+                       "comparison": alarm.comparison, "observed": round(observed, 3),
+                       "observed_as": _observed_as(result, alarm), "fires": breaches(observed, alarm)})
+    if judged:
+        deciding = next((a for a in judged if a["fires"]), judged[0])
+        entry["alarm"] = {k: v for k, v in deciding.items() if k != "fires"}
+        entry["verdict"] = "fail" if deciding["fires"] else "pass"
+    if path:
+        entry["alarms"] = judged
+        entry["alarms_not_measured"] = not_measured
     if recorder.errors and entry["verdict"] == "pass" and recorder.errors > 0.01 * max(recorder.ops, 1):
         entry["verdict"] = "fail"
         entry["failed_because"] = "more than 1% of operations failed"

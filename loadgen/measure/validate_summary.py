@@ -7,7 +7,8 @@ A run that did not deliver its load never passes: every hot path needs at least 
 achieved rate (completions in the stage's wall window) must be within DELIVERY_TOLERANCE of what the schedule
 offered in it (at least DELIVERY_SLACK_OPS operations, or DELIVERY_SLACK_S of its traffic, either way: what is
 in flight at a boundary),
-no Kinesis record may be left in flight, the capacity model must hold, and the run must not have been aborted.
+no Kinesis record may be left in flight, a route's writes must have landed (one new item in its writes_table per
+2xx answer, local target), the capacity model must hold, and the run must not have been aborted.
 Declared hot paths this target cannot drive are listed with the reason (verdict `not-run`); they never pass and
 never fail the run silently: the report shows them.
 """
@@ -67,6 +68,11 @@ def delivery_checks(entry: dict, result: HotPathResult, aborted: bool) -> list[d
             f"stage {stage['index']} delivery", abs(done - offered) <= allowed,
             f"achieved {stage['achieved_rate']:,.2f}/s of {stage['target_rate']:,.2f}/s offered "
             f"({done:,} of {offered:,} operations finished in the stage's window; allowed +-{math.floor(allowed):,})"))
+    writes = result.extra.get("table_writes")
+    if writes is not None:
+        checks.append(_check("table writes", writes["new_items"] == writes["answered_2xx"],
+                             f"{writes['new_items']:,} new items in {writes['table']} for {writes['answered_2xx']:,} "
+                             "2xx answers (one item each)"))
     in_flight = result.extra.get("in_flight")
     if in_flight is not None:
         checks.append(_check("in flight", in_flight == 0, f"{in_flight:,} records neither acknowledged nor failed"))

@@ -152,8 +152,20 @@ def _hot_path_stages(stages: list[dict]) -> str:
                    "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms"], rows, left=0)
 
 
+def _hot_path_alarms(hp: dict) -> str:
+    """Every alarm the run judged the hot path by, and those it could not measure."""
+    rows = [[_esc(a["name"]), _esc(a["metric"]), _esc(a["statistic"]), _num(a["threshold"]) + " " + _esc(a["unit"]),
+             _num(a["observed"]) + " " + _esc(a["unit"]), _margin(margin_pct(a)),
+             _badge("fail" if a["fires"] else "pass"), _esc(a["observed_as"])] for a in hp.get("alarms") or []]
+    rows += [[_esc(a["address"]), _esc(a["metric"]), "–", "–", "not measured by this run", "–", "–", "–"]
+             for a in hp.get("alarms_not_measured") or []]
+    return _table(["alarm", "metric", "statistic", "threshold", "observed", "margin", "judged", "observed as"], rows,
+                  text=(7,))
+
+
 CORE_KEYS = {"name", "kind", "ops", "errors", "late_starts", "target_rate", "achieved_rate", "latency_ms", "alarm",
-             "verdict", "failed_because", "error_causes", "stages", "checks", "timeline"}
+             "alarms", "alarms_not_measured", "verdict", "failed_because", "error_causes", "stages", "checks",
+             "timeline"}
 
 
 def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
@@ -166,6 +178,8 @@ def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
     if hp.get("alarm"):
         parts.append(f'<p class="muted">observed as {_esc(hp["alarm"]["observed_as"])}; alarm '
                      f'{_esc(hp["alarm"]["address"])} fires when {_esc(hp["alarm"]["comparison"])}</p>')
+    if len(hp.get("alarms") or []) + len(hp.get("alarms_not_measured") or []) > 1:
+        parts += ["<h4>alarms</h4>", _hot_path_alarms(hp)]
     if hp.get("stages"):
         parts += ["<h4>stages</h4>", _hot_path_stages(hp["stages"])]
     if hp.get("checks"):

@@ -191,7 +191,8 @@ def hot_path_png(hot_path: dict, histogram: HdrHistogram | None, duration_s: flo
     """One hot path's plots as a PNG: the four panels (about 800 x 450 px) when the summary has a timeline, the
     percentile spectrum alone (about 520 x 270 px) when it has none (bench and push summaries)."""
     timeline = hot_path.get("timeline")
-    alarm = hot_path.get("alarm")
+    judged = hot_path.get("alarms") or [hot_path.get("alarm")]
+    alarm = next((a for a in judged if a and a.get("unit") in LATENCY_UNITS_PER_MS), None)  # a threshold line
     if not timeline or not timeline.get("t_s"):
         figure = Figure(figsize=SMALL_FIGSIZE_IN, dpi=DPI)
         FigureCanvasAgg(figure)

@@ -78,8 +78,8 @@ from loadgen.target.local_postgres import LocalPostgres
 
 HEALTH_PATH = "/_emulator/health"
 WARM_PATH = "/_emulator/warm"
-"""POST {WARM_PATH}/{stack}/{env}: prepare a (stack, env) and start its handler workers before a measured run,
-so the first measured requests do not carry the emulator's own cold start."""
+"""POST {WARM_PATH}/{stack}/{env}: prepare a (stack, env), start its handler workers and import each handler in
+them before a measured run, so the first measured requests do not carry the emulator's own cold start."""
 """Answers 200 without touching any stack: readiness probe and the cheapest route (push-ceiling)."""
 STATE_FILE = "local-target.json"
 LOCAL_ACCOUNT = "123456789012"
@@ -157,14 +157,28 @@ class _Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _load(handler: str) -> Any:
+    """The handler function, imported once per worker (its module's top level is the Lambda's init)."""
+    global _handler
+    if _handler is None:
+        module, function = handler.rsplit(".", 1)
+        _handler = getattr(importlib.import_module(module), function)
+    return _handler
+
+
+def _warm(handler: str) -> None:
+    """Warm-up: import the handler before the measured run, as Lambda's init runs before a container's first
+    request; an import that fails is left to the first request, which answers 502 with the error."""
+    try:
+        _load(handler)
+    except Exception:  # noqa: BLE001 - reported by the request that meets it
+        pass
+
+
 def _invoke(handler: str, event: dict, timeout_s: float) -> tuple[str, Any]:
     """Import (once) and call the handler; ("ok", response) or ("error", one line), traceback to the log."""
-    global _handler
     try:
-        if _handler is None:
-            module, function = handler.rsplit(".", 1)
-            _handler = getattr(importlib.import_module(module), function)
-        return "ok", _handler(event, _Context(_function_name, time.monotonic() + timeout_s))
+        return "ok", _load(handler)(event, _Context(_function_name, time.monotonic() + timeout_s))
     except Exception as exc:  # noqa: BLE001 - a failing handler is a 502 with its error, as in Lambda
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
@@ -366,8 +380,9 @@ class ApiEmulator:
         runtime = await self.runtime(request.match_info["stack"], request.match_info["env"])
         await self._prepare(runtime)
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(pool, os.getpid)
-                               for pool in runtime.pools.values() for _ in range(self.workers)))
+        handlers = {route.function.address: route.function.handler for route in runtime.api.routes if route.function}
+        await asyncio.gather(*(loop.run_in_executor(pool, _warm, handlers[address])
+                               for address, pool in runtime.pools.items() for _ in range(self.workers)))
         return web.Response(text='{"status":"warm"}', content_type="application/json")
 
     async def close(self, app: web.Application) -> None:

@@ -260,14 +260,31 @@ BATCH_WRITE_ITEMS = 25
 """DynamoDB's BatchWriteItem limit."""
 
 
-async def prime_table(resolved: ResolvedStack, address: str, items: list[dict], client: Any, width: int = 8) -> int:
-    """Put the world's state (`items`, DynamoDB JSON) into the table at `address` (an aws_dynamodb_table
-    instance address) before a run; unprocessed items are retried until none is left. Returns items written."""
+def table_at(resolved: ResolvedStack, address: str, role: str) -> TableDefinition:
+    """The table at an aws_dynamodb_table instance address; `role` names the hot-path field that gave it."""
     table = next((table_definition(inst) for inst in resolved.instances("aws_dynamodb_table")
                   if inst.address == address), None)
     if table is None:
-        raise LoadgenError(f"{resolved.stack.path}: no {address} to prime with the world's state; fix the hot "
-                           "path's state_table")
+        raise LoadgenError(f"{resolved.stack.path}: no {address} in env {resolved.env}; fix the hot path's {role}")
+    return table
+
+
+async def count_items(client: Any, table: TableDefinition) -> int:
+    """The table's item count, read by a paginated COUNT scan (local target: a small moto table)."""
+    count, start = 0, None
+    while True:
+        page = await client.scan(TableName=table.name, Select="COUNT",
+                                 **({"ExclusiveStartKey": start} if start else {}))
+        count += page["Count"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return count
+
+
+async def prime_table(resolved: ResolvedStack, address: str, items: list[dict], client: Any, width: int = 8) -> int:
+    """Put the world's state (`items`, DynamoDB JSON) into the table at `address` (an aws_dynamodb_table
+    instance address) before a run; unprocessed items are retried until none is left. Returns items written."""
+    table = table_at(resolved, address, "state_table")
     chunks = [items[i:i + BATCH_WRITE_ITEMS] for i in range(0, len(items), BATCH_WRITE_ITEMS)]
 
     async def write(chunk: list[dict]) -> None:

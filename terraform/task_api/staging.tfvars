@@ -7,7 +7,9 @@ availability_zones   = ["us-west-2a", "us-west-2b"]
 private_subnet_cidrs = ["10.0.1.0/24", "10.0.2.0/24"]
 allowed_ip_cidrs     = ["203.0.113.1/32", "198.51.100.2/32"]
 
-# staging: load tests at ~10% of prod (100 req/s).
+# staging: load tests at ~10% of prod (100 req/s); profiles/task_api/staging.toml creates up to ~22 tasks/s.
+# Target tracking reacts after minutes (loadgen capacity assumes 240 s), so the write floor holds the ramp's
+# steps until it does: `loadgen capacity --stack task_api --env staging` recommends 29.
 
 # --- API: stage/usage-plan throttles, daily quota, encrypted GET cache ---
 api_throttle_rate_limit    = 100
@@ -20,7 +22,7 @@ api_log_retention_days     = 30
 # --- DynamoDB: provisioned floor/ceiling of target tracking (table and status index) ---
 ddb_read_min_capacity          = 10
 ddb_read_max_capacity          = 200
-ddb_write_min_capacity         = 10
+ddb_write_min_capacity         = 30
 ddb_write_max_capacity         = 100
 ddb_target_utilization_percent = 70
 ddb_scale_in_cooldown_seconds  = 300
