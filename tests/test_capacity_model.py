@@ -300,7 +300,7 @@ def test_task_api_shipped_envs_hold_their_profiles_on_the_autoscaling_range(env)
     # the route's demand against the stage's and the usage plan's throttles
     throttles = rows_of(payload, "api_throttle_rate_limit")
     assert {r["resource"].split(" throttle")[0] for r in throttles} == {
-        "stage v1 tasks/POST", "usage plan aws_api_gateway_usage_plan.main"}
+        "stage v1 tasks/POST", "usage plan aws_api_gateway_usage_plan.main key aws_api_gateway_api_key.client"}
     assert all(r["demand"] == pytest.approx(writes, rel=1e-3) for r in throttles)
     not_modelled = " ".join(s["resource"] for s in payload["not_modelled"])
     assert 'dynamodb["table_read"]' in not_modelled and 'dynamodb["index_read"]' in not_modelled
