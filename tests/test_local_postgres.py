@@ -101,3 +101,31 @@ def test_push_api_leaves_an_audit_row_per_2xx_vendor_status_update_and_down_stop
     assert target.down() == ["api", "postgres", "moto", "redis"]
     assert not [p.pid for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not Path(server.data_dir).exists()
+
+
+def test_a_service_that_fails_to_start_leaves_no_process_behind(tmp_path, monkeypatch):
+    import loadgen.target.local_target as local_target
+
+    started = []
+
+    def recording(start):
+        def wrapper(state_dir):
+            result = start(state_dir)
+            started.append(result[0] if isinstance(result, tuple) else result)
+            return result
+        return wrapper
+
+    for name in ("start_redis", "start_moto", "start_postgres"):
+        monkeypatch.setattr(local_target, name, recording(getattr(local_target, name)))
+
+    def broken_api(*args, **kwargs):
+        raise local_target.LoadgenError("the API emulator did not start (injected)")
+
+    monkeypatch.setattr(local_target, "start_api", broken_api)
+    local = LocalTarget(tmp_path / "state")
+    with pytest.raises(local_target.LoadgenError, match="injected"):
+        local.up()
+    assert len(started) == 3
+    assert not [s.pid for s in started if psutil.pid_exists(s.pid) and psutil.Process(s.pid).status() != "zombie"]
+    assert not local.state_file.exists()
+    assert not any(s.data_dir and Path(s.data_dir).exists() for s in started)

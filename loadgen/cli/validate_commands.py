@@ -52,8 +52,8 @@ def embedded_target(kind: str) -> Iterator[bool]:
     if kind != "local" or local.status()["up"]:
         yield False
         return
-    local.up()
     try:
+        local.up()  # stops what it started if it fails part way
         yield True
     finally:
         local.down()

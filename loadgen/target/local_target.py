@@ -219,23 +219,34 @@ class LocalTarget:
             out.write(json.dumps(state, indent=2))
 
     def up(self) -> dict[str, Service]:
-        """Start whatever is not already running (idempotent)."""
+        """Start whatever is not already running (idempotent). If a service fails to start, the ones this call
+        started are stopped again before the error goes on: a failed start leaves no process behind."""
         running = {name: s for name, s in self.services().items() if is_ours(s)}
         starters = {"redis": start_redis, "moto": start_moto}
         fresh: dict[str, str] = {}
+        started: list[str] = []
         try:
             for name, start in starters.items():
                 if name not in running:
                     running[name] = start(self.state_dir)
+                    started.append(name)
             if "postgres" not in running:
                 running["postgres"], fresh["postgres_password"] = start_postgres(self.state_dir)
+                started.append("postgres")
             if "api" not in running:
                 password = fresh.get("postgres_password") or self._secret("postgres_password") or ""
                 running["api"] = start_api(self.state_dir, running["moto"].url, running["redis"].url,
                                            running["postgres"].url, password)
+                started.append("api")
+        except BaseException:
+            for name in reversed(started):
+                self._stop(name, running.pop(name))
+            raise
         finally:
             if running:
                 self._save(running, fresh)
+            else:
+                self.state_file.unlink(missing_ok=True)
         return running
 
     def status(self) -> dict:
@@ -254,20 +265,25 @@ class LocalTarget:
     def down(self) -> list[str]:
         """Stop exactly the processes this state file lists, the last started first (the API emulator's handlers
         are PostgreSQL's clients), and remove the folders they own; returns what was stopped."""
-        stopped = []
-        for name, service in reversed(self.services().items()):
-            if is_ours(service):
-                os.killpg(service.pid, STOP_SIGNALS.get(name, signal.SIGTERM))
-                deadline = time.monotonic() + STOP_TIMEOUT_S
-                while time.monotonic() < deadline and is_ours(service):
-                    time.sleep(0.05)
-                if is_ours(service):
-                    os.killpg(service.pid, signal.SIGKILL)
-                stopped.append(name)
-            if service.data_dir:
-                remove_server_folder(Path(service.data_dir))
+        stopped = [name for name, service in reversed(self.services().items()) if self._stop(name, service)]
         self.state_file.unlink(missing_ok=True)
         return stopped
+
+    @staticmethod
+    def _stop(name: str, service: Service) -> bool:
+        """Stop one service (its process group, gracefully then by force) and remove the folder it owns; True
+        if it was running."""
+        running = is_ours(service)
+        if running:
+            os.killpg(service.pid, STOP_SIGNALS.get(name, signal.SIGTERM))
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while time.monotonic() < deadline and is_ours(service):
+                time.sleep(0.05)
+            if is_ours(service):
+                os.killpg(service.pid, signal.SIGKILL)
+        if service.data_dir:
+            remove_server_folder(Path(service.data_dir))
+        return running
 
     def endpoints(self) -> tuple[str, str]:
         """(redis_url, aws_endpoint_url) of a running local target, or one clear error."""
