@@ -3503,6 +3503,33 @@ resource "aws_cloudwatch_metric_alarm" "redis" {
   }
 }
 
+# Where the tables were before they became one for_each: a deployed env moves them in state instead of replacing
+# (and so emptying) them.
+moved {
+  from = aws_dynamodb_table.connections
+  to   = aws_dynamodb_table.this["connections"]
+}
+
+moved {
+  from = aws_dynamodb_table.orders
+  to   = aws_dynamodb_table.this["orders"]
+}
+
+moved {
+  from = aws_dynamodb_table.driver_locations
+  to   = aws_dynamodb_table.this["driver_locations"]
+}
+
+moved {
+  from = aws_dynamodb_table.driver_orders
+  to   = aws_dynamodb_table.this["driver_orders"]
+}
+
+moved {
+  from = aws_dynamodb_table.driver_profiles
+  to   = aws_dynamodb_table.this["driver_profiles"]
+}
+
 # Where these alarms were before they were grouped: a deployed env moves them in state instead of replacing them.
 moved {
   from = aws_cloudwatch_metric_alarm.matcher_duration_p99
