@@ -92,6 +92,7 @@ def hot_paths(stack: str, profiles_dir: Path | None = None) -> tuple[HotPath, ..
     return _load(path) if path.is_file() else ()
 
 
+KEY_OUTPUTS = "api_keys"
 OUTPUT_ROLES = {"api_url": "the REST API stage's invoke URL", "api_key_id": "the API key's id",
                 "redis_endpoint": "the Redis endpoint"}
 
@@ -101,11 +102,25 @@ def stack_outputs(stack: str, profiles_dir: Path | None = None) -> dict[str, str
     path = (profiles_dir or PROFILES_DIR) / stack / FILE_NAME
     if not path.is_file():
         return {}
-    outputs = tomllib.loads(path.read_text()).get("outputs", {})
+    outputs = dict(tomllib.loads(path.read_text()).get("outputs", {}))
+    outputs.pop(KEY_OUTPUTS, None)
     unknown = sorted(set(outputs) - set(OUTPUT_ROLES))
     if unknown:
         raise LoadgenError(f"{path}: [outputs] {unknown[0]} is not a role loadgen knows ({', '.join(OUTPUT_ROLES)})")
     return outputs
+
+
+def key_outputs(stack: str, profiles_dir: Path | None = None) -> dict[str, str]:
+    """Per API key of the stack (its Terraform address), the output holding its id (`[outputs.api_keys]` in
+    hot_paths.toml), for --target aws: each route is sent with its own client's key, as the emulator does."""
+    path = (profiles_dir or PROFILES_DIR) / stack / FILE_NAME
+    if not path.is_file():
+        return {}
+    keys = tomllib.loads(path.read_text()).get("outputs", {}).get(KEY_OUTPUTS, {})
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise LoadgenError(f"{path}: [outputs.{KEY_OUTPUTS}] maps an aws_api_gateway_api_key address to the name "
+                           "of the output holding its id, e.g. \"aws_api_gateway_api_key.vendor\" = \"vendor_key_id\"")
+    return keys
 
 
 def declared_stacks(profiles_dir: Path | None = None) -> list[str]:

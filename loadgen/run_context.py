@@ -47,12 +47,16 @@ class Target:
     """aws: the x-api-key value (fetched by the CLI); local: the emulator's secret every local key's value is
     derived from (from the state file). Never reported."""
 
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    """aws: API key address -> its value, fetched by the ids in the stack's outputs (hot_paths.toml
+    `[outputs.api_keys]`). Never reported."""
+
     def api_key_for(self, stack: str, env: str, key: str) -> str | None:
         """The x-api-key value for API key `key` (a Terraform address): locally the key's own value; on AWS the
-        one key the CLI was given, whichever key is asked for."""
+        key's own value when its output is declared, else the one key the CLI was given."""
         if self.kind == "local" and self.api_key:
             return local_api_key(self.api_key, stack, env, key)
-        return self.api_key
+        return self.api_keys.get(key) or self.api_key
 
     def client_kwargs(self) -> dict:
         """Keyword arguments for aiobotocore's create_client: loopback endpoint and test credentials locally,

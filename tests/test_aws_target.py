@@ -63,3 +63,26 @@ def test_outputs_that_are_not_terraform_json_are_one_line(tmp_path):
     bad.write_text('{"rest_api_invoke_url": "https://x"}')
     with pytest.raises(LoadgenError, match="not the JSON of `terraform output -json`"):
         build_context("food_delivery", "dev", "aws", tmp_path, "validate", False, needs_api=True, tf_outputs=bad)
+
+
+def test_each_client_key_is_fetched_by_its_own_output_and_sent_on_its_own_route(aws, tmp_path, monkeypatch):
+    # property_maintenance: tenants and vendors hold keys of their own ([outputs.api_keys] in its hot_paths.toml)
+    vendor = boto3.client("apigateway", region_name="us-east-1").create_api_key(
+        name="vendor-webhooks", value="v" * 40, enabled=True)
+    path = tmp_path / "pm-outputs.json"
+    path.write_text(json.dumps({k: {"value": v, "type": "string", "sensitive": False} for k, v in {
+        "api_invoke_url": "https://pm123.execute-api.us-east-1.amazonaws.com/v1",
+        "redis_primary_endpoint": "master.pm-dev.abc.use1.cache.amazonaws.com",
+        "api_key_id": aws["id"], "vendor_api_key_id": vendor["id"]}.items()}))
+    ctx = build_context("property_maintenance", "dev", "aws", tmp_path, "validate", False, needs_api=True,
+                        tf_outputs=path)
+    target = ctx.target
+    assert target.api_key_for("property_maintenance", "dev", "aws_api_gateway_api_key.tenant_app") == "k" * 40
+    assert target.api_key_for("property_maintenance", "dev", "aws_api_gateway_api_key.vendor_webhooks") == "v" * 40
+    for secret in ("k" * 40, "v" * 40):
+        assert secret not in json.dumps(target.describe()) and secret not in repr(target)
+    # one key given by hand is sent on every route
+    monkeypatch.setenv("LOADGEN_API_KEY", "h" * 40)
+    by_hand = build_context("property_maintenance", "dev", "aws", tmp_path, "validate", False, needs_api=True,
+                            tf_outputs=path).target
+    assert by_hand.api_key_for("property_maintenance", "dev", "aws_api_gateway_api_key.vendor_webhooks") == "h" * 40

@@ -26,7 +26,7 @@ from loadgen.target.local_target import LocalTarget
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
 from loadgen.measure.run_summary import build_summary, write_summary
-from loadgen.hot_paths import OUTPUT_ROLES, stack_outputs
+from loadgen.hot_paths import OUTPUT_ROLES, key_outputs, stack_outputs
 from loadgen.tf import hcl_reader
 from loadgen.tf.outputs import read_outputs, required_output
 from loadgen.tf.env_model import ResolvedStack
@@ -150,11 +150,16 @@ def aws_target(stack: hcl_reader.Stack, profile: Any, needs_api: bool, tf_output
     redis_url = os.environ.get("REDIS_URL") or (f"rediss://{value('redis_endpoint')}:6379"
                                                 if outputs and "redis_endpoint" in roles else None)
     api_url = api_key = None
+    api_keys: dict[str, str] = {}
     if needs_api:
         api_url = os.environ.get("LOADGEN_API_URL") or (value("api_url") if outputs else None)
         api_key = os.environ.get("LOADGEN_API_KEY") or (fetch_api_key(value("api_key_id"), region)
                                                         if outputs and "api_key_id" in roles else None)
-    return Target("aws", redis_url, os.environ.get("AWS_ENDPOINT_URL"), region, api_url, api_key)
+        if outputs and not os.environ.get("LOADGEN_API_KEY"):  # one key given by hand is sent on every route
+            api_keys = {address: fetch_api_key(required_output(outputs, output, stack.name, f"the id of {address}"),
+                                               region)
+                        for address, output in key_outputs(stack.name, profile.path.parents[1]).items()}
+    return Target("aws", redis_url, os.environ.get("AWS_ENDPOINT_URL"), region, api_url, api_key, api_keys)
 
 
 def fetch_api_key(key_id: str, region: str) -> str:
