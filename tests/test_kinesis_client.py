@@ -21,7 +21,8 @@ NOW = datetime(2026, 12, 1, 18, 30, 5, tzinfo=timezone.utc)
 @pytest.mark.parametrize("token", [None, "session-token-value"])
 def test_the_signature_is_the_one_botocore_computes(monkeypatch, url, token):
     credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
-    body = PutRecordsClient.body("gps", PutRecordsClient.entries([b'{"a": 1}', b"\x00\xff"], ["VH0000001", "k"]))
+    entries = PutRecordsClient.entries([b'{"a": 1}', b"\x00\xff"], ["VH0000001", "k"])
+    body = PutRecordsClient.body("gps", b",".join(entries))
     headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET}
 
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: NOW.replace(tzinfo=None))
@@ -39,7 +40,7 @@ def test_the_signature_is_the_one_botocore_computes(monkeypatch, url, token):
 
 def test_the_body_is_the_put_records_json():
     data, keys = [b"hello", b'{"x":"\\u00e9"}'], ["VH0000001", 'odd "key" \u00e9']
-    parsed = json.loads(PutRecordsClient.body('s"1', PutRecordsClient.entries(data, keys)))
+    parsed = json.loads(PutRecordsClient.body('s"1', b",".join(PutRecordsClient.entries(data, keys))))
     assert parsed["StreamName"] == 's"1'
     assert [base64.b64decode(r["Data"]) for r in parsed["Records"]] == data
     assert [r["PartitionKey"] for r in parsed["Records"]] == keys

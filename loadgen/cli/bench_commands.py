@@ -7,11 +7,11 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadgen.drive.api_pusher import api_push_ceiling
-from loadgen.cli.common import (build_context, emit_json, env_option, stack_option, finish_run, json_option,
+from loadgen.cli.common import (build_context, emit_json, env_option, finish_run, json_option,
                                 load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
 from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
-from loadgen.hot_paths import of_kind
+from loadgen.hot_paths import declared_stacks, of_kind
 from loadgen.report.live_board import LiveBoard
 from loadgen.bench.generate_bench import run_generate_bench
 from loadgen.bench.api_ceiling import run_api_ceiling
@@ -21,7 +21,7 @@ from loadgen.drive.geo_bench import run_geo_bench
 from loadgen.target.local_target import LocalTarget
 from loadgen.drive.matching_bench import matching_hot_path, run_matching_bench
 from loadgen.profiles import DOMAINS, domain_stack, hot_path_rate, load_profile
-from loadgen.bench.push_ceiling import run_push_ceiling
+from loadgen.bench.push_ceiling import measuring_cpus, run_push_ceiling
 
 
 @click.group()
@@ -121,7 +121,9 @@ def bench_push_ceiling(seconds: float, concurrency: int, pairs: int, as_json: bo
 
 
 @bench.command("harness")
-@stack_option
+@click.option("--stack", "stacks", multiple=True, help="Stack folder name (repeatable), or --all.")
+@click.option("--all", "all_stacks", is_flag=True, help="Every stack with hot paths (those without Kinesis demand "
+              "are listed and skipped).")
 @env_option
 @click.option("--seconds", default=10.0, show_default=True, type=click.FloatRange(1, 600),
               help="Seconds of the env's peak Kinesis demand.")
@@ -130,26 +132,36 @@ def bench_push_ceiling(seconds: float, concurrency: int, pairs: int, as_json: bo
 @click.option("--api/--no-api", default=True, show_default=True,
               help="Also measure the API driver's open-loop ceiling beside Locust FastHttpUser.")
 @click.option("--locust-users", default=32, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Processes the streams are dealt to, each pinned to a core of its own (1: one pinned core, "
+                   "the sink on another).")
 @json_option
 @user_errors
-def bench_harness(stack: str, env: str, seconds: float, linger_ms: float, api: bool, locust_users: int,
-                  as_json: bool) -> None:
+def bench_harness(stacks: tuple[str, ...], all_stacks: bool, env: str, seconds: float, linger_ms: float, api: bool,
+                  locust_users: int, processes: int, as_json: bool) -> None:
     """What the harness itself adds at the env's whole Kinesis peak, against the instant sink: self p99,
     late starts, achieved / target; and the API driver's sustained open-loop rate on one core beside Locust's
     FastHttpUser on the same core and server (printed, never asserted)."""
-    result = run_async(run_harness_bench(stack, env, seconds, linger_s=linger_ms / 1000))
+    if bool(stacks) == all_stacks:
+        raise LoadgenError("give --stack S (repeatable) or --all")
+    stacks = tuple(declared_stacks()) if all_stacks else stacks
+    result = run_async(run_harness_bench(stacks, env, seconds, linger_s=linger_ms / 1000, processes=processes))
     if api:
-        result["api"] = run_async(run_api_ceiling(result["measured_cpu"], result["sink_cpu"],
-                                                  users=locust_users))
+        measured_cpu, sink_cpu = measuring_cpus()
+        result["api"] = run_async(run_api_ceiling(measured_cpu, sink_cpu, users=locust_users))
     if as_json:
         emit_json(result)
         return
-    click.echo(f"{stack}/{env}: {result['records']:,} records, target {result['target_records_per_s']:,.0f} rec/s, "
+    skipped = f" (no Kinesis demand: {', '.join(result['no_kinesis_demand'])})" if result["no_kinesis_demand"] else ""
+    click.echo(f"{'+'.join(result['stacks'])}/{env}{skipped} in {result['processes']} process(es): "
+               f"{result['records']:,} records, target {result['target_records_per_s']:,.0f} rec/s, "
                f"achieved {result['achieved_records_per_s']:,.0f} rec/s ({result['achieved_over_target']:.3f}x)")
     click.echo(f"  batching linger {result['linger_ms']:g} ms (in the latency by design)")
     click.echo(f"  harness latency p50 {result['self_p50_ms']:.2f} ms  p99 {result['self_p99_ms']:.2f} ms  "
                f"p99.9 {result['self_p999_ms']:.2f} ms  max {result['self_max_ms']:.2f} ms   late starts "
-               f"{result['late_fraction']:.2%}   cpu {result['cpu_fraction']:.0%} of a core")
+               f"{result['late_fraction']:.2%}")
+    for k, (cpu, generation) in enumerate(zip(result["cpu_fraction"], result["generation_cpu_fraction"])):
+        click.echo(f"  process {k}: {result['shares'][k]}  cpu {cpu:.0%} of a core (+ generation {generation:.0%})")
     if api:
         a = result["api"]
         locust = f"{a['locust_requests_per_s']:,.0f} req/s" if a["locust_requests_per_s"] else "did not run"

@@ -7,7 +7,6 @@ AWS_REGION, LOADGEN_STATE_DIR, LOADGEN_API_URL/LOADGEN_API_KEY) and turns a Load
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import os
@@ -16,10 +15,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-import uvloop
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.drive.scheduler import run_async  # noqa: F401 - the commands' one way to run a measuring coroutine
 from loadgen.paths import CACHE_DIR, REPORTS_DIR, TERRAFORM_DIR
 from loadgen.errors import LoadgenError
 from loadgen.target.local_target import LocalTarget
@@ -173,12 +172,6 @@ def fetch_api_key(key_id: str, region: str) -> str:
     except (BotoCoreError, ClientError, KeyError) as exc:
         raise LoadgenError(f"could not read API key {key_id} from API Gateway ({type(exc).__name__}); check the "
                            "AWS credentials and region, or set LOADGEN_API_KEY") from None
-
-
-def run_async(coroutine: Any) -> Any:
-    """Run a measuring coroutine on uvloop (the event loop's own overhead is part of every measured operation)."""
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coroutine)
 
 
 def cell(value: Any) -> str:

@@ -102,7 +102,7 @@ async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: Live
 
     try:
         run = await run_stack(ctx, plan, rate_scale, watch=watch, stop=stop.event)
-        return run, f"stopped by {stop.signal.name}" if stop.signal else None
+        return run, f"stopped by {stop.signal.name}" if stop.signal else run.abort_reason
     except asyncio.CancelledError:
         if stop.signal is None:
             raise

@@ -55,7 +55,7 @@ def _worker(args: WorkerArgs, k: int, n: int, conn: Connection) -> None:
         plan = RampPlan.from_profile(ctx.profile, args.duration)
         run = run_async(_worker_run(ctx, plan, args.rate_scale, (k, n), conn))
         conn.send(("done", {"results": [result_to_wire(r) for r in run.results], "not_driven": run.not_driven,
-                            "kinesis": run.kinesis, "elapsed_s": run.elapsed_s}))
+                            "kinesis": run.kinesis, "elapsed_s": run.elapsed_s, "abort_reason": run.abort_reason}))
     except LoadgenError as exc:
         conn.send(("error", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - the parent reports it and ends the run
@@ -138,10 +138,11 @@ def run_in_processes(args: WorkerArgs, n: int) -> tuple[StackRun | None, str | N
             if worker.is_alive():
                 worker.kill()
                 worker.join()
-    aborted = f"stopped by {stopped[0].name}" if stopped else None
     if failure is not None:
         return None, failure, stopped[0] if stopped else None
     runs = [received[k] for k in range(n)]
+    aborted = (f"stopped by {stopped[0].name}" if stopped
+               else next((r["abort_reason"] for r in runs if r["abort_reason"]), None))
     merged = merge_results([[result_from_wire(w) for w in run["results"]] for run in runs])
     return (StackRun(merged, runs[0]["not_driven"], runs[0]["kinesis"], max(r["elapsed_s"] for r in runs)), aborted,
             stopped[0] if stopped else None)

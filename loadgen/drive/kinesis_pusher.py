@@ -7,10 +7,10 @@ stream's `kinesis_incoming_records` alarm) and shard_model (which shards would b
 How a run goes:
 - Generation: the profile's domain model emits records in `slice_s` (1 s) slices of simulated time, starting at
   the model's busiest moment (`config.peak_time_s`), one slice ahead of the wall clock and never more than
-  `max_backlog` records ahead of what has been sent. Each record is due at its intended time. The first slice
-  is made before the start; the others on a generation thread, which also sorts, sizes, shard-maps and encodes
-  them as PutRecords entries, so the event loop only appends a ready slice (the thread gives the GIL back every
-  GIL_SWITCH_S).
+  `max_backlog` records ahead of what has been sent. Each record is due at its intended time. Generation runs in
+  a process of its own (drive.generation_process), which also sorts, sizes, shard-maps and encodes the records
+  as PutRecords entries, and hands them over in pieces: the event loop only appends a ready piece. The first
+  slice is made before the start.
 - `rate_scale` and the ramp scale simulated time, not the record set: simulated time runs at rate_scale x each
   stage's fraction of wall time (drive.ramp.RampPlan.wall_times), so every stream's rate is the profile's rate x
   scale x fraction, deterministically (the same seed gives the same records in the same order), with no
@@ -51,9 +51,7 @@ import asyncio
 import json
 import math
 import random
-import sys
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +61,8 @@ import aiohttp
 import numpy as np
 from aiobotocore.session import AioSession
 
-from loadgen.drive.kinesis_client import PutRecordsClient, PutRecordsError
+from loadgen.drive.generation_process import GenerationProcess, Piece, Setup
+from loadgen.drive.kinesis_client import PutLimits, PutRecordsClient, PutRecordsError
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import TICK_S, clock, drive, frozen_heap
 from loadgen.errors import LoadgenError
@@ -71,10 +70,9 @@ from loadgen.target.local_resources import create_streams, stream_definition
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
-from loadgen.measure.shard_model import HashCache, ShardLoad
+from loadgen.measure.shard_model import ShardLoad
 from loadgen.measure.staged_recorder import StagedRecorder, is_throttle
 
-MIB = 1024 * 1024
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
 FATAL_CALL_ERRORS = frozenset({
@@ -86,22 +84,6 @@ FATAL_CALL_ERRORS = frozenset({
 RECORD_TOO_LARGE = "RecordTooLarge"
 DEFAULT_LINGER_S = 0.05
 """How long a batch waits for more records (the KPL's RecordMaxBufferedTime is 100 ms)."""
-GIL_SWITCH_S = 0.0002
-"""While the generation thread runs, the interpreter switches threads every 0.2 ms (default 5 ms), so the event
-loop waits at most that long for the GIL: generation never holds up a hand-out by more than a fraction of
-LATE_START_S."""
-
-
-@dataclass(frozen=True)
-class PutLimits:
-    """PutRecords limits the batches respect (AWS defaults; configurable since AWS has raised them)."""
-
-    max_records: int = 500
-    """Records per call."""
-    max_bytes: int = 5 * MIB
-    """Data + partition keys per call."""
-    max_record_bytes: int = 1 * MIB
-    """Data + partition key per record."""
 
 
 @dataclass
@@ -125,6 +107,8 @@ class PushOutcome:
     rate_scale: float
     target_records_per_s: float
     achieved_records_per_s: float
+    generation_error: str | None = None
+    """Why generation ended early (the run was stopped for it), or None."""
 
     def summary_fields(self) -> dict:
         """Keys to add to summary.json (build_summary's keys stay as they are; these extend them)."""
@@ -135,34 +119,44 @@ class PushOutcome:
                 "streams": self.streams}
 
 
-@dataclass
-class _Slice:
-    """One stream's records of one generated slice, made ready on the generation thread: in due order, encoded
-    as PutRecords entries, sized, counted per stage and per shard; those over the per-record limit set apart."""
-
-    entries: list[bytes]
-    keys: list[str]
-    due: np.ndarray
-    sizes: np.ndarray
-    per_stage: np.ndarray
-    """Records due in each ramp stage (too-large ones included: they were offered)."""
-    too_large: list[tuple[str, float]]
-    """(partition key, due) of the records over the per-record limit: never sent, counted failed."""
-    shards: np.ndarray | None
-    """Shard index of each record sent (None for an on-demand stream)."""
-
-
 class _Chunk:
-    """The records of one stream from one generated slice, due in time order: [0, handed) the scheduler has
-    handed out, [0, pos) are in calls already."""
+    """The records of one generated piece, due in time order: [0, handed) the scheduler has handed out, [0, pos)
+    are in calls already."""
 
-    __slots__ = ("entries", "keys", "due", "sizes", "cum", "pos", "handed", "n")
+    __slots__ = ("piece", "entries", "offsets", "due", "sizes", "cum", "pos", "handed", "n")
 
-    def __init__(self, ready: _Slice):
-        self.entries, self.keys, self.due, self.sizes = ready.entries, ready.keys, ready.due, ready.sizes
-        self.cum = np.zeros(len(ready.entries) + 1, dtype=np.int64)
-        np.cumsum(ready.sizes, out=self.cum[1:])
-        self.pos, self.handed, self.n = 0, 0, len(ready.entries)
+    def __init__(self, piece: Piece):
+        self.piece, self.due, self.sizes, self.offsets = piece, piece.due, piece.sizes, piece.entry_offsets
+        self.entries = memoryview(piece.entries)
+        self.cum = np.zeros(piece.n + 1, dtype=np.int64)
+        np.cumsum(piece.sizes, out=self.cum[1:])
+        self.pos, self.handed, self.n = 0, 0, piece.n
+
+    def joined(self, a: int, b: int) -> memoryview:
+        """Records [a, b) as PutRecords entries joined by commas (a view: nothing copied)."""
+        return self.entries[int(self.offsets[a]):int(self.offsets[b]) - 1]
+
+    def entry(self, i: int) -> bytes:
+        return bytes(self.joined(i, i + 1))
+
+    def key(self, i: int) -> str:
+        offsets = self.piece.key_offsets
+        return self.piece.keys[int(offsets[i]):int(offsets[i + 1])].decode()
+
+
+class _Span:
+    """Records [a, a + n) of a chunk, as one call carries them (entries and keys looked up only on failure)."""
+
+    __slots__ = ("chunk", "a")
+
+    def __init__(self, chunk: _Chunk, a: int):
+        self.chunk, self.a = chunk, a
+
+    def entry(self, i: int) -> bytes:
+        return self.chunk.entry(self.a + i)
+
+    def key(self, i: int) -> str:
+        return self.chunk.key(self.a + i)
 
 
 @dataclass
@@ -173,6 +167,21 @@ class _Retry:
     due: float
     attempts: int
     size: int
+
+
+class _Retries:
+    """Retried records, as one call carries them."""
+
+    __slots__ = ("retries",)
+
+    def __init__(self, retries: list[_Retry]):
+        self.retries = retries
+
+    def entry(self, i: int) -> bytes:
+        return self.retries[i].entry
+
+    def key(self, i: int) -> str:
+        return self.retries[i].key
 
 
 @dataclass
@@ -204,24 +213,13 @@ class _Stream:
         return self.queued + self.sending
 
 
-def _record_sizes(data: list[bytes], keys: list[str]) -> np.ndarray:
-    """Bytes each record counts against the limits: data plus partition key (UTF-8)."""
-    n = len(data)
-    sizes = np.fromiter(map(len, data), dtype=np.int64, count=n)
-    if "".join(keys).isascii():
-        sizes += np.fromiter(map(len, keys), dtype=np.int64, count=n)
-    else:
-        sizes += np.fromiter((len(k.encode()) for k in keys), dtype=np.int64, count=n)
-    return sizes
-
-
-def _streams_of(ctx: RunContext) -> list[tuple[Any, Any]]:
-    """(demand, stream definition) for each Kinesis stream of the profile, matched to the stack's streams by their
-    for_each key."""
+def _streams_of(ctx: RunContext, only: frozenset[str] | None = None) -> list[tuple[Any, Any]]:
+    """(demand, stream definition) for each Kinesis stream of the profile (those in `only`, when given), matched to
+    the stack's streams by their for_each key."""
     definitions = {inst.key: inst for inst in ctx.resolved.instances("aws_kinesis_stream")}
     pairs = []
     for demand in ctx.profile.demand():
-        if demand.kind != "kinesis":
+        if demand.kind != "kinesis" or (only is not None and demand.name not in only):
             continue
         inst = definitions.get(demand.name)
         if inst is None:
@@ -236,7 +234,7 @@ def _streams_of(ctx: RunContext) -> list[tuple[Any, Any]]:
 class _Pusher:
     def __init__(self, ctx: RunContext, client: Any, plan: RampPlan, rate_scale: float, limits: PutLimits,
                  max_attempts: int, failures: Any, max_in_flight: int, linger_s: float, slice_s: float,
-                 max_backlog: int, seed: int):
+                 max_backlog: int, seed: int, only: frozenset[str] | None):
         self.ctx, self.client, self.plan, self.scale = ctx, client, plan, rate_scale
         self.duration_s = plan.total_s
         self.limits, self.max_attempts, self.failures = limits, max_attempts, failures
@@ -244,28 +242,29 @@ class _Pusher:
         self.rng = random.Random(seed)
         self.max_in_flight = max_in_flight
         self.calls_in_flight = 0
+        self.turn = 0
+        """The stream whose ready batch goes first at the next tick."""
         self.tasks: set[asyncio.Task] = set()
         self.clock = clock
         self.began = 0.0
         self.generation_done = False
         self.last_ack = 0.0
+        self.generation_error: str | None = None
         self.streams: dict[str, _Stream] = {}
-        hashes = HashCache()
-        for demand, definition in _streams_of(ctx):
+        for demand, definition in _streams_of(ctx, only):
             name = f"{demand.name}_stream"
             self.streams[demand.name] = _Stream(
                 demand.name, definition.name, demand.peak_rps * rate_scale * plan.top_fraction,
                 StagedRecorder(name, plan.starts_s, plan.total_s),
                 HotPathRecorder(f"{name}_put_records"),
-                ShardLoad(demand.name, definition.shard_count, hashes) if definition.shard_count else None,
+                ShardLoad(demand.name, definition.shard_count) if definition.shard_count else None,
                 scheduled_per_stage=[0] * len(plan.durations_s))
 
-    def prime_shard_maps(self, model) -> None:
-        """Hash the model's partition keys up front (setup, like the model's own warm-up), not per record."""
-        for name, keys in model.partition_keys().items():
-            stream = self.streams.get(name)
-            if stream is not None and stream.load is not None:
-                stream.load.map.prime(keys)
+    def setup(self, config: Any) -> Setup:
+        """What the generation process needs to make this push's records."""
+        return Setup(config, self.plan, self.scale, {k: s.load.shard_count if s.load else None
+                                                     for k, s in self.streams.items()},
+                     self.limits, self.slice_s)
 
     # -- accounting --------------------------------------------------------------------------------------------
 
@@ -287,87 +286,52 @@ class _Pusher:
 
     # -- generation --------------------------------------------------------------------------------------------
 
-    def first_slice(self, model: Any, sim_start: float) -> None:
+    async def first_slice(self, source: GenerationProcess) -> None:
         """Before the start: the first slice, so that records due in the run's first second are not waiting for
         their own generation."""
-        for key, records in self._prepare(model, sim_start, 0.0, min(self.slice_s, self.duration_s)).items():
-            self._enqueue(self.streams[key], records, 0.0)
+        async for piece in source.slice(0):
+            self._enqueue(piece, 0.0)
 
-    async def produce(self, model: Any, sim_start: float) -> None:
-        """Generate slice by slice (after the first) on the generation thread, one slice ahead of the clock and
-        at most max_backlog records ahead; the event loop only appends what is ready (see GIL_SWITCH_S)."""
+    async def produce(self, source: GenerationProcess, stop: asyncio.Event) -> None:
+        """Ask for slice after slice (after the first), one slice ahead of the clock and at most max_backlog
+        records ahead, and append each piece as it arrives. A generation process that fails stops the run
+        (`stop`), with its cause in `generation_error`."""
         slices = math.ceil(self.duration_s / self.slice_s - 1e-9)
-        loop = asyncio.get_running_loop()
-        thread = ThreadPoolExecutor(1, thread_name_prefix="loadgen-generate")
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(GIL_SWITCH_S)
         try:
             for k in range(1, slices):
-                wall0 = k * self.slice_s
-                wall1 = min(wall0 + self.slice_s, self.duration_s)
-                while (self.clock() - self.began < wall0 - self.slice_s
+                while (self.clock() - self.began < (k - 1) * self.slice_s
                        or self.backlog() > self.max_backlog):
                     await asyncio.sleep(TICK_S)
-                ready = await loop.run_in_executor(thread, self._prepare, model, sim_start, wall0, wall1)
-                now = self.clock() - self.began
-                for key, records in ready.items():
-                    self._enqueue(self.streams[key], records, now)
+                async for piece in source.slice(k):
+                    self._enqueue(piece, self.clock() - self.began)
+        except LoadgenError as exc:
+            self.generation_error = str(exc)
+            stop.set()
         finally:
-            sys.setswitchinterval(switch)
-            thread.shutdown(wait=False, cancel_futures=True)
             self.generation_done = True
 
-    def _prepare(self, model: Any, sim_start: float, wall0: float, wall1: float) -> dict[str, _Slice]:
-        """On the generation thread: the records due in [wall0, wall1) of wall time, per stream, ready to send.
-        Touches only the model and the streams' shard maps (read-mostly), never what the event loop counts."""
-        generated = model.generate(sim_start + self.plan.units_at(wall0, self.scale),
-                                   sim_start + self.plan.units_at(wall1, self.scale))
-        ready = {}
-        for key, s in self.streams.items():
-            batch = generated.get(key)
-            if batch is not None and len(batch):
-                due = self.plan.wall_times(np.asarray(batch.intended_s, dtype=np.float64) - sim_start, self.scale)
-                ready[key] = self._slice(s, batch.data, batch.partition_keys, due)
-        return ready
-
-    def _slice(self, s: _Stream, data: list[bytes], keys: list[str], due: np.ndarray) -> _Slice:
-        if len(data) > 1 and bool(np.any(due[1:] < due[:-1])):
-            order = np.argsort(due, kind="stable").tolist()
-            data, keys, due = [data[i] for i in order], [keys[i] for i in order], due[order]
-        sizes = _record_sizes(data, keys)
-        per_stage = np.bincount(self.plan.stage_of(due), minlength=len(self.plan.durations_s))
-        too_big = sizes > self.limits.max_record_bytes
-        too_large = []
-        if too_big.any():
-            too_large = [(keys[i], float(due[i])) for i in np.flatnonzero(too_big).tolist()]
-            keep = (~too_big).tolist()
-            data = [d for d, k in zip(data, keep) if k]
-            keys = [x for x, k in zip(keys, keep) if k]
-            due, sizes = due[~too_big], sizes[~too_big]
-        shards = s.load.map.shards_of(keys) if s.load is not None else None
-        return _Slice(PutRecordsClient.entries(data, keys), keys, due, sizes, per_stage, too_large, shards)
-
-    def _enqueue(self, s: _Stream, ready: _Slice, now: float) -> None:
-        s.generated += len(ready.entries) + len(ready.too_large)
-        for k, count in enumerate(ready.per_stage.tolist()):
+    def _enqueue(self, piece: Piece, now: float) -> None:
+        s = self.streams[piece.stream]
+        s.generated += piece.n + len(piece.too_large)
+        for k, count in enumerate(piece.per_stage.tolist()):
             s.scheduled_per_stage[k] += count
-        for key, due in ready.too_large:
+        for key, due in piece.too_large:
             self._fail(s, key, due, RECORD_TOO_LARGE, 0, now)
-        if ready.shards is not None:
-            s.load.add_indexed(ready.shards, ready.sizes)
-        if ready.entries:
-            s.chunks.append(_Chunk(ready))
-            s.queued += len(ready.entries)
+        if piece.shards is not None:
+            s.load.add_indexed(piece.shards, piece.sizes)
+        if piece.n:
+            s.chunks.append(_Chunk(piece))
+            s.queued += piece.n
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    def _launch(self, s: _Stream, entries: list[bytes], keys: list[str], due: np.ndarray, sizes: np.ndarray,
-                attempts: list[int] | None) -> None:
-        n = len(entries)
+    def _launch(self, s: _Stream, joined: bytes | memoryview, records: _Span | _Retries, due: np.ndarray,
+                sizes: np.ndarray, attempts: list[int] | None) -> None:
+        n = len(due)
         s.queued -= n
         s.sending += n
         self.calls_in_flight += 1
-        task = asyncio.get_running_loop().create_task(self._call(s, entries, keys, due, sizes, attempts))
+        task = asyncio.get_running_loop().create_task(self._call(s, joined, records, due, sizes, attempts))
         self.tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -375,14 +339,14 @@ class _Pusher:
         self.tasks.discard(task)
         self.calls_in_flight -= 1
 
-    async def _call(self, s: _Stream, entries: list[bytes], keys: list[str], due: np.ndarray, sizes: np.ndarray,
-                    attempts: list[int] | None) -> None:
-        n = len(entries)
+    async def _call(self, s: _Stream, joined: bytes | memoryview, records: _Span | _Retries, due: np.ndarray,
+                    sizes: np.ndarray, attempts: list[int] | None) -> None:
+        n = len(due)
         started = self.clock()
         code = None
         response = None
         try:
-            response = await self.client.put_records(s.name, entries)
+            response = await self.client.put_records(s.name, joined, n)
         except PutRecordsError as exc:
             code = exc.code
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
@@ -421,13 +385,14 @@ class _Pusher:
             tries = attempts[i] if attempts else 1
             if retryable and tries < self.max_attempts:
                 delay = self.rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (tries - 1)))
-                s.retries.append(_Retry(now + delay, entries[i], keys[i], float(due[i]), tries, int(sizes[i])))
+                s.retries.append(_Retry(now + delay, records.entry(i), records.key(i), float(due[i]), tries,
+                                        int(sizes[i])))
                 s.queued += 1
                 s.retried += 1
                 if is_throttle(error):
                     s.recorder.throttled(now)
             else:
-                self._fail(s, keys[i], float(due[i]), error, tries, now)
+                self._fail(s, records.key(i), float(due[i]), error, tries, now)
         s.retries.sort(key=lambda r: r.ready_at)
 
     # -- the scheduler's view (drive.scheduler.Work) -----------------------------------------------------------
@@ -464,7 +429,8 @@ class _Pusher:
         for s in self.streams.values():
             c = self._ready(s)
             if c is not None:
-                times.append(self.began + float(c.due[c.pos]) + self.linger_s)
+                full = c.handed - c.pos >= self.limits.max_records or c.handed == c.n
+                times.append(clock() if full else self.began + float(c.due[c.pos]) + self.linger_s)
             if s.retries:
                 times.append(self.began + s.retries[0].ready_at)
         if times and self.calls_in_flight >= self.max_in_flight:
@@ -472,11 +438,18 @@ class _Pusher:
         return min(times) if times else None
 
     def tick(self, now: float, flushing: bool) -> None:
+        """Send what is ready: while records are being handed out, one call per tick, the streams taking turns
+        (a call costs the loop ~0.5 ms, so a burst of them would make the next hand-out late; the scheduler
+        hands out between two calls); when flushing, everything."""
         rel = now - self.began
-        for s in self.streams.values():
+        streams = list(self.streams.values())
+        for k in range(len(streams)):
+            s = streams[(self.turn + k) % len(streams)]
             while self.calls_in_flight < self.max_in_flight and (self._send_retries(s, rel)
                                                                   or self._send_handed(s, rel, flushing)):
-                pass
+                if not flushing:
+                    self.turn = (self.turn + k + 1) % len(streams)
+                    return
 
     def exhausted(self) -> bool:
         return self.generation_done and all(self._unhanded(s) is None for s in self.streams.values())
@@ -505,7 +478,7 @@ class _Pusher:
             ready.append(r)
             size += r.size
         del s.retries[:len(ready)]
-        self._launch(s, [r.entry for r in ready], [r.key for r in ready], np.array([r.due for r in ready]),
+        self._launch(s, b",".join(r.entry for r in ready), _Retries(ready), np.array([r.due for r in ready]),
                      np.array([r.size for r in ready], dtype=np.int64), [r.attempts + 1 for r in ready])
         return True
 
@@ -527,21 +500,22 @@ class _Pusher:
         if not (full or flushing or now - float(c.due[c.pos]) >= self.linger_s):
             return False
         a, c.pos = c.pos, end
-        self._launch(s, c.entries[a:end], c.keys[a:end], c.due[a:end], c.sizes[a:end], None)
+        self._launch(s, c.joined(a, end), _Span(c, a), c.due[a:end], c.sizes[a:end], None)
         return True
 
 
 class KinesisDriver:
     """The `kinesis_stream` driver: every stream of the stack, prepared (client open, streams created from
-    Terraform on the local target, failures file open, the model built and its partition keys hashed) before
-    the shared start, then pushed through the plan; see the module docstring."""
+    Terraform on the local target, failures file open, the generation process started, its model built and the
+    first slice made) before the shared start, then pushed through the plan; see the module docstring. `streams`
+    limits it to those stream keys (a harness process's share)."""
 
     def __init__(self, ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
                  watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
                  max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
                  linger_s: float = DEFAULT_LINGER_S, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
                  max_backlog: int = 200_000, create_on_target: bool | None = None,
-                 seed: int = 1):
+                 seed: int = 1, streams: frozenset[str] | None = None):
         if not (rate_scale > 0 and np.isfinite(rate_scale)):
             raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
         if max_attempts < 1:
@@ -549,17 +523,17 @@ class KinesisDriver:
         self.ctx, self.plan, self.rate_scale, self.watch = ctx, plan, rate_scale, watch
         self.limits, self.max_attempts, self.max_in_flight = limits, max_attempts, max_in_flight
         self.linger_s, self.slice_s, self.max_backlog, self.seed = linger_s, slice_s, max_backlog, seed
-        self.drain_timeout_s = drain_timeout_s
+        self.drain_timeout_s, self.only = drain_timeout_s, streams
         self.create = create_on_target if create_on_target is not None else ctx.target.kind == "local"
         self.failures_path = failures_path or ctx.run_dir / "kinesis_failures.jsonl"
         self.resources = AsyncExitStack()
+        self.source = GenerationProcess()
         self.pusher: _Pusher | None = None
+        self.generation_cpu_s = 0.0
+        """CPU seconds the generation process used during the run (set when the run ends)."""
 
     async def prepare(self) -> None:
         self.failures_path.parent.mkdir(parents=True, exist_ok=True)
-        config = self.ctx.profile.config()
-        self.model = config.build()
-        self.sim_start = float(getattr(config, "peak_time_s", 0.0))
         if self.create:
             async with AioSession().create_client("kinesis", **self.ctx.target.client_kwargs()) as kinesis:
                 await create_streams(self.ctx.resolved, kinesis)
@@ -567,9 +541,11 @@ class KinesisDriver:
         self.resources.push_async_callback(client.close)
         failures = self.resources.enter_context(open(self.failures_path, "w"))
         self.pusher = _Pusher(self.ctx, client, self.plan, self.rate_scale, self.limits, self.max_attempts,
-                              failures, self.max_in_flight, self.linger_s, self.slice_s, self.max_backlog, self.seed)
-        self.pusher.prime_shard_maps(self.model)
-        self.pusher.first_slice(self.model, self.sim_start)
+                              failures, self.max_in_flight, self.linger_s, self.slice_s, self.max_backlog, self.seed,
+                              self.only)
+        self.resources.push_async_callback(self.source.close)
+        await self.source.start(self.pusher.setup(self.ctx.profile.config()))
+        await self.pusher.first_slice(self.source)
         for s in self.pusher.streams.values():
             if self.watch:
                 self.watch(s.recorder)
@@ -584,8 +560,9 @@ class KinesisDriver:
         pusher, duration_s = self.pusher, self.plan.total_s
         stop = stop if stop is not None else asyncio.Event()
         pusher.began = clock() if began is None else began
+        generation_cpu0 = self.source.cpu_s()
         loop = asyncio.get_running_loop()
-        producer = loop.create_task(pusher.produce(self.model, self.sim_start))
+        producer = loop.create_task(pusher.produce(self.source, stop))
         stopper = loop.create_task(stop.wait())
         stopper.add_done_callback(lambda _: producer.cancel())
         driving = loop.create_task(drive(pusher, stop, self.drain_timeout_s))
@@ -609,8 +586,12 @@ class KinesisDriver:
             producer.cancel()
             await asyncio.gather(producer, stopper, return_exceptions=True)
             await pusher.abandon()
+            self.generation_cpu_s = self.source.cpu_s() - generation_cpu0
+            await self.source.close()
         elapsed = pusher.clock() - pusher.began
-        return _outcome(self.ctx, pusher, self.failures_path, duration_s, elapsed, stop.is_set(), self.rate_scale)
+        outcome = _outcome(self.ctx, pusher, self.failures_path, duration_s, elapsed, stop.is_set(), self.rate_scale)
+        outcome.generation_error = pusher.generation_error
+        return outcome
 
 
 async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,

@@ -21,9 +21,10 @@ import gc
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Coroutine, Protocol
 
 import numpy as np
+import uvloop
 
 from loadgen.measure.staged_recorder import StagedRecorder
 
@@ -146,6 +147,12 @@ async def _spin_until(target: float) -> None:
             await asyncio.sleep(0)
     finally:
         del _spin_targets[token]
+
+
+def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run a measuring coroutine on uvloop (the event loop's own overhead is part of every measured operation)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
 
 
 @contextmanager

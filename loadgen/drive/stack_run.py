@@ -44,6 +44,8 @@ class StackRun:
     kinesis: dict | None = None
     """The Kinesis driver's summary keys (accounting, shards, failures file...), when the stack has streams."""
     elapsed_s: float = 0.0
+    abort_reason: str | None = None
+    """Why a driver stopped the run before its end (e.g. record generation failed), or None."""
 
 
 def peak_rate(ctx: RunContext, path: HotPath) -> float:
@@ -108,6 +110,7 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
         for outcome in outcomes[len(rate_driven):]:
             if isinstance(outcome, PushOutcome):
                 run.kinesis = outcome.summary_fields()
+                run.abort_reason = outcome.generation_error
                 run.results.extend(outcome.results)
             else:
                 run.results.extend(outcome)
