@@ -78,8 +78,9 @@ class Work(Protocol):
     def next_due(self) -> float | None:
         """Intended time of the first work not handed out yet; None when none is known (yet)."""
 
-    def hand_out(self, now: float) -> list[tuple[StagedRecorder, np.ndarray]]:
-        """Hand out everything due by `now`; returns the intended times handed out, per recorder."""
+    def hand_out(self, now: float, late_before: float) -> list[tuple[StagedRecorder, int]]:
+        """Hand out everything due by `now`; returns, per recorder, how many of them were due before
+        `late_before` (the scheduler's late starts)."""
 
     def wake_at(self) -> float | None:
         """The driver's own next deadline (a batch's linger, a retry's backoff), if any."""
@@ -169,8 +170,8 @@ def frozen_heap():
 
 
 def _hand_out(work: Work, now: float) -> None:
-    for recorder, intended in work.hand_out(now):
-        recorder.late_starts += int(np.count_nonzero(now - intended > LATE_START_S))
+    for recorder, late in work.hand_out(now, now - LATE_START_S):
+        recorder.late_starts += late
 
 
 def poisson_offsets(rate: float, duration_s: float, seed: int = 1) -> np.ndarray:
@@ -222,7 +223,7 @@ class _Operations:
     def next_due(self) -> float | None:
         return float(self.due[self.next]) if self.next < len(self.due) else None
 
-    def hand_out(self, now: float) -> list[tuple[StagedRecorder, np.ndarray]]:
+    def hand_out(self, now: float, late_before: float) -> list[tuple[StagedRecorder, int]]:
         end = int(np.searchsorted(self.due, now, side="right"))
         if end <= self.next:
             return []
@@ -232,8 +233,9 @@ class _Operations:
             task = loop.create_task(self._gated(j, intended))
             self.tasks[task] = intended
             task.add_done_callback(self.tasks.pop)
-        handed, self.next = self.due[self.next:end], end
-        return [(self.recorder, handed)]
+        late = max(int(np.searchsorted(self.due, late_before, side="left")) - self.next, 0)
+        self.next = end
+        return [(self.recorder, late)]
 
     async def _gated(self, i: int, intended: float) -> None:
         async with self.gate:
