@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from loadgen.cli import main
+from loadgen.cli.common import build_context
 from loadgen.profiles import load_profile
 from loadgen.target.local_target import LocalTarget, _cmdline
 
@@ -45,6 +46,12 @@ def test_status_reports_loopback_endpoints(local_target):
     assert status["up"] is True
     assert status["redis_url"].startswith("redis://127.0.0.1:")
     assert status["aws_endpoint_url"].startswith("http://127.0.0.1:")
+
+
+def test_the_local_target_never_takes_redis_url_from_the_environment(local_target, tmp_path, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1")  # meant for --target aws; must not send local load there
+    ctx = build_context("fleet_telematics", "dev", "local", tmp_path, "bench", False)
+    assert ctx.target.redis_url == local_target["redis_url"]
 
 
 def test_geo_bench_reports_georadius_and_geosearch(local_target, tmp_path):

@@ -7,7 +7,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadgen.drive.api_pusher import api_push_ceiling
-from loadgen.cli.common import (build_context, emit_json, env_option, finish_run, json_option,
+from loadgen.cli.common import (Finite, build_context, emit_json, env_option, finish_run, json_option,
                                 load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
 from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
@@ -82,7 +82,7 @@ def bench_ddb(terraform_dir, stack, env, target, confirm_prod, out, as_json, dur
 
 
 @bench.command("push-ceiling")
-@click.option("--seconds", default=5.0, show_default=True, type=click.FloatRange(1, 600),
+@click.option("--seconds", default=5.0, show_default=True, type=Finite(1, 600),
               help="Seconds per measurement.")
 @click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
               help="PutRecords calls in flight.")
@@ -125,9 +125,9 @@ def bench_push_ceiling(seconds: float, concurrency: int, pairs: int, as_json: bo
 @click.option("--all", "all_stacks", is_flag=True, help="Every stack with hot paths (those without Kinesis demand "
               "are listed and skipped).")
 @env_option
-@click.option("--seconds", default=10.0, show_default=True, type=click.FloatRange(1, 600),
+@click.option("--seconds", default=10.0, show_default=True, type=Finite(1, 600),
               help="Seconds of the env's peak Kinesis demand.")
-@click.option("--linger-ms", default=DEFAULT_LINGER_S * 1000, show_default=True, type=click.FloatRange(0, 1000),
+@click.option("--linger-ms", default=DEFAULT_LINGER_S * 1000, show_default=True, type=Finite(0, 1000),
               help="How long a batch may wait for more records (the pusher's default; its wait is in self p99).")
 @click.option("--api/--no-api", default=True, show_default=True,
               help="Also measure the API driver's open-loop ceiling beside Locust FastHttpUser.")
@@ -174,7 +174,7 @@ def bench_harness(stacks: tuple[str, ...], all_stacks: bool, env: str, seconds: 
 @bench.command("generate")
 @click.option("--domain", required=True, type=click.Choice(sorted(DOMAINS)), help="Domain model to run.")
 @env_option
-@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(min=1, max=86400),
+@click.option("--seconds", default=60.0, show_default=True, type=Finite(min=1, max=86400),
               help="Simulated seconds to generate.")
 @json_option
 @user_errors

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from loadgen.cli.common import (cell, console, default_terraform_dir, emit_json, env_option, json_option,
+from loadgen.cli.common import (Finite, cell, console, default_terraform_dir, emit_json, env_option, json_option,
                                 stack_option, terraform_dir_option, user_errors)
 from loadgen.errors import LoadgenError
 from loadgen.measure.capacity_model import capacity_model
@@ -26,7 +26,7 @@ from loadgen.tf.env_model import ResolvedStack
 @env_option
 @click.option("--tfvars", "candidate", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Evaluate this candidate .tfvars in place of the env's own.")
-@click.option("--headroom", default=1.3, show_default=True, type=float,
+@click.option("--headroom", default=1.3, show_default=True, type=Finite(),
               help="Demand multiple every capacity must hold (1.3 = 30% above the top ramp stage).")
 @json_option
 @user_errors

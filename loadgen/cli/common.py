@@ -2,13 +2,15 @@
 how a run is judged, written and turned into an exit code (0 ok, 1 findings or failed verdict, 2 bad input).
 
 This is the edge of the program: the only place that reads argv and environment variables (REDIS_URL,
-AWS_REGION, LOADGEN_STATE_DIR, LOADGEN_API_URL/LOADGEN_API_KEY) and turns a LoadgenError into one line.
+AWS_REGION, LOADGEN_API_URL/LOADGEN_API_KEY for --target aws only; LOADGEN_STATE_DIR) and turns a LoadgenError
+into one line.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -87,11 +89,24 @@ confirm_prod_option = click.option("--confirm-prod", is_flag=True,
                                    help="Required to send load to env=prod on --target aws.")
 
 
-duration_option = click.option("--duration", default=30.0, show_default=True, type=click.FloatRange(0.1, 86400),
+class Finite(click.FloatRange):
+    """A float option in a range that is also a finite number (click's FloatRange lets nan through: every
+    comparison with it is false)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+duration_option = click.option("--duration", default=30.0, show_default=True, type=Finite(0.1, 86400),
                                 help="Seconds of load per hot path.")
 
 
-rate_option = click.option("--rate", type=click.FloatRange(min=0.001), default=None,
+rate_option = click.option("--rate", type=Finite(min=0.001), default=None,
                            help="Open-loop operations per second (default: the profile's rate at its top stage).")
 
 
@@ -102,7 +117,7 @@ concurrency_option = click.option("--concurrency", default=16, show_default=True
                                   help="Connections (closed loop: clients; open loop: operations in flight).")
 
 
-rate_scale_option = click.option("--rate-scale", default=1.0, show_default=True, type=click.FloatRange(min=0.0001),
+rate_scale_option = click.option("--rate-scale", default=1.0, show_default=True, type=Finite(min=0.0001),
                                  help="Multiply the profile's rates (local stand-ins sustain less than AWS).")
 
 
@@ -126,8 +141,7 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
         local = LocalTarget(state_dir())
         redis_url, endpoint = local.endpoints()
         api_url, key_secret = local.api_endpoint() if needs_api else (None, None)
-        target = Target("local", os.environ.get("REDIS_URL") or redis_url, endpoint, LOCAL_REGION, api_url,
-                        key_secret)
+        target = Target("local", redis_url, endpoint, LOCAL_REGION, api_url, key_secret)  # never REDIS_URL: aws's
     else:
         target = aws_target(loaded, profile, needs_api, tf_outputs)
     check_prod_confirmation(target, env, confirm_prod)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from loadgen.drive.api_pusher import push_api, status_counts
-from loadgen.cli.common import (build_context, finish_run, rate_scale_option, run_async, run_options,
+from loadgen.cli.common import (Finite, build_context, finish_run, rate_scale_option, run_async, run_options,
                                 user_errors)
 from loadgen.drive.kinesis_pusher import push_kinesis
 from loadgen.drive.ramp import RampPlan
@@ -17,7 +17,7 @@ def push() -> None:
     """Push the fleets' load into the stacks' front doors (Kinesis, API Gateway) at per-env rates."""
 
 
-duration_option = click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(0.1, 86400),
+duration_option = click.option("--duration", default=60.0, show_default=True, type=Finite(0.1, 86400),
                                help="Seconds of load.")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from loadgen.cli.common import console, emit_json, json_option, user_errors
+from loadgen.cli.common import Finite, console, emit_json, json_option, user_errors
 from loadgen.report.compare import Comparison, compare_runs
 from loadgen.report.html_report import render_report
 
@@ -47,7 +47,7 @@ def _print_comparison(comparison: Comparison) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--compare", "baseline", type=click.Path(path_type=Path), default=None,
               help="Baseline run dir: print RUN_DIR's deltas against it instead of rendering.")
-@click.option("--threshold", "threshold_pct", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--threshold", "threshold_pct", type=Finite(min=0), default=10.0, show_default=True,
               help="A latency up or a rate down by more than this % is a regression (exit 1).")
 @json_option
 @user_errors

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from loadgen.cli.common import (build_context, confirm_prod_option, console, default_terraform_dir, emit_json, json_option, out_option,
-                                rate_scale_option, run_async, state_dir, target_option, terraform_dir_option,
-                                user_errors)
+from loadgen.cli.common import (Finite, build_context, confirm_prod_option, console, default_terraform_dir, emit_json,
+                                json_option, out_option, rate_scale_option, run_async, state_dir, target_option,
+                                terraform_dir_option, user_errors)
 from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import cause_of
@@ -191,11 +191,11 @@ def _print(summary: dict, run_dir: Path) -> None:
 @click.option("--env", required=True, help="Environment: dev, staging or prod.")
 @click.option("--tfvars", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A candidate tfvars file evaluated in place of the env's own.")
-@click.option("--duration", type=click.FloatRange(min=1.0, max=86400), default=None,
+@click.option("--duration", type=Finite(min=1.0, max=86400), default=None,
               help="Seconds for the whole ramp (the profile's stages compressed proportionally; default: as the "
                    "profile says).")
 @rate_scale_option
-@click.option("--headroom", default=1.3, show_default=True, type=click.FloatRange(min=1.0, max=100.0),
+@click.option("--headroom", default=1.3, show_default=True, type=Finite(min=1.0, max=100.0),
               help="Capacity must hold the top stage's demand x this.")
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes sharing each hot path's schedule (their histograms are merged exactly).")
