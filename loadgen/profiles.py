@@ -7,6 +7,7 @@ against what the env's tfvars provision (Kinesis shards) so a profile that canno
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,32 @@ def _require(data: dict, key: str, kind: type | tuple[type, ...], path: Path, wh
     return value
 
 
+SHARES = frozenset({"dtc_rate"})
+"""Numbers that are shares of something (as every `*_fraction` is): between 0 and 1."""
+
+
+def _check_numbers(section: dict, path: Path, where: str) -> None:
+    """Every number of a [fleet] or [streams.*] table is finite; a share (`*_fraction`, SHARES) is in [0, 1], a
+    skew (`*_skew`) >= 0, anything else (sizes, intervals, per-day rates) > 0."""
+    for key, value in section.items():
+        if isinstance(value, dict):
+            _check_numbers(value, path, f"{where}{key}.")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        name = f"{where}{key} = {value!r}"
+        if not math.isfinite(value):
+            raise LoadgenError(f"{path}: {name} is not a finite number; give a number")
+        if key.endswith("_fraction") or key in SHARES:
+            if not 0 <= value <= 1:
+                raise LoadgenError(f"{path}: {name} is a share; it must be between 0 and 1")
+        elif key.endswith("_skew"):
+            if value < 0:
+                raise LoadgenError(f"{path}: {name} must be >= 0")
+        elif value <= 0:
+            raise LoadgenError(f"{path}: {name} must be > 0 (a size, interval or rate)")
+
+
 def load_profile(stack: str, env: str, profiles_dir: Path | None = None) -> Profile:
     """Read and check profiles/<stack>/<env>.toml; every problem is one LoadgenError line."""
     path = (profiles_dir or PROFILES_DIR) / stack / f"{env}.toml"
@@ -96,10 +123,17 @@ def load_profile(stack: str, env: str, profiles_dir: Path | None = None) -> Prof
               float(_require(s, "rate_fraction", (int, float), path, "[[stages]].")))
         for s in data.get("stages", [])
     )
+    for k, stage in enumerate(stages, 1):
+        if not (math.isfinite(stage.duration_s) and stage.duration_s > 0):
+            raise LoadgenError(f"{path}: stage {k}'s duration_s = {stage.duration_s!r}; it must be > 0")
+        if not (math.isfinite(stage.rate_fraction) and stage.rate_fraction >= 0):
+            raise LoadgenError(f"{path}: stage {k}'s rate_fraction = {stage.rate_fraction!r}; it must be >= 0")
     profile = Profile(path=path, stack=stack, env=env, domain=domain,
                       seed=int(_require(data, "seed", int, path)),
                       fleet=_require(data, "fleet", dict, path), streams=data.get("streams", {}),
                       stages=stages)
+    _check_numbers(profile.fleet, path, "[fleet].")
+    _check_numbers(profile.streams, path, "[streams].")
     try:
         profile.config()
     except (KeyError, TypeError, ValueError) as exc:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
 
 from loadgen.cli import main
 from loadgen.errors import LoadgenError
+from loadgen.paths import PROFILES_DIR
 from loadgen.profiles import load_profile
 
 STACKS = ("property_maintenance", "fleet_telematics", "food_delivery", "task_api")
@@ -73,3 +75,23 @@ def test_an_unknown_env_exits_2_with_one_line():
     result = CliRunner().invoke(main, ["profile", "show", "--stack", "food_delivery", "--env", "qa"])
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("stack,old,new,named", [
+    ("fleet_telematics", "interval_s = 10.0", "interval_s = -10.0", "interval_s = -10.0"),
+    ("fleet_telematics", "vehicles = 234000", "vehicles = 0", "vehicles = 0"),
+    ("fleet_telematics", "violator_fraction = 0.02", "violator_fraction = 1.5", "violator_fraction = 1.5"),
+    ("fleet_telematics", "interval_s = 10.0", "interval_s = nan", "interval_s = nan"),
+    ("food_delivery", "orders_per_day = ", "orders_per_day = -", "orders_per_day = -"),
+    ("fleet_telematics", "rate_fraction = 0.25", "rate_fraction = -0.25", "rate_fraction = -0.25"),
+    ("fleet_telematics", "duration_s = 60", "duration_s = inf", "duration_s = inf"),
+])
+def test_a_profile_number_out_of_its_domain_is_one_line_and_exit_2(tmp_path, stack, old, new, named):
+    shutil.copytree(PROFILES_DIR / stack, tmp_path / stack)
+    path = tmp_path / stack / "prod.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(LoadgenError) as error:
+        load_profile(stack, "prod", tmp_path)
+    assert "prod.toml" in str(error.value) and named in str(error.value) and "\n" not in str(error.value)
