@@ -42,6 +42,11 @@ class HotPath:
     model sets the table's write demand from the route's rate, and on the local target the driver counts the
     table's new items against the 2xx answers (the write is part of the route's operation, not a hot path of its
     own)."""
+    function: str | None = None
+    """A `lambda_core` hot path's Lambda function (its for_each key or function_name in the stack's Terraform),
+    when the hot path is that function invoked by its stream's event source mapping: drive.stream_invoker invokes
+    its real handler with batches of the rate source's records. Without it, a lambda_core hot path is the
+    domain's shared matching core (drive.matching_bench)."""
 
 
 def _field(entry: dict, key: str, path: Path, index: int, kind: type = str):
@@ -76,9 +81,13 @@ def _load(path: Path) -> tuple[HotPath, ...]:
         if tables["writes_table"] is not None and kind != "api_route":
             raise LoadgenError(f"{path}: hot_path #{index + 1}: writes_table belongs to an api_route hot path "
                                "(the table its handler writes one item to per 2xx answer)")
+        function = entry.get("function")
+        if function is not None and (kind != "lambda_core" or not isinstance(function, str) or not function):
+            raise LoadgenError(f"{path}: hot_path #{index + 1}: function belongs to a lambda_core hot path (the "
+                               "name of the Lambda function its stream's event source mapping invokes)")
         declared.append(HotPath(_field(entry, "name", path, index), kind, tuple(alarms),
                                 str(entry.get("description", "")), _field(entry, "rate_source", path, index),
-                                tables["state_table"], tables["writes_table"]))
+                                tables["state_table"], tables["writes_table"], function))
     names = [p.name for p in declared]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:

@@ -8,7 +8,11 @@ driver's `finish` adds what only it knows (lost updates, assignments, GEO member
 
 Two families:
 - rate-driven kinds (`redis_geo`, `lambda_core`, `ddb_conditional_write`): operations at the profile's rate of
-  the hot path's rate source, through the ramp (RampPlan.offsets); their driver is a `prepare` function here.
+  the hot path's rate source, through the ramp (RampPlan.offsets); their driver is a `prepare` function here
+  (`rate_driver`). A `lambda_core` hot path is one of two things, and says which: one that names its `function`
+  is that Lambda invoked by its Kinesis stream's event source mapping (drive.stream_invoker: the real handler, a
+  batch of records per operation, local target only); one without is the domain's shared matching core
+  (drive.matching_bench).
 - model-driven kinds (`api_route`, `kinesis_stream`): the fleet model says what is sent and when (request
   bodies, records with partition keys), mapped onto the ramp (RampPlan.wall_times); their drivers
   (drive.api_pusher, drive.kinesis_pusher) drive every hot path of their kind of a stack at once, since one
@@ -17,6 +21,7 @@ Two families:
 
 from __future__ import annotations
 
+import functools
 from typing import Awaitable, Callable
 
 from loadgen.drive.api_pusher import ApiDriver
@@ -25,6 +30,8 @@ from loadgen.drive.geo_bench import prepare_geo_search
 from loadgen.drive.kinesis_pusher import KinesisDriver
 from loadgen.drive.matching_bench import MATCHERS, prepare_matching
 from loadgen.drive.prepared import PreparedOperation
+from loadgen.drive.stream_invoker import prepare_stream_invocations, stream_function
+from loadgen.errors import LoadgenError
 from loadgen.hot_paths import HotPath
 from loadgen.run_context import RunContext
 
@@ -44,13 +51,36 @@ MODEL_DRIVEN: dict[str, type] = {
 KINDS = (*RATE_DRIVEN, *MODEL_DRIVEN)
 
 
+def rate_driver(path: HotPath, shard: tuple[int, int] = (0, 1)) -> Prepare:
+    """The driver preparing a rate-driven hot path (worker `shard` = (k, n) of a validate run): its kind's, or for
+    a lambda_core hot path naming its `function`, that function's stream invocations."""
+    if path.kind == "lambda_core" and path.function:
+        return functools.partial(prepare_stream_invocations, path=path, shard=shard)
+    return RATE_DRIVEN[path.kind]
+
+
+def _stream_function_not_driven(ctx: RunContext, path: HotPath) -> str | None:
+    if ctx.target.kind != "local":
+        return (f"{path.function} is invoked only on the local target's emulator: loadgen never invokes a "
+                "production function directly")
+    if ctx.target.api_url is None:
+        return "no API emulator URL for the target (it serves the Lambda Invoke endpoint)"
+    try:
+        stream_function(ctx, path)
+    except LoadgenError as exc:
+        return str(exc)
+    return None
+
+
 def not_driven_because(ctx: RunContext, path: HotPath) -> str | None:
     """Why this hot path cannot be driven here, or None when its driver can run it."""
     if path.kind not in KINDS:
         return f"kind '{path.kind}' has no driver (known: {', '.join(KINDS)})"
+    if path.kind == "lambda_core" and path.function:
+        return _stream_function_not_driven(ctx, path)
     if path.kind == "lambda_core" and ctx.profile.domain not in MATCHERS:
-        return ("the lambda_core driver runs the shared matching cores; this function's core is not packaged "
-                "for the driver yet")
+        return (f"the {ctx.profile.domain} domain has no shared matching core, and the hot path names no "
+                "`function` for its stream's event source mapping to invoke")
     if path.kind == "api_route" and ctx.target.api_url is None:
         return "no API URL for the target"
     return None

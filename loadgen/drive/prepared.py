@@ -12,6 +12,7 @@ from typing import Awaitable, Callable
 
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import ClosedLoop, Operation, run_closed_loop, run_open_loop
+from loadgen.measure.recorder import HotPathRecorder
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.staged_recorder import StagedRecorder
 
@@ -27,6 +28,11 @@ class Finished:
     measured: dict[str, tuple[float, str]] = field(default_factory=dict)
     """Alarm metric -> (the run's value in the alarm's statistic and unit, how it was measured), for metrics
     the target reports itself (e.g. Redis' own per-call GEO latency)."""
+    duration: HotPathRecorder | None = None
+    """A Lambda function's own Duration per invocation, as its worker measured it around the handler call (the
+    recorder is named after the function's function_name): the Duration alarms on that function judge it."""
+    not_measured: dict[str, str] = field(default_factory=dict)
+    """Alarm address -> why this run cannot measure it (listed with the reason, never judged)."""
 
 
 @dataclass
@@ -39,6 +45,9 @@ class PreparedOperation:
     finish: Callable[[float], Awaitable[Finished]]
     """Called with the elapsed seconds after the run."""
     close: Callable[[], Awaitable[None]]
+    records_per_op: int = 1
+    """Units of the rate source one operation carries (a stream function's batch of records): operations are due
+    at the source's rate divided by this."""
 
 
 async def run_prepared(prepared: PreparedOperation, name: str, declared: str, rate: float | None, duration_s: float,

@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 
 import numpy as np
 
-from loadgen.drive.drivers import MODEL_DRIVEN, RATE_DRIVEN, not_driven_because
+from loadgen.drive.drivers import MODEL_DRIVEN, RATE_DRIVEN, not_driven_because, rate_driver
 from loadgen.drive.kinesis_pusher import PushOutcome
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.prepared import Finished
@@ -76,9 +76,9 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
             if reason:
                 run.not_driven[path.name] = reason
             elif path.kind in RATE_DRIVEN:
-                offsets = plan.offsets(peak_rate(ctx, path) * rate_scale, shard)
-                prepared = await RATE_DRIVEN[path.kind](ctx, CONCURRENCY)
+                prepared = await rate_driver(path, shard)(ctx, CONCURRENCY)
                 resources.push_async_callback(prepared.close)
+                offsets = plan.offsets(peak_rate(ctx, path) * rate_scale / prepared.records_per_op, shard)
                 recorder = StagedRecorder(path.name, plan.starts_s, plan.total_s)
                 if watch:
                     watch(recorder)
@@ -103,10 +103,12 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
                 finished = Finished({"finish_error": cause_of(exc)})
             scheduled = np.bincount(plan.stage_of(offsets), minlength=len(plan.durations_s)).tolist()
             run.results.append(HotPathResult(
-                path.name, path.name, recorder.total(), peak_rate(ctx, path) * rate_scale * plan.top_fraction,
+                path.name, path.name, recorder.total(),
+                peak_rate(ctx, path) * rate_scale * plan.top_fraction / prepared.records_per_op,
                 loop.achieved_rate, counts_per_s=finished.counts_per_s, measured=finished.measured,
                 extra={**finished.extra, "cancelled": loop.cancelled},
-                staged=recorder, kind=path.kind, scheduled_per_stage=scheduled))
+                staged=recorder, kind=path.kind, scheduled_per_stage=scheduled, duration=finished.duration,
+                not_measured=finished.not_measured))
         for outcome in outcomes[len(rate_driven):]:
             if isinstance(outcome, PushOutcome):
                 run.kinesis = outcome.summary_fields()

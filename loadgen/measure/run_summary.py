@@ -48,6 +48,12 @@ class HotPathResult:
     """The declared hot path's kind (api_route, kinesis_stream, ...)."""
     scheduled_per_stage: list[int] | None = None
     """Operations (records) the schedule offered in each ramp stage, by intended time."""
+    duration: HotPathRecorder | None = None
+    """The invoked Lambda function's own Duration per invocation, as its worker measured it around the handler call
+    (the recorder is named after the function's function_name): the Duration alarms on that function are judged
+    by it instead of by the latency from the intended start."""
+    not_measured: dict[str, str] = field(default_factory=dict)
+    """Alarm address -> why the run cannot measure it (said in `alarms_not_measured`)."""
 
 
 def _latency_in_unit(recorder: HotPathRecorder, statistic: str, unit: str) -> float | None:
@@ -78,6 +84,8 @@ PER_REQUEST_METRICS = ("4XXError", "5XXError")
 """API Gateway counts 0 or 1 of these per request: their Average is the share of requests answered 4XX / 5XX."""
 
 
+HANDLER_DURATION_AS = ("the handler's duration per invocation, measured by the function's worker process around "
+                       "the handler call (local API emulator)")
 OBSERVED_AS = {
     "Duration": "latency from the intended start of the part of the function this bench runs (the matching core "
                 "and its Redis calls; the Lambda's Duration adds its DynamoDB reads and writes)",
@@ -100,6 +108,11 @@ def observe(result: HotPathResult, alarm: Alarm, kind: str | None) -> float | No
     statistic = _statistic(alarm)
     if alarm.metric in result.measured:
         return result.measured[alarm.metric][0]
+    if alarm.metric == "Duration" and result.duration is not None:
+        dimensions = alarm.dimensions if isinstance(alarm.dimensions, dict) else {}
+        if dimensions.get("FunctionName") != result.duration.name:
+            return None
+        return _latency_in_unit(result.duration, statistic, LATENCY_METRICS[alarm.metric])
     if alarm.metric == RECORDED_LATENCY.get(kind or ""):
         return _latency_in_unit(result.recorder, statistic, LATENCY_METRICS[alarm.metric])
     if alarm.metric not in result.counts_per_s:
@@ -121,6 +134,8 @@ def _unit(alarm: Alarm) -> str:
 def _observed_as(result: HotPathResult, alarm: Alarm) -> str:
     if alarm.metric in result.measured:
         return result.measured[alarm.metric][1]
+    if alarm.metric == "Duration" and result.duration is not None:
+        return HANDLER_DURATION_AS
     if _share(alarm):
         return f"the run's share of requests answered {alarm.metric[0]}xx"
     return OBSERVED_AS.get(alarm.metric, "the run's count per alarm period")
@@ -148,12 +163,16 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
         "latency_ms": {k: round(v, 3) for k, v in recorder.latency_ms().items()},
         "alarm": None, "verdict": "no-alarm", **result.extra,
     }
+    if result.duration is not None:
+        entry["handler_duration_ms"] = {k: round(v, 3) for k, v in result.duration.latency_ms().items()}
     judged, not_measured = [], []
     for address in path.alarms if path else ():
         alarm = found.get(address)
         observed = observe(result, alarm, path.kind) if alarm and alarm.threshold_is_number else None
         if observed is None:
-            not_measured.append({"address": address, "metric": alarm.metric if alarm else None})
+            not_measured.append({"address": address, "metric": alarm.metric if alarm else None,
+                                 **({"reason": result.not_measured[address]} if address in result.not_measured
+                                    else {})})
             continue
         judged.append({"name": alarm.name, "address": address, "metric": alarm.metric,
                        "statistic": _statistic(alarm), "threshold": alarm.threshold, "unit": _unit(alarm),
@@ -189,9 +208,12 @@ def build_summary(ctx: RunContext, results: list[HotPathResult], duration_s: flo
 
 
 def write_summary(ctx: RunContext, summary: dict, results: list[HotPathResult]) -> None:
-    """summary.json plus one encoded HdrHistogram per hot path (histograms/<name>.hdr)."""
+    """summary.json plus one encoded HdrHistogram per hot path (histograms/<name>.hdr; a Lambda's own Duration
+    beside it, histograms/<name>.duration.hdr)."""
     histograms = ctx.run_dir / "histograms"
     histograms.mkdir(parents=True, exist_ok=True)
     for result in results:
         (histograms / f"{result.name}.hdr").write_text(result.recorder.encode() + "\n")
+        if result.duration is not None:
+            (histograms / f"{result.name}.duration.hdr").write_text(result.duration.encode() + "\n")
     (ctx.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

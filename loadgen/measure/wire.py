@@ -17,6 +17,7 @@ from loadgen.measure.staged_recorder import StagedRecorder
 SUMMED_EXTRAS = frozenset({
     "attempted_writes", "successful_writes", "conditional_failures", "write_errors", "read_errors", "lost_updates",
     "items_with_lost_updates", "unconfirmed_writes", "assigned", "unassigned", "server_geo_calls", "cancelled",
+    "records", "failed_records",
 })
 """Per-worker counts that add up across workers (every other extra key is taken from the first worker)."""
 
@@ -59,7 +60,10 @@ def result_to_wire(result: HotPathResult) -> dict:
             "recorder": _recorder_to_wire(result.recorder), "target_rate": result.target_rate,
             "achieved_rate": result.achieved_rate, "counts_per_s": result.counts_per_s,
             "measured": result.measured, "extra": result.extra, "scheduled_per_stage": result.scheduled_per_stage,
-            "staged": staged_to_wire(result.staged) if result.staged is not None else None}
+            "staged": staged_to_wire(result.staged) if result.staged is not None else None,
+            "duration": _recorder_to_wire(result.duration) if result.duration is not None else None,
+            "duration_of": result.duration.name if result.duration is not None else None,
+            "not_measured": result.not_measured}
 
 
 def result_from_wire(wire: dict) -> HotPathResult:
@@ -67,7 +71,9 @@ def result_from_wire(wire: dict) -> HotPathResult:
                          wire["target_rate"], wire["achieved_rate"], dict(wire["counts_per_s"]),
                          dict(wire["extra"]), {k: tuple(v) for k, v in wire["measured"].items()},
                          staged_from_wire(wire["staged"]) if wire["staged"] is not None else None, wire["kind"],
-                         wire["scheduled_per_stage"])
+                         wire["scheduled_per_stage"],
+                         _recorder_from_wire(wire["duration_of"], wire["duration"]) if wire["duration"] else None,
+                         dict(wire["not_measured"]))
 
 
 def merge_results(per_worker: list[list[HotPathResult]]) -> list[HotPathResult]:
@@ -82,6 +88,8 @@ def merge_results(per_worker: list[list[HotPathResult]]) -> list[HotPathResult]:
                 continue
             into.extra["ops_per_worker"].append(result.recorder.ops)
             into.recorder.merge(result.recorder)
+            if into.duration is not None and result.duration is not None:
+                into.duration.merge(result.duration)
             if into.staged is not None and result.staged is not None:
                 into.staged.merge(result.staged)
             into.achieved_rate += result.achieved_rate

@@ -157,8 +157,8 @@ def _hot_path_alarms(hp: dict) -> str:
     rows = [[_esc(a["name"]), _esc(a["metric"]), _esc(a["statistic"]), _num(a["threshold"]) + " " + _esc(a["unit"]),
              _num(a["observed"]) + " " + _esc(a["unit"]), _margin(margin_pct(a)),
              _badge("fail" if a["fires"] else "pass"), _esc(a["observed_as"])] for a in hp.get("alarms") or []]
-    rows += [[_esc(a["address"]), _esc(a["metric"]), "–", "–", "not measured by this run", "–", "–", "–"]
-             for a in hp.get("alarms_not_measured") or []]
+    rows += [[_esc(a["address"]), _esc(a["metric"]), "–", "–", "not measured by this run", "–", "–",
+              _esc(a.get("reason", "–"))] for a in hp.get("alarms_not_measured") or []]
     return _table(["alarm", "metric", "statistic", "threshold", "observed", "margin", "judged", "observed as"], rows,
                   text=(7,))
 

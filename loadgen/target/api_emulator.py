@@ -30,6 +30,18 @@ loadgen.tf.api_routes when first asked for, and answers as API Gateway does, in 
    used. The handler's proxy response is returned; a handler that raises, or returns no proxy response, gives
    502 {"message": "Internal server error"} and one log line naming the route, function and error.
 
+Lambda's Invoke API, for functions no route serves (those an event source mapping feeds):
+`POST {api_url}/_lambda/{stack}/{env}/2015-03-31/functions/{function}/invocations` (so `{api_url}/_lambda/{stack}/
+{env}` is the (stack, env)'s Lambda endpoint, and a boto3 Lambda client given it as endpoint_url can call
+`invoke`). `{function}` is the function's function_name (its for_each key or address also work). The body is the
+event; the handler runs in the function's own worker processes, the same machinery as the routes' (its package, its
+Terraform environment with the local stand-ins, imported once per worker), and the answer is Lambda's
+RequestResponse one: 200 with the handler's response as JSON, `X-Amz-Function-Error: Unhandled` and
+{"errorType", "errorMessage"} when it raised, and `X-Loadgen-Duration-Ms`, the handler call's duration as the
+worker measured it (Lambda's Duration: the import, i.e. the init, left out). Unknown stack, env or function ->
+404 ResourceNotFoundException; a body that is not JSON -> 400 InvalidRequestContentException. It serves the local
+target only: loadgen never invokes a deployed function directly.
+
 Aurora clusters and RDS proxies are the local PostgreSQL (loadgen.target.local_postgres): their endpoints become
 its loopback address (it listens on 5432, as they do, so the Terraform's `DB_PORT = "5432"` holds), and an
 `aws_rds_cluster`'s RDS-managed master secret becomes a secret on moto (`rds!cluster-<identifier>`, the JSON
@@ -39,8 +51,11 @@ runtime's store verifies the RDS proxy's.
 
 What it cannot do locally, and why:
 - Functions that verify Aurora against the RDS CA bundle in their layer (`/opt/certs/...`: fleet_telematics,
-  food_delivery) are not behind any API route, so the emulator never runs them; the layer itself is not
-  mounted (its libraries, redis and pg8000, come from loadgen's own environment).
+  food_delivery) fail to connect to it when invoked; the layer itself is not mounted (its libraries, redis and
+  pg8000, come from loadgen's own environment).
+- The local Redis speaks neither TLS nor AUTH, and an `aws_secretsmanager_secret` (a Redis AUTH token) has no
+  stand-in: handlers that connect with TLS and a token from Secrets Manager (fleet_telematics' telematics_common)
+  fail their Redis calls locally.
 - HTTP_PROXY integrations (the POS and notification proxies) call hosts outside the machine: 502, logged.
 - MOCK integrations answer 200 with an empty body (integration response mappings are not rendered).
 - No account-level throttle (10,000 rps), no usage-plan quota, no caching, no custom gateway responses;
@@ -71,16 +86,27 @@ from typing import Any
 from aiohttp import web
 
 from loadgen.paths import REPO_ROOT, TERRAFORM_DIR
-from loadgen.tf.api_routes import ApiRoute, LambdaFunction, RestApi, rest_api
+from loadgen.tf.api_routes import ApiRoute, RestApi, rest_api
+from loadgen.tf.lambda_functions import LambdaFunction
 from loadgen.errors import LoadgenError
 from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION, local_api_key
 from loadgen.target.local_postgres import LocalPostgres
 
 HEALTH_PATH = "/_emulator/health"
+"""Answers 200 without touching any stack: readiness probe and the cheapest route (push-ceiling)."""
 WARM_PATH = "/_emulator/warm"
 """POST {WARM_PATH}/{stack}/{env}: prepare a (stack, env), start its handler workers and import each handler in
-them before a measured run, so the first measured requests do not carry the emulator's own cold start."""
-"""Answers 200 without touching any stack: readiness probe and the cheapest route (push-ceiling)."""
+them before a measured run, so the first measured requests do not carry the emulator's own cold start. With
+`?function=NAME` (repeatable) the named functions' workers are started and warmed instead of the routes'. Answers
+{"status": "warm", "unreachable": {function_name: {VARIABLE: ["address.attribute", ...]}}}: the environment
+variables of the warmed functions that point at what the local target does not run."""
+LAMBDA_PREFIX = "/_lambda"
+"""{api_url}{LAMBDA_PREFIX}/{stack}/{env} is the Lambda endpoint of a (stack, env): INVOKE_PATH below it."""
+INVOKE_PATH = LAMBDA_PREFIX + "/{stack}/{env}/2015-03-31/functions/{function}/invocations"
+DURATION_HEADER = "X-Loadgen-Duration-Ms"
+"""On an invoke's answer: the handler call's duration in ms as its worker measured it (Lambda's Duration)."""
+INTEGRATION_TIMEOUT_S = 29.0
+"""API Gateway's integration timeout: the remaining time an API route's handler is given."""
 STATE_FILE = "local-target.json"
 LOCAL_ACCOUNT = "123456789012"
 REDACTED = "<redacted>"
@@ -175,14 +201,22 @@ def _warm(handler: str) -> None:
         pass
 
 
-def _invoke(handler: str, event: dict, timeout_s: float) -> tuple[str, Any]:
-    """Import (once) and call the handler; ("ok", response) or ("error", one line), traceback to the log."""
+def _invoke(handler: str, event: dict, timeout_s: float) -> tuple[str, Any, float]:
+    """Import (once) and call the handler: ("ok", response, duration_s) or ("error", {"errorType",
+    "errorMessage"}, duration_s), traceback to the log. The duration is the handler call's alone, on this process's
+    perf_counter (as Lambda's Duration, it leaves out the import, which is the function's init)."""
+    started = None
     try:
-        return "ok", _load(handler)(event, _Context(_function_name, time.monotonic() + timeout_s))
-    except Exception as exc:  # noqa: BLE001 - a failing handler is a 502 with its error, as in Lambda
+        function = _load(handler)
+        started = time.perf_counter()
+        response = function(event, _Context(_function_name, time.monotonic() + timeout_s))
+        return "ok", response, time.perf_counter() - started
+    except Exception as exc:  # noqa: BLE001 - a failing handler is its error, as in Lambda
+        duration = time.perf_counter() - started if started is not None else 0.0
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
-        return "error", f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return "error", {"errorType": type(exc).__name__, "errorMessage": str(exc).splitlines()[0][:300] if str(exc)
+                         else ""}, duration
 
 
 # --- one stack in one env ------------------------------------------------------------------------------------
@@ -201,7 +235,16 @@ class StackRuntime:
     """Throttle key -> its bucket, made on first use."""
     by_request: dict[tuple[str, str | None], list[TokenBucket]] = field(default_factory=dict)
     """(route, API key) -> the buckets such a request takes a token from."""
+    resolved: Any = None
+    """The stack resolved for the env (loadgen.tf.env_model.ResolvedStack)."""
     pools: dict[str, concurrent.futures.ProcessPoolExecutor] = field(default_factory=dict)
+    """Function address -> its worker processes."""
+    functions: dict[str, LambdaFunction] = field(default_factory=dict)
+    """Functions invoked by name (INVOKE_PATH), by the name asked for."""
+    stand_ins: "StandIns | None" = None
+    unreachable: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """Function address -> its environment variables that point at what the local target does not run (each
+    with those addresses.attributes): calls that reach them fail."""
     ready: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -232,11 +275,12 @@ def load_runtime(terraform_dir: Path, stack: str, env: str, key_secret: str) -> 
     from loadgen.tf.env_model import ResolvedStack
     from loadgen.tf.hcl_reader import load_stack
 
-    api = rest_api(ResolvedStack(load_stack(terraform_dir, stack), env))
+    resolved = ResolvedStack(load_stack(terraform_dir, stack), env)
+    api = rest_api(resolved)
     keys = {local_api_key(key_secret, stack, env, key): key for plan in api.plans for key in plan.keys}
     validators = {route.key: _validator(route.request_schema) for route in api.routes
                   if route.validate_body and route.request_schema}
-    return StackRuntime(api, keys, validators)
+    return StackRuntime(api, keys, validators, resolved=resolved)
 
 
 class StandIns:
@@ -369,6 +413,7 @@ class ApiEmulator:
         app = web.Application(client_max_size=10 * 1024 * 1024)
         app.router.add_get(HEALTH_PATH, self.health)
         app.router.add_post(WARM_PATH + "/{stack}/{env}", self.warm)
+        app.router.add_post(INVOKE_PATH, self.invoke)
         app.router.add_route("*", "/{stack}/{env}/{stage}/{path:.*}", self.handle)
         app.on_cleanup.append(self.close)
         return app
@@ -379,11 +424,44 @@ class ApiEmulator:
     async def warm(self, request: web.Request) -> web.Response:
         runtime = await self.runtime(request.match_info["stack"], request.match_info["env"])
         await self._prepare(runtime)
+        names = request.query.getall("function", [])
+        try:
+            functions = ([await self._function(runtime, name) for name in names] if names
+                         else [route.function for route in runtime.api.routes if route.function])
+        except LoadgenError as exc:
+            return _json(404, {"message": str(exc)})
         loop = asyncio.get_running_loop()
-        handlers = {route.function.address: route.function.handler for route in runtime.api.routes if route.function}
-        await asyncio.gather(*(loop.run_in_executor(pool, _warm, handlers[address])
-                               for address, pool in runtime.pools.items() for _ in range(self.workers)))
-        return web.Response(text='{"status":"warm"}', content_type="application/json")
+        functions = list({f.address: f for f in functions}.values())
+        await asyncio.gather(*(loop.run_in_executor(runtime.pools[function.address], _warm, function.handler)
+                               for function in functions for _ in range(self.workers)))
+        return _json(200, {"status": "warm", "unreachable": {f.function_name: runtime.unreachable[f.address]
+                                                             for f in functions if runtime.unreachable[f.address]}})
+
+    async def invoke(self, request: web.Request) -> web.Response:
+        """Lambda's Invoke (RequestResponse) of one function of a (stack, env): the payload is the event, the
+        answer the handler's response; see INVOKE_PATH."""
+        stack, env, name = (request.match_info[k] for k in ("stack", "env", "function"))
+        try:
+            runtime = await self.runtime(stack, env)
+            await self._prepare(runtime)
+            function = await self._function(runtime, name)
+        except LoadgenError as exc:
+            return _json(404, {"Type": "User", "message": str(exc)}, {"x-amzn-ErrorType": "ResourceNotFoundException"})
+        try:
+            event = json.loads(await request.read() or b"{}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _json(400, {"Type": "User", "message": f"Could not parse request body into json: {exc}"},
+                         {"x-amzn-ErrorType": "InvalidRequestContentException"})
+        where = f"{stack}/{env} invoke {function.key}"
+        outcome, result, duration_s = await self._call(runtime, function, event, function.timeout_s, where)
+        try:
+            body = json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            outcome, body = "error", json.dumps({"errorType": "Runtime.MarshalError", "errorMessage": str(exc)})
+        headers = {DURATION_HEADER: f"{duration_s * 1000:.3f}", "X-Amz-Executed-Version": "$LATEST"}
+        if outcome == "error":
+            headers["X-Amz-Function-Error"] = "Unhandled"
+        return web.Response(status=200, text=body, content_type="application/json", headers=headers)
 
     async def close(self, app: web.Application) -> None:
         for runtime in self.runtimes.values():
@@ -454,12 +532,8 @@ class ApiEmulator:
             from aiobotocore.session import get_session
 
             from loadgen.target.local_resources import create_streams, create_tables
-            from loadgen.tf.env_model import ResolvedStack
-            from loadgen.tf.hcl_reader import load_stack
 
-            api = runtime.api
-            resolved = await asyncio.to_thread(
-                lambda: ResolvedStack(load_stack(self.terraform_dir, api.stack), api.env))
+            api, resolved = runtime.api, runtime.resolved
             session = get_session()
             kwargs = {"endpoint_url": self.moto_url, "region_name": LOCAL_REGION, **LOCAL_CREDENTIALS}
             async with session.create_client("dynamodb", **kwargs) as ddb, \
@@ -467,25 +541,57 @@ class ApiEmulator:
                 tables = await create_tables(resolved, ddb)
                 streams = await create_streams(resolved, kinesis)
             log.info("%s/%s: tables %s; streams %s", api.stack, api.env, tables, streams)
-            stand_ins = await asyncio.to_thread(StandIns, resolved, self.moto_url, self.redis_url, self.postgres)
-            context = multiprocessing.get_context("spawn")
+            runtime.stand_ins = await asyncio.to_thread(StandIns, resolved, self.moto_url, self.redis_url,
+                                                        self.postgres)
             for route in api.routes:
-                function = route.function
-                if function is None or function.address in runtime.pools:
-                    continue
-                environment = await asyncio.to_thread(worker_environment, function, stand_ins, self.moto_url)
-                missing = {name: refs for name, refs in function.unresolved.items()
-                           if any(f"{a}.{r}" in stand_ins.unavailable for a, r in refs)}
-                if missing:
-                    log.warning("%s/%s %s (%s): %s point at what the local target does not run (%s); calls that "
-                                "reach them fail", api.stack, api.env, route.key, function.key,
-                                ", ".join(sorted(missing)),
-                                ", ".join(sorted({a for refs in missing.values() for a, _ in refs})))
-                folder = write_package(function, self.state_dir / "api" / api.stack / api.env / function.key)
-                runtime.pools[function.address] = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=context, initializer=_init_worker,
-                    initargs=(str(folder), environment, function.function_name))
+                if route.function is not None:
+                    await self._start_workers(runtime, route.function, route.key)
             runtime.ready = True
+
+    async def _start_workers(self, runtime: StackRuntime, function: LambdaFunction, used_by: str) -> None:
+        """The function's worker processes (its package written, its environment with local stand-ins), once;
+        called under runtime.lock."""
+        if function.address in runtime.pools:
+            return
+        api, stand_ins = runtime.api, runtime.stand_ins
+        environment = await asyncio.to_thread(worker_environment, function, stand_ins, self.moto_url)
+        missing = {name: refs for name, refs in function.unresolved.items()
+                   if any(f"{a}.{r}" in stand_ins.unavailable for a, r in refs)}
+        runtime.unreachable[function.address] = {name: [f"{a}.{r}" for a, r in refs] for name, refs in missing.items()}
+        if missing:
+            log.warning("%s/%s %s (%s): %s point at what the local target does not run (%s); calls that reach them "
+                        "fail", api.stack, api.env, used_by, function.key, ", ".join(sorted(missing)),
+                        ", ".join(sorted({a for refs in missing.values() for a, _ in refs})))
+        folder = write_package(function, self.state_dir / "api" / api.stack / api.env / function.key)
+        runtime.pools[function.address] = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+            initargs=(str(folder), environment, function.function_name))
+
+    async def _function(self, runtime: StackRuntime, name: str) -> LambdaFunction:
+        """A prepared (stack, env)'s function by function_name, for_each key or address, its workers started."""
+        from loadgen.tf.lambda_functions import function_named
+
+        async with runtime.lock:
+            if name not in runtime.functions:
+                function = await asyncio.to_thread(function_named, runtime.resolved, name)
+                await self._start_workers(runtime, function, "invoke")
+                runtime.functions[name] = function
+            return runtime.functions[name]
+
+    async def _call(self, runtime: StackRuntime, function: LambdaFunction, event: dict, timeout_s: float,
+                    where: str) -> tuple[str, Any, float]:
+        """The handler called with `event` in one of the function's workers: _invoke's (outcome, result,
+        duration_s); an error is logged with `where`."""
+        loop = asyncio.get_running_loop()
+        try:
+            outcome, result, duration_s = await loop.run_in_executor(runtime.pools[function.address], _invoke,
+                                                                     function.handler, event, timeout_s)
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            outcome, result, duration_s = "error", {"errorType": "Runtime.ExitError",
+                                                    "errorMessage": f"worker process died: {exc}"}, 0.0
+        if outcome == "error":
+            log.error("%s: handler failed: %s: %s", where, result["errorType"], result["errorMessage"])
+        return outcome, result, duration_s
 
     async def _invoke(self, runtime: StackRuntime, route: ApiRoute, request: web.Request, path: str,
                       body: bytes) -> web.Response:
@@ -497,14 +603,8 @@ class ApiEmulator:
             log.error("%s: the local target could not be prepared: %s", where, exc)
             return _json(502, {"message": "Internal server error"})
         event = proxy_event(api, route, request, path, body)
-        loop = asyncio.get_running_loop()
-        try:
-            outcome, result = await loop.run_in_executor(runtime.pools[function.address], _invoke,
-                                                         function.handler, event, 29.0)
-        except concurrent.futures.process.BrokenProcessPool as exc:
-            outcome, result = "error", f"worker process died: {exc}"
+        outcome, result, _ = await self._call(runtime, function, event, INTEGRATION_TIMEOUT_S, where)
         if outcome == "error":
-            log.error("%s: handler failed: %s", where, result)
             return _json(502, {"message": "Internal server error"})
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
             log.error("%s: malformed Lambda proxy response (%s)", where, type(result).__name__)

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.errors import LoadgenError
-from loadgen.tf.computed import ComputedView, computed_refs
+from loadgen.tf.computed import ComputedView, computed_refs, known, reference
 from loadgen.tf.env_model import ResolvedStack, ResourceInstance
-from loadgen.tf.expressions import UNKNOWN
+from loadgen.tf.lambda_functions import LambdaFunction, lambda_function
 
 ROOT = "root_resource_id"
 
@@ -48,39 +48,6 @@ class Throttle:
     burst: int
     source: str
     """The Terraform address (and path) it is read from."""
-
-
-@dataclass(frozen=True)
-class LambdaFunction:
-    """The aws_lambda_function behind an AWS_PROXY integration, as the env deploys it."""
-
-    address: str
-    key: str
-    """Its for_each key (e.g. `order_validator`), or its name."""
-    function_name: str
-    handler: str
-    """`module.function`, as Lambda reads it."""
-    source: Path | None
-    """The handler module's file in terraform/<stack>/lambda/."""
-    archive: str
-    """Address of the archive_file the function's `filename` is built by."""
-    package: dict[str, str] = field(repr=False)
-    """The archive's files, as laid out in the zip: file name -> text."""
-    environment: dict[str, str] = field(repr=False)
-    """Environment variables for the env; values that exist only after apply are `<<address.attr>>` placeholders."""
-
-    @property
-    def module(self) -> str:
-        return self.handler.rsplit(".", 1)[0]
-
-    @property
-    def function(self) -> str:
-        return self.handler.rsplit(".", 1)[1]
-
-    @property
-    def unresolved(self) -> dict[str, list[tuple[str, str]]]:
-        """Variable -> the (address, attribute) placeholders in its value."""
-        return {name: refs for name, value in self.environment.items() if (refs := computed_refs(value))}
 
 
 @dataclass(frozen=True)
@@ -197,27 +164,18 @@ def _path_pattern(template: str) -> re.Pattern:
     return re.compile("/" + "/".join(parts) if parts != [""] else "/")
 
 
-def _ref(value: Any) -> tuple[str, str] | None:
-    refs = computed_refs(value) if isinstance(value, str) else []
-    return refs[0] if len(refs) == 1 and value == f"<<{refs[0][0]}.{refs[0][1]}>>" else None
-
-
-def _known(value: Any) -> Any:
-    return None if value is UNKNOWN else value
-
-
 def _resource_paths(view: ComputedView) -> dict[str, str]:
     """aws_api_gateway_resource address -> its full path."""
     parents: dict[str, tuple[Any, str]] = {}
     for inst in view.instances("aws_api_gateway_resource"):
-        parents[inst.address] = (inst.attribute("parent_id"), str(_known(inst.attribute("path_part")) or "?"))
+        parents[inst.address] = (inst.attribute("parent_id"), str(known(inst.attribute("path_part")) or "?"))
     paths: dict[str, str] = {}
 
     def path_of(address: str, seen: tuple = ()) -> str:
         if address in paths:
             return paths[address]
         parent, part = parents[address]
-        ref = _ref(parent)
+        ref = reference(parent)
         if ref and ref[1] == ROOT:
             path = "/" + part
         elif ref and ref[0] in parents and ref[0] not in seen:
@@ -236,66 +194,15 @@ def _by_address(view: ComputedView, type_: str, kind: str = "resource") -> dict[
     return {inst.address: inst for inst in view.instances(type_, kind)}
 
 
-def _archive_files(inst: ResourceInstance, stack_dir: Path) -> dict[str, str]:
-    """The files of an archive_file as laid out in its zip."""
-    files: dict[str, str] = {}
-    source_file = _known(inst.attribute("source_file"))
-    if isinstance(source_file, str):
-        files[Path(source_file).name] = Path(source_file).read_text()
-    source_dir = _known(inst.attribute("source_dir"))
-    if isinstance(source_dir, str):
-        for path in sorted(Path(source_dir).rglob("*")):
-            if path.is_file():
-                files[str(path.relative_to(source_dir))] = path.read_text()
-    for source in inst.blocks("source"):
-        if isinstance(source, dict) and isinstance(source.get("filename"), str) and \
-                isinstance(source.get("content"), str):
-            files[source["filename"]] = source["content"]
-    return files
-
-
-def _source_file(stack_dir: Path, text: str | None) -> Path | None:
-    """The file under the stack's lambda/ folder whose text the archive packs as the handler module."""
-    if text is None:
-        return None
-    return next((p for p in sorted((stack_dir / "lambda").glob("**/*.py")) if p.read_text() == text), None)
-
-
-def _lambda(view: ComputedView, inst: ResourceInstance, archives: dict[str, ResourceInstance],
-            stack_dir: Path) -> LambdaFunction:
-    handler = _known(inst.attribute("handler"))
-    if not isinstance(handler, str) or "." not in handler:
-        raise LoadgenError(f"{inst.block.where}: {inst.address} handler does not resolve to `module.function`")
-    filename = _known(inst.attribute("filename"))
-    archive = next((a for a in archives.values() if _known(a.attribute("output_path")) == filename), None)
-    if archive is None:
-        raise LoadgenError(f"{inst.block.where}: {inst.address} filename {filename!r} is not the output_path of any "
-                           "archive_file in the stack")
-    package = _archive_files(archive, stack_dir)
-    module = handler.rsplit(".", 1)[0]
-    environment: dict[str, str] = {}
-    for block in inst.blocks("environment"):
-        variables = block.get("variables") if isinstance(block, dict) else None
-        if not isinstance(variables, dict):
-            raise LoadgenError(f"{inst.block.where}: {inst.address} environment variables do not resolve")
-        for name, value in variables.items():
-            environment[name] = value if isinstance(value, str) else (
-                f"<<{inst.address}.environment.{name}>>" if value is UNKNOWN else json.dumps(value))
-    name = _known(inst.attribute("function_name"))
-    return LambdaFunction(inst.address, str(inst.key) if inst.key is not None else inst.block.labels[1],
-                          str(name), handler, _source_file(stack_dir, package.get(module.replace(".", "/") + ".py")),
-                          archive.address, package, environment)
-
-
 def _stage_throttles(view: ComputedView, api: str, stage: str) -> dict[str, Throttle]:
     """The stage's method settings by method_path."""
     methods: dict[str, Throttle] = {}
     for inst in view.instances("aws_api_gateway_method_settings"):
-        if _ref(inst.attribute("rest_api_id")) != (api, "id") or _known(inst.attribute("stage_name")) != stage:
+        if reference(inst.attribute("rest_api_id")) != (api, "id") or known(inst.attribute("stage_name")) != stage:
             continue
         settings = next(iter(inst.blocks("settings")), {})
-        rate, burst = _known(settings.get("throttling_rate_limit")), _known(settings.get("throttling_burst_limit"))
-        path = _known(inst.attribute("method_path"))
+        rate, burst = known(settings.get("throttling_rate_limit")), known(settings.get("throttling_burst_limit"))
+        path = known(inst.attribute("method_path"))
         if isinstance(rate, (int, float)) and isinstance(burst, (int, float)) and isinstance(path, str):
             methods[path] = Throttle(f"stage {stage} {path}", float(rate), int(burst), f"{inst.address} {path}")
     return methods
@@ -304,26 +211,26 @@ def _stage_throttles(view: ComputedView, api: str, stage: str) -> dict[str, Thro
 def _usage_plans(view: ComputedView, api: str, stage: str) -> tuple[UsagePlan, ...]:
     """The usage plans attached to the stage, each with its enabled keys and its throttles."""
     enabled = {inst.address for inst in view.instances("aws_api_gateway_api_key")
-               if _known(inst.attribute("enabled")) is not False}
+               if known(inst.attribute("enabled")) is not False}
     keys: dict[str, list[str]] = {}
     for link in view.instances("aws_api_gateway_usage_plan_key"):
-        plan, key = _ref(link.attribute("usage_plan_id")), _ref(link.attribute("key_id"))
+        plan, key = reference(link.attribute("usage_plan_id")), reference(link.attribute("key_id"))
         if plan and key and key[0] in enabled:
             keys.setdefault(plan[0], []).append(key[0])
     plans = []
     for inst in view.instances("aws_api_gateway_usage_plan"):
-        stages = [s for s in inst.blocks("api_stages") if isinstance(s, dict) and _ref(s.get("api_id")) == (api, "id")
-                  and _known(s.get("stage")) == stage]
+        stages = [s for s in inst.blocks("api_stages") if isinstance(s, dict) and reference(s.get("api_id")) == (api, "id")
+                  and known(s.get("stage")) == stage]
         if not stages:
             continue
         per_method: dict[str, Throttle] = {}
         for throttle in stages[0].get("throttle") or []:
-            rate, burst, path = (_known(throttle.get(k)) for k in ("rate_limit", "burst_limit", "path"))
+            rate, burst, path = (known(throttle.get(k)) for k in ("rate_limit", "burst_limit", "path"))
             if isinstance(rate, (int, float)) and isinstance(burst, (int, float)) and isinstance(path, str):
                 per_method[path] = Throttle(f"usage plan {inst.address} {path}", float(rate), int(burst),
                                             f"{inst.address} {path}")
         settings = next(iter(inst.blocks("throttle_settings")), {})
-        rate, burst = _known(settings.get("rate_limit")), _known(settings.get("burst_limit"))
+        rate, burst = known(settings.get("rate_limit")), known(settings.get("burst_limit"))
         plan_wide = None
         if isinstance(rate, (int, float)) and isinstance(burst, (int, float)):
             plan_wide = Throttle(f"usage plan {inst.address}", float(rate), int(burst), inst.address)
@@ -354,32 +261,32 @@ def rest_apis(resolved: ResolvedStack) -> list[RestApi]:
     apis = []
     for api_inst in view.instances("aws_api_gateway_rest_api"):
         api = api_inst.address
-        stages = [s for s in view.instances("aws_api_gateway_stage") if _ref(s.attribute("rest_api_id")) == (api, "id")]
-        if not stages or not isinstance(_known(stages[0].attribute("stage_name")), str):
+        stages = [s for s in view.instances("aws_api_gateway_stage") if reference(s.attribute("rest_api_id")) == (api, "id")]
+        if not stages or not isinstance(known(stages[0].attribute("stage_name")), str):
             continue
         stage = stages[0].attribute("stage_name")
         stage_methods = _stage_throttles(view, api, stage)
         routes = []
         for method in view.instances("aws_api_gateway_method"):
-            if _ref(method.attribute("rest_api_id")) != (api, "id"):
+            if reference(method.attribute("rest_api_id")) != (api, "id"):
                 continue
-            resource = _ref(method.attribute("resource_id"))
+            resource = reference(method.attribute("resource_id"))
             if resource and resource[1] == ROOT:
                 path = "/"
             elif resource and resource[0] in paths:
                 path = paths[resource[0]]
             else:
                 raise LoadgenError(f"{method.block.where}: {method.address} resource_id does not resolve to a resource")
-            http_method = str(_known(method.attribute("http_method")))
-            validator = _ref(method.attribute("request_validator_id"))
+            http_method = str(known(method.attribute("http_method")))
+            validator = reference(method.attribute("request_validator_id"))
             validate_body = bool(validator and validator[0] in validators
-                                 and _known(validators[validator[0]].attribute("validate_request_body")) is True)
-            model_name = (_known(method.attribute("request_models")) or {}).get("application/json")
+                                 and known(validators[validator[0]].attribute("validate_request_body")) is True)
+            model_name = (known(method.attribute("request_models")) or {}).get("application/json")
             schema = None
             if model_name:
-                model = next((m for m in models if _known(m.attribute("name")) == model_name
-                              and _ref(m.attribute("rest_api_id")) == (api, "id")), None)
-                text = _known(model.attribute("schema")) if model else None
+                model = next((m for m in models if known(m.attribute("name")) == model_name
+                              and reference(m.attribute("rest_api_id")) == (api, "id")), None)
+                text = known(model.attribute("schema")) if model else None
                 if not isinstance(text, str):
                     raise LoadgenError(f"{method.block.where}: {method.address} request model {model_name!r} has no "
                                        "schema that resolves")
@@ -387,26 +294,26 @@ def rest_apis(resolved: ResolvedStack) -> list[RestApi]:
                     schema = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise LoadgenError(f"{model.block.where}: {model.address} schema is not JSON ({exc})") from None
-            integration = next((i for i in integrations if _ref(i.attribute("resource_id")) == resource
-                                and _known(i.attribute("http_method")) == http_method), None)
-            integration_type = _known(integration.attribute("type")) if integration else None
+            integration = next((i for i in integrations if reference(i.attribute("resource_id")) == resource
+                                and known(i.attribute("http_method")) == http_method), None)
+            integration_type = known(integration.attribute("type")) if integration else None
             uri = integration.attribute("uri") if integration else None
             function = None
             if integration_type == "AWS_PROXY":
-                target = _ref(uri)
+                target = reference(uri)
                 if not target or target[0] not in functions:
                     raise LoadgenError(f"{integration.block.where}: {integration.address} uri is not a Lambda "
                                        "function of the stack")
-                function = _lambda(view, functions[target[0]], archives, stack_dir)
-            api_key = _known(method.attribute("api_key_required")) is True
+                function = lambda_function(functions[target[0]], archives, stack_dir)
+            api_key = known(method.attribute("api_key_required")) is True
             routes.append(ApiRoute(
                 method=http_method, path=path, method_address=method.address,
-                authorization=str(_known(method.attribute("authorization")) or "NONE"), api_key_required=api_key,
+                authorization=str(known(method.attribute("authorization")) or "NONE"), api_key_required=api_key,
                 validate_body=validate_body, model=model_name, request_schema=schema,
                 integration_type=integration_type, function=function,
                 integration_uri=uri if isinstance(uri, str) and not computed_refs(uri) else None,
                 stage_throttles=_route_stage_throttles(http_method, path, stage_methods)))
-        apis.append(RestApi(resolved.stack.name, resolved.env, api, _known(api_inst.attribute("name")), stage,
+        apis.append(RestApi(resolved.stack.name, resolved.env, api, known(api_inst.attribute("name")), stage,
                             tuple(sorted(routes, key=lambda r: (r.path, r.method))), _usage_plans(view, api, stage)))
     return apis
 

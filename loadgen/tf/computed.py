@@ -95,3 +95,15 @@ class ComputedView:
 
     def instances(self, type_name: str, kind: str = "resource") -> list[ResourceInstance]:
         return [self.instance(inst) for inst in self.resolved.instances(type_name, kind)]
+
+
+def reference(value: Any) -> tuple[str, str] | None:
+    """(address, attribute) when the value is exactly one placeholder (an argument that points at a resource's
+    computed attribute, e.g. an integration's `uri`), else None."""
+    refs = computed_refs(value) if isinstance(value, str) else []
+    return refs[0] if len(refs) == 1 and value == f"<<{refs[0][0]}.{refs[0][1]}>>" else None
+
+
+def known(value: Any) -> Any:
+    """The value, or None when it does not resolve."""
+    return None if value is UNKNOWN else value
