@@ -58,7 +58,10 @@ def test_validate_invokes_both_stream_functions_and_judges_their_handlers_durati
     for name in STREAM_PATHS:
         hp = paths[name]
         assert hp["verdict"] != "not-run" and hp["ops"] > 0 and hp["errors"] == 0, hp
-        assert hp["batch_size"] == 100 and hp["records"] == 100 * hp["ops"]  # dev.tfvars stream_batch_size
+        # one shard x parallelization 1 gathers the top stage's records/s (1.5 x 20 gps, 1.5 x 13.3 diagnostics)
+        # over dev's 1 s batching window: fewer than the mapping's batch size of 100
+        batch = {"location_processing": 30, "diagnostics_processing": 20}[name]
+        assert hp["batch_size"] == batch and hp["records"] == batch * hp["ops"]
         duration = next(a for a in hp["alarms"] if a["metric"] == "Duration")
         assert duration["observed"] == hp["handler_duration_ms"]["p95"]
         assert duration["observed_as"].startswith("the handler's duration")
@@ -75,7 +78,7 @@ def test_validate_invokes_both_stream_functions_and_judges_their_handlers_durati
 
 async def run_for(ctx, name: str, rate: float, seconds: float):
     path = next(p for p in ctx.hot_paths if p.name == name)
-    prepared = await rate_driver(path)(ctx, 8)
+    prepared = await rate_driver(path, 100.0)(ctx, 8)  # 100 records/s fill dev's batch size of 100 in its 1 s window
     return await run_prepared(prepared, name, name, rate, seconds)
 
 

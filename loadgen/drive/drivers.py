@@ -51,11 +51,12 @@ MODEL_DRIVEN: dict[str, type] = {
 KINDS = (*RATE_DRIVEN, *MODEL_DRIVEN)
 
 
-def rate_driver(path: HotPath, shard: tuple[int, int] = (0, 1)) -> Prepare:
+def rate_driver(path: HotPath, top_rate: float, shard: tuple[int, int] = (0, 1)) -> Prepare:
     """The driver preparing a rate-driven hot path (worker `shard` = (k, n) of a validate run): its kind's, or for
-    a lambda_core hot path naming its `function`, that function's stream invocations."""
+    a lambda_core hot path naming its `function`, that function's stream invocations (batched as Lambda would at
+    `top_rate`, the rate source's records/s at the run's top stage)."""
     if path.kind == "lambda_core" and path.function:
-        return functools.partial(prepare_stream_invocations, path=path, shard=shard)
+        return functools.partial(prepare_stream_invocations, path=path, rate_per_s=top_rate, shard=shard)
     return RATE_DRIVEN[path.kind]
 
 

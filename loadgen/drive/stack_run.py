@@ -76,7 +76,8 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
             if reason:
                 run.not_driven[path.name] = reason
             elif path.kind in RATE_DRIVEN:
-                prepared = await rate_driver(path, shard)(ctx, CONCURRENCY)
+                top_rate = peak_rate(ctx, path) * rate_scale * plan.top_fraction
+                prepared = await rate_driver(path, top_rate, shard)(ctx, CONCURRENCY)
                 resources.push_async_callback(prepared.close)
                 offsets = plan.offsets(peak_rate(ctx, path) * rate_scale / prepared.records_per_op, shard)
                 recorder = StagedRecorder(path.name, plan.starts_s, plan.total_s)

@@ -17,7 +17,7 @@ the handler call in `Finished.duration`, which the run's Duration alarms on this
 batchItemFailures (cause: that the batch reported failed items; `failed_records` counts the items).
 
 Records: the fleet model's payloads for the rate source's stream, the bytes and partition keys the Kinesis driver
-pushes, `batch_size` per invocation, generated in chunks on a thread ahead of use. At most shards x
+pushes, `records_per_invocation` per invocation, generated in chunks on a thread ahead of use. At most shards x
 parallelization invocations are in flight, as Lambda processes one batch per shard and parallelization slot at a
 time; beyond that an invocation waits, inside its latency.
 
@@ -26,9 +26,9 @@ when it warms the function) are listed in `unreachable_locally`: the handler's c
 its Duration holds only what it did before giving up on them (e.g. a Redis AUTH secret with no local stand-in).
 
 Local target only: loadgen never invokes a production function directly (drivers.not_driven_because says so on
-AWS). Every batch is full (`batch_size` records); where a stream's rate per shard fills less than a batch within
-the mapping's batching window, Lambda would invoke more often with smaller batches, so the Duration judged here is
-that of the largest batch the mapping allows.
+AWS). A batch holds what Lambda would hand one invocation at the run's top rate: one poller slot's share of the
+stream (shards x parallelization slots) over the mapping's batching window (at least the second Lambda polls a
+shard at), at most the mapping's batch size (`records_per_invocation`).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ CHUNK_BATCHES = 64
 """Batches generated at a time; the next chunk is started when fewer than half of these are left."""
 INVOKE_TIMEOUT_MARGIN_S = 10.0
 """An invocation's HTTP wait beyond the function's own timeout (the emulator's queueing and the transfer)."""
+POLL_S = 1.0
+"""Lambda reads each shard about once a second: a batch gathers at least that long unless it fills first."""
 SEQUENCE_BASE = 49_600_000_000_000_000_000_000_000_000_000_000_000_000_000
 """Kinesis sequence numbers are 56-digit decimals increasing per shard; records here count up from this."""
 
@@ -111,16 +113,24 @@ def unmeasured_alarms(ctx: RunContext, path: HotPath, function: LambdaFunction) 
     return reasons
 
 
+def records_per_invocation(mapping: EventSourceMapping, slots: int, rate_per_s: float) -> int:
+    """Records in one invocation's batch at `rate_per_s`: what one of `slots` poller slots (shards x
+    parallelization) gathers over the batching window (at least POLL_S), at most the mapping's batch size."""
+    gathered = rate_per_s / max(slots, 1) * max(mapping.batching_window_s, POLL_S)
+    return int(max(1, min(mapping.batch_size, round(gathered))))
+
+
 class Batches:
     """The rate source's records as Kinesis events of `batch_size` records each, in the model's time order,
     generated CHUNK_BATCHES at a time on a thread (the first chunk before the start). Worker k of n
     (`loadgen validate --processes n`) takes every n-th batch from the k-th, so no record is sent twice."""
 
-    def __init__(self, ctx: RunContext, path: HotPath, target: StreamFunction, shard: tuple[int, int]):
+    def __init__(self, ctx: RunContext, path: HotPath, target: StreamFunction, shard: tuple[int, int],
+                 batch_size: int):
         config = ctx.profile.config()
         self.model = config.build()
         self.stream = path.rate_source
-        self.batch_size = target.mapping.batch_size
+        self.batch_size = batch_size
         self.arn = f"arn:aws:kinesis:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stream/{target.stream_name}"
         demand = {d.name: d for d in config.demand()}[path.rate_source]
         self.slice_s = CHUNK_BATCHES * self.batch_size / max(float(demand.peak_rps), 1e-9)
@@ -186,10 +196,11 @@ class InvocationFailed(Exception):
     """The handler raised, or returned batchItemFailures (records Lambda would retry): a failed operation."""
 
 
-async def prepare_stream_invocations(ctx: RunContext, concurrency: int, path: HotPath,
+async def prepare_stream_invocations(ctx: RunContext, concurrency: int, path: HotPath, rate_per_s: float,
                                      shard: tuple[int, int] = (0, 1)) -> PreparedOperation:
     """The lambda_core driver for `path.function`: see the module docstring. `concurrency` bounds the in-flight
-    invocations together with the mapping's shards x parallelization; `shard` = (k, n): worker k's batches of n."""
+    invocations together with the mapping's shards x parallelization; `rate_per_s` is the rate source's records/s
+    at the run's top stage (it sizes the batches); `shard` = (k, n): worker k's batches of n."""
     target = stream_function(ctx, path)
     function = target.function
     base = f"{ctx.target.api_url.rstrip('/')}{LAMBDA_PREFIX}/{ctx.stack}/{ctx.env}"
@@ -203,7 +214,8 @@ async def prepare_stream_invocations(ctx: RunContext, concurrency: int, path: Ho
                 raise LoadgenError(f"the local API emulator could not start {function.key} of {ctx.stack}/{ctx.env} "
                                    f"(HTTP {response.status}); see its log in the local target's state folder")
             unreachable = (await response.json()).get("unreachable", {}).get(function.function_name, {})
-        batches = Batches(ctx, path, target, shard)
+        batches = Batches(ctx, path, target, shard,
+                          records_per_invocation(target.mapping, target.concurrency, rate_per_s))
         await asyncio.to_thread(batches.prime)
     except BaseException:
         await session.close()
