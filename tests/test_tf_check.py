@@ -133,3 +133,20 @@ def test_copied_stack_with_a_capacity_only_change_in_prod_passes(copied_terrafor
     prod.write_text(text.replace("orders_shard_count", "orders_shard_count = 32\n#", 1))
     assert "orders_shard_count = 32" in prod.read_text()
     assert check_copy(copied_terraform, "food_delivery").exit_code == 0
+
+
+def test_a_value_its_variable_type_or_validation_refuses_is_a_finding_and_exit_2_elsewhere(copied_terraform):
+    prod = copied_terraform / "fleet_telematics" / "prod.tfvars"
+    text = prod.read_text()
+    set_value(prod, "gps_shard_count", '"many"')
+    result = check_copy(copied_terraform, "fleet_telematics")
+    assert result.exit_code == 1
+    assert "gps_shard_count = 'many' is not a number (declared type = number)" in result.output
+    capacity = run("capacity", "--stack", "fleet_telematics", "--env", "prod", "--terraform-dir", str(copied_terraform))
+    assert capacity.exit_code == 2 and len(capacity.stderr.strip().splitlines()) == 1
+    assert "prod.tfvars:" in capacity.stderr and "gps_shard_count = 'many' is not a number" in capacity.stderr
+    prod.write_text(text)
+    set_value(prod, "env", '"qa"')  # declared with a validation block: dev, staging or prod
+    result = check_copy(copied_terraform, "fleet_telematics")
+    assert result.exit_code == 1 and "env = 'qa' fails its validation: env must be dev, staging or prod." in \
+        result.output

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from loadgen.errors import LoadgenError
+from loadgen.tf import variable_types
 from loadgen.tf.expressions import UNKNOWN, ExpressionError, Scope, evaluate_value
 from loadgen.tf.hcl_reader import Block, Stack, attributes, check_env, is_block_list
 
@@ -19,8 +21,12 @@ MODULE_META = {"source", "version", "count", "for_each", "depends_on", "provider
 
 
 def variable_values(stack: Stack, env: str) -> dict[str, Any]:
-    """Every declared variable's value for the env: its tfvars value, else its default, else UNKNOWN."""
+    """Every declared variable's value for the env: its tfvars value, else its default, else UNKNOWN. A value its
+    variable's type or validation refuses is one LoadgenError line, as `terraform plan` would refuse it."""
     tfvars = check_env(stack, env)
+    wrong = next(variable_types.problems(stack, env, tfvars), None)
+    if wrong is not None:
+        raise LoadgenError(f"{str(wrong).rstrip('.')}; fix the value")
     empty = Scope(variables={})
     values: dict[str, Any] = {}
     for name, block in stack.variables.items():

@@ -20,6 +20,7 @@ from loadgen.tf.alarm_thresholds import alarms
 from loadgen.tf.env_model import ResolvedStack
 from loadgen.tf.expressions import UNKNOWN, Scope, evaluate_value, references
 from loadgen.tf.hcl_reader import ENVS, Stack, attributes
+from loadgen.tf.variable_types import problems
 
 CAPACITY_TOKENS = (
     "memory", "timeout", "concurrency", "concurrent", "capacity", "rcu", "wcu", "shard", "throttle", "rate",
@@ -293,9 +294,18 @@ def check_stack(stack: Stack) -> list[Finding]:
         findings += _undeclared_references(child)
     findings += _module_inputs(stack)
     findings += _tfvars_keys(stack)
+    typed = list(_variable_types(stack))
+    if typed:  # an env whose values its types refuse does not resolve (terraform plan would stop there too)
+        return findings + typed
     findings += _value_differences(stack)
     findings += _alarm_thresholds(stack)
     return findings
+
+
+def _variable_types(stack: Stack) -> Iterator[Finding]:
+    for env, tfvars in stack.tfvars.items():
+        for problem in problems(stack, env, tfvars):
+            yield Finding(stack.name, problem.file, problem.line, problem.variable, "variable_type", problem.message)
 
 
 def schema_findings(stack: Stack, schema: dict) -> list[Finding]:
