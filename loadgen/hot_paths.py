@@ -58,7 +58,9 @@ def _field(entry: dict, key: str, path: Path, index: int, kind: type = str):
 
 
 @functools.lru_cache(maxsize=64)
-def _load(path: Path) -> tuple[HotPath, ...]:
+def _load(path: Path, stamp: tuple[int, int]) -> tuple[HotPath, ...]:
+    """The file's hot paths, read once per version of the file (`stamp`: its mtime and size, so an edited file is
+    read again in a long-lived process)."""
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
@@ -98,7 +100,10 @@ def _load(path: Path) -> tuple[HotPath, ...]:
 def hot_paths(stack: str, profiles_dir: Path | None = None) -> tuple[HotPath, ...]:
     """The stack's hot paths (empty for a stack with none declared yet)."""
     path = (profiles_dir or PROFILES_DIR) / stack / FILE_NAME
-    return _load(path) if path.is_file() else ()
+    if not path.is_file():
+        return ()
+    stat = path.stat()
+    return _load(path, (stat.st_mtime_ns, stat.st_size))
 
 
 KEY_OUTPUTS = "api_keys"

@@ -26,7 +26,7 @@ from loadgen.errors import LoadgenError
 from loadgen.target.local_target import LocalTarget
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
-from loadgen.measure.run_summary import build_summary, write_summary
+from loadgen.measure.run_summary import build_summary, check_guarding_alarms, write_summary
 from loadgen.hot_paths import OUTPUT_ROLES, key_outputs, stack_outputs
 from loadgen.tf import hcl_reader
 from loadgen.tf.outputs import read_outputs, required_output
@@ -145,8 +145,10 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
     else:
         target = aws_target(loaded, profile, needs_api, tf_outputs)
     check_prod_confirmation(target, env, confirm_prod)
-    return RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
-                      out_dir=out or REPORTS_DIR, run_id=run_id or new_run_id(stack, env, what))
+    ctx = RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
+                     out_dir=out or REPORTS_DIR, run_id=run_id or new_run_id(stack, env, what))
+    check_guarding_alarms(ctx)
+    return ctx
 
 
 def aws_target(stack: hcl_reader.Stack, profile: Any, needs_api: bool, tf_outputs: Path | None) -> Target:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.errors import LoadgenError
 from loadgen.hot_paths import HotPath
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.measure.staged_recorder import StagedRecorder
@@ -150,6 +151,24 @@ def breaches(observed: float, alarm: Alarm) -> bool:
     if comparison.startswith("LessThanOrEqual"):
         return observed <= alarm.threshold
     return observed < alarm.threshold
+
+
+def check_guarding_alarms(ctx: RunContext) -> None:
+    """Before any load: every alarm a hot path names exists in the stack and, unless it compares against another
+    metric (`threshold_metric_id`), has a numeric threshold in the env. Else one LoadgenError line: judging a hot
+    path by its other alarms instead would be a silent substitution."""
+    found = {a.address: a for a in alarms(ctx.resolved)}
+    where = ctx.profile.path.parent / "hot_paths.toml"
+    for path in ctx.hot_paths:
+        for address in path.alarms:
+            alarm = found.get(address)
+            if alarm is None:
+                raise LoadgenError(f"{where}: hot path '{path.name}' names alarm {address}, which {ctx.stack} does "
+                                   f"not declare for {ctx.env}; fix the address (loadgen tf alarms lists them)")
+            if not alarm.threshold_is_number and not alarm.compares_to_metric:
+                raise LoadgenError(f"{alarm.file}:{alarm.line}: {address} (guarding hot path '{path.name}') has no "
+                                   f"numeric threshold in {ctx.env} (got {alarm.threshold!r}); set it from a "
+                                   f"variable {ctx.env}.tfvars sets")
 
 
 def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) -> dict:

@@ -28,6 +28,8 @@ class Alarm:
     hot_path: str | None
     file: str
     line: int
+    compares_to_metric: bool = False
+    """The alarm's threshold is another metric (`threshold_metric_id`, e.g. an anomaly band), not a number."""
 
     @property
     def threshold_is_number(self) -> bool:
@@ -75,5 +77,6 @@ def alarms(resolved: ResolvedStack, guards: dict[str, str] | None = None) -> lis
             hot_path=guards.get(instance.address) or guards.get(instance.block.address),
             file=str(instance.block.file),
             line=instance.block.line,
+            compares_to_metric="threshold_metric_id" in instance.block.body,
         ))
     return found

@@ -250,15 +250,10 @@ def _compliance_differences(stack: Stack, key: str, values: dict[str, Any]) -> I
 def _alarm_thresholds(stack: Stack) -> Iterator[Finding]:
     for env in stack.tfvars:
         for alarm in alarms(ResolvedStack(stack, env)):
-            if not alarm.threshold_is_number and "threshold_metric_id" not in _alarm_body(stack, alarm.address):
+            if not alarm.threshold_is_number and not alarm.compares_to_metric:
                 yield Finding(stack.name, alarm.file, alarm.line, alarm.address, "alarm_threshold",
                               f"threshold does not resolve to a number in {env} "
                               f"(got {alarm.threshold!r}); use a var set in {env}.tfvars")
-
-
-def _alarm_body(stack: Stack, address: str) -> dict:
-    base = address.split("[", 1)[0]
-    return next((b.body for b in stack.resources() if b.address == base), {})
 
 
 def _module_stacks(stack: Stack) -> Iterator[Stack]:
