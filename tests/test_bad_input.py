@@ -78,3 +78,14 @@ def test_bad_files_are_one_line_and_exit_2_before_any_load(local_target, tmp_pat
         assert result.exit_code == 2 and len(lines) == 1, result.output
         assert lines[0].startswith("error: ") and file_named in lines[0] and says in lines[0], lines[0]
         assert not out.exists()
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_target_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOADGEN_STATE_DIR", str(tmp_path / "state"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = CliRunner().invoke(main, ["validate", "--stack", "food_delivery", "--env", "dev", "--out",
+                                       str(blocker / "reports")], prog_name="loadgen")
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and "cannot write the report there" in lines[0], result.output
+    assert not (tmp_path / "state").exists()  # refused before the embedded target was started

@@ -12,6 +12,7 @@ import functools
 import json
 import math
 import os
+import tempfile
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -146,9 +147,22 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
         target = aws_target(loaded, profile, needs_api, tf_outputs)
     check_prod_confirmation(target, env, confirm_prod)
     ctx = RunContext(stack=stack, env=env, resolved=resolved, profile=profile, target=target,
-                     out_dir=out or REPORTS_DIR, run_id=run_id or new_run_id(stack, env, what))
+                     out_dir=writable(out or REPORTS_DIR), run_id=run_id or new_run_id(stack, env, what))
     check_guarding_alarms(ctx)
     return ctx
+
+
+def writable(out: Path) -> Path:
+    """The output folder, made if need be, once a file could be written in it: checked before any load, so a
+    run's report is never lost at its end (one line otherwise)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".loadgen-write-check-"):
+            pass
+    except OSError as exc:
+        raise LoadgenError(f"{out}: cannot write the report there ({exc.strerror or type(exc).__name__}); pass "
+                           "--out with a folder you can write") from None
+    return out
 
 
 def aws_target(stack: hcl_reader.Stack, profile: Any, needs_api: bool, tf_outputs: Path | None) -> Target:

@@ -24,7 +24,7 @@ import click
 
 from loadgen.cli.common import (Finite, build_context, confirm_prod_option, console, default_terraform_dir, emit_json,
                                 json_option, out_option, rate_scale_option, run_async, state_dir, target_option,
-                                terraform_dir_option, user_errors)
+                                terraform_dir_option, user_errors, writable)
 from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import cause_of
@@ -217,7 +217,7 @@ def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, durati
     stacks = declared_stacks(profiles_dir) if all_stacks else [stack]
     if not all_stacks:
         hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)  # an unknown stack: one line, early
-    out = out or REPORTS_DIR
+    out = writable(out or REPORTS_DIR)  # before the embedded target starts or any load is sent
     suite_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{env}-validate"
     summaries, signal_exit = [], None
     with embedded_target(target):
