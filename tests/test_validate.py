@@ -228,3 +228,19 @@ def test_two_worker_processes_share_each_schedule_and_their_histograms_merge_exa
                                       f"{name}.hdr").read_text().strip().encode())
         assert merged.get_total_count() == hp["ops"]
     assert summary["accounting"]["generated"] == summary["accounting"]["acknowledged"] > 0
+
+
+def test_load_the_local_target_cannot_take_fails_with_one_line_saying_so(fake_stack, tmp_path, monkeypatch):
+    terraform, profiles = fake_stack
+    monkeypatch.setenv("LOADGEN_STATE_DIR", str(tmp_path / "state"))
+    result = CliRunner().invoke(main, ["validate", "--stack", "tiny_orders", "--env", "dev", "--terraform-dir",
+                                       str(terraform), "--profiles-dir", str(profiles), "--rate-scale", "100",
+                                       "--duration", "4", "--out", str(tmp_path / "reports"), "--json"])
+    assert result.exit_code == 1, result.output
+    summary = json.loads(result.stdout)
+    line = summary["shortfall"]
+    assert line.startswith("the local target sustained ") and "lower --rate-scale, or run against --target aws" in line
+    worst = next(hp for hp in summary["hot_paths"] if f"on {hp['name']} in stage" in line)
+    assert any(not c["passed"] and "offered" in c["detail"] for c in worst["checks"])  # delivered vs offered counts
+    errors = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert len(errors) == 1 and line in errors[0]

@@ -156,7 +156,8 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     write_summary(ctx, summary, results)
     if not all_stacks_run:
         render_report(ctx.run_dir)
-    for line in [f"the local target's {d} died during the run" for d in dead] + ([aborted] if aborted else []):
+    lines = [f"the local target's {d} died during the run" for d in dead] + ([aborted] if aborted else [])
+    for line in lines + ([summary["shortfall"]] if summary.get("shortfall") and not lines else []):
         click.echo(f"error: {stack}/{env}: {line}; report: {ctx.run_dir}", err=True)
     return summary, SIGNAL_EXIT.get(stop.signal) if stop.signal else None
 

@@ -83,6 +83,26 @@ def delivery_checks(entry: dict, result: HotPathResult, aborted: bool) -> list[d
     return checks
 
 
+def shortfall(summary: dict) -> str | None:
+    """One line for a target that could not take the offered load: the hot path and stage delivered least of it
+    (below what the delivery check allows), and what to do; None when every stage delivered."""
+    worst = None
+    for hp in summary["hot_paths"]:
+        failed = {c["name"] for c in hp.get("checks") or [] if not c["passed"]}
+        for stage in hp.get("stages") or []:
+            if f"stage {stage['index']} delivery" in failed and stage["achieved_rate"] < stage["target_rate"]:
+                share = stage["achieved_rate"] / stage["target_rate"]
+                if worst is None or share < worst[0]:
+                    worst = (share, hp["name"], stage)
+    if worst is None:
+        return None
+    share, name, stage = worst
+    remedy = ("lower --rate-scale, or run against --target aws" if summary.get("target") == "local"
+              else "raise the env's capacities, or lower --rate-scale")
+    return (f"the {summary.get('target', '')} target sustained {stage['achieved_rate']:,.2f} of "
+            f"{stage['target_rate']:,.2f}/s offered on {name} in stage {stage['index']} ({share:.0%}); {remedy}")
+
+
 def target_check(dead: list[str]) -> dict:
     """Whether the target's services outlived the run (dead: descriptions of those that did not)."""
     return _check("target alive", not dead, "; ".join(f"{d} died during the run" for d in dead)
@@ -142,4 +162,5 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
         "processes": processes, "tfvars": tfvars, "stages": plan.describe(), "checks": checks,
         "capacity": capacity, "config": config,
         "verdict": "pass" if all(c["passed"] for c in checks) else "fail"})
+    summary["shortfall"] = shortfall(summary)
     return summary
