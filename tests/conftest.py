@@ -1,9 +1,11 @@
 """Shared fixtures: a tiny stack written into a temporary terraform/ folder, the repository's terraform/, and an
-embedded local target per test module."""
+embedded local target shared by the modules whose runs only need one running."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -134,26 +136,42 @@ def copied_terraform(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def local_target(tmp_path_factory):
-    """One embedded target for a module's runs (validate uses a running one and leaves it running); yields its
-    state folder."""
-    import os
+@contextmanager
+def _state_dir_env(state: Path):
+    """LOADGEN_STATE_DIR set to `state` for what runs inside, the previous value restored after."""
+    previous = os.environ.get("LOADGEN_STATE_DIR")
+    os.environ["LOADGEN_STATE_DIR"] = str(state)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("LOADGEN_STATE_DIR", None)
+        else:
+            os.environ["LOADGEN_STATE_DIR"] = previous
 
+
+@pytest.fixture(scope="session")
+def _shared_target(tmp_path_factory):
+    """One embedded target (`loadgen local up`) for every module whose runs only need a running one; `loadgen
+    local down` when the session ends. Tests that need a fresh, private or killed target start their own."""
     from click.testing import CliRunner
 
     from loadgen.cli import main
 
     state = tmp_path_factory.mktemp("state")
-    previous = os.environ.get("LOADGEN_STATE_DIR")
-    os.environ["LOADGEN_STATE_DIR"] = str(state)
-    assert CliRunner().invoke(main, ["local", "up"]).exit_code == 0
+    with _state_dir_env(state):
+        assert CliRunner().invoke(main, ["local", "up"]).exit_code == 0
     yield state
-    assert CliRunner().invoke(main, ["local", "down"]).exit_code == 0
-    if previous is None:
-        os.environ.pop("LOADGEN_STATE_DIR", None)
-    else:
-        os.environ["LOADGEN_STATE_DIR"] = previous
+    with _state_dir_env(state):
+        assert CliRunner().invoke(main, ["local", "down"]).exit_code == 0
+
+
+@pytest.fixture(scope="module")
+def local_target(_shared_target):
+    """The shared embedded target, as LOADGEN_STATE_DIR for a module's runs (validate uses a running one and leaves
+    it running); yields its state folder."""
+    with _state_dir_env(_shared_target):
+        yield _shared_target
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from loadgen.cli import main
+from loadgen.tf import hcl_reader
 from loadgen.tf.hcl_reader import load_stack
 from loadgen.tf.stack_check import check_stack
 
@@ -150,3 +151,20 @@ def test_a_value_its_variable_type_or_validation_refuses_is_a_finding_and_exit_2
     result = check_copy(copied_terraform, "fleet_telematics")
     assert result.exit_code == 1 and "env = 'qa' fails its validation: env must be dev, staging or prod." in \
         result.output
+
+
+def test_a_changed_file_is_parsed_afresh_and_a_damaged_saved_parse_is_ignored(mini_terraform, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOADGEN_CACHE_DIR", str(tmp_path / "cache"))
+    tfvars = mini_terraform / "mini" / "prod.tfvars"
+    assert hcl_reader.load_stack(mini_terraform, "mini").tfvars["prod"].values["orders_shard_count"] == 16
+    tfvars.write_text(tfvars.read_text().replace("orders_shard_count = 16", "orders_shard_count = 24"))
+    assert hcl_reader.load_stack(mini_terraform, "mini").tfvars["prod"].values["orders_shard_count"] == 24
+    saved = sorted((tmp_path / "cache" / "hcl").glob("*.json"))
+    assert saved  # what the next process reads instead of parsing again
+    for path in saved:
+        path.write_text('{"damaged": ')
+    hcl_reader._PARSED.clear()
+    hcl_reader._FILE_BLOCKS.clear()
+    stack = hcl_reader.load_stack(mini_terraform, "mini")
+    assert stack.tfvars["prod"].values["orders_shard_count"] == 24
+    assert "orders_shard_count" in stack.variables

@@ -1,5 +1,6 @@
 """`loadgen validate` end to end: a stack the engine has never seen runs through it with no engine change, the
-embedded target is started and stopped for the run, and the verdict follows the candidate tfvars."""
+embedded target is started and stopped for the run, and the verdict follows the candidate tfvars. Only the first
+test is about the embedded target; the others run on the shared running one (conftest's local_target)."""
 
 from __future__ import annotations
 
@@ -183,9 +184,8 @@ def test_a_new_stack_runs_through_validate_with_no_engine_change(fake_stack, tmp
     assert not LocalTarget(state).services()  # the embedded target was started for the run and stopped
 
 
-def test_a_candidate_tfvars_that_cannot_hold_the_load_fails_naming_the_alarm(fake_stack, tmp_path, monkeypatch):
+def test_a_candidate_tfvars_that_cannot_hold_the_load_fails_naming_the_alarm(fake_stack, tmp_path, local_target):
     terraform, profiles = fake_stack
-    monkeypatch.setenv("LOADGEN_STATE_DIR", str(tmp_path / "state"))
     candidate = tmp_path / "candidate.tfvars"
     candidate.write_text('env = "dev"\nlocations_shards = 1\ngeo_latency_threshold_us = 0.001\n'
                          'conditional_failures_threshold = 1000\n')
@@ -210,9 +210,8 @@ def test_a_candidate_tfvars_with_an_unknown_variable_is_one_line(fake_stack, tmp
 
 
 def test_two_worker_processes_share_each_schedule_and_their_histograms_merge_exactly(fake_stack, tmp_path,
-                                                                                     monkeypatch):
+                                                                                     local_target):
     terraform, profiles = fake_stack
-    monkeypatch.setenv("LOADGEN_STATE_DIR", str(tmp_path / "state"))
     result = CliRunner().invoke(main, ["validate", "--stack", "tiny_orders", "--env", "dev", "--terraform-dir",
                                        str(terraform), "--profiles-dir", str(profiles), "--processes", "2",
                                        "--out", str(tmp_path / "reports"), "--json"])

@@ -2,12 +2,21 @@
 
 Everything else in loadgen that needs Terraform asks this module (STYLE: nothing else parses HCL). It wraps
 python-hcl2 and adds what it does not give: the line each block and tfvars key starts on, and a single
-LoadgenError line for malformed HCL or a missing file.
+LoadgenError line for malformed HCL or a missing file. Parsing takes seconds per stack, so a file's parse is kept
+by its text: in memory for the process, and as JSON in `.cache/hcl/` for the next one (a changed file is a new
+text, parsed afresh).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
+import os
+import pickle
 import re
+import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,8 +26,16 @@ from hcl2.utils import SerializationOptions
 from lark.exceptions import LarkError
 
 from loadgen.errors import LoadgenError
+from loadgen.paths import CACHE_DIR
 
 _OPTIONS = SerializationOptions(with_comments=False)
+_HCL2_VERSION = importlib.metadata.version("python-hcl2")
+_CACHE_ENTRIES = 256
+_PARSED: OrderedDict[str, bytes] = OrderedDict()
+"""python-hcl2's parse of a file's text, by the text itself (pickled: each caller gets a copy of its own)."""
+_FILE_BLOCKS: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+"""The blocks of a .tf file with their lines, by (path, text). Parsing is seconds per stack and a command or check
+reads the same files again and again; a changed file is a new text, so nothing stale is ever served."""
 BLOCK_MARK = "__is_block__"
 ENVS = ("dev", "staging", "prod")
 
@@ -124,14 +141,21 @@ def nested_blocks(body: dict) -> Iterator[tuple[str, dict]]:
 
 def parse_file(path: Path) -> dict:
     """Parse one HCL file; malformed HCL or a missing file becomes one LoadgenError line."""
+    return _parse_text(path, _read(path))
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text()
+        return path.read_text()
     except FileNotFoundError:
         raise LoadgenError(f"{path}: file not found; check the stack folder and env name") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LoadgenError(f"{path}: cannot be read ({exc}); fix the file's permissions or encoding") from None
+
+
+def _parse_text(path: Path, text: str) -> dict:
     try:
-        return hcl2.loads(text, serialization_options=_OPTIONS)
+        return _cached(_PARSED, text, lambda: _parse_or_read_parsed(text))
     except LarkError as exc:
         line = getattr(exc, "line", -1)
         where = f"{path}:{line}" if isinstance(line, int) and line > 0 else f"{path}"
@@ -141,14 +165,58 @@ def parse_file(path: Path) -> dict:
         raise LoadgenError(f"{path}: malformed HCL ({type(exc).__name__}: {exc}); fix the syntax") from None
 
 
+def _cached(cache: OrderedDict, key: Any, compute: Any) -> Any:
+    """compute() once per key (least recently used entries dropped); a fresh copy of its value every call."""
+    pickled = cache.get(key)
+    if pickled is None:
+        pickled = pickle.dumps(compute(), protocol=pickle.HIGHEST_PROTOCOL)
+        cache[key] = pickled
+        if len(cache) > _CACHE_ENTRIES:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return pickle.loads(pickled)
+
+
+def _parse_or_read_parsed(text: str) -> dict:
+    """hcl2.loads(text), or the same parse saved by an earlier process: `.cache/hcl/` (under LOADGEN_CACHE_DIR when
+    set) keeps it as JSON named by the SHA-256 of python-hcl2's version and the text, which JSON round-trips
+    exactly. The cache is only ever a shortcut: unreadable or unwritable, the text is parsed."""
+    digest = hashlib.sha256(f"python-hcl2 {_HCL2_VERSION}\0{_OPTIONS!r}\0{text}".encode()).hexdigest()
+    folder = Path(os.environ.get("LOADGEN_CACHE_DIR") or CACHE_DIR) / "hcl"
+    saved = folder / f"{digest}.json"
+    try:
+        parsed = json.loads(saved.read_text())
+        if isinstance(parsed, dict):
+            return parsed
+    except (OSError, ValueError):
+        pass
+    parsed = hcl2.loads(text, serialization_options=_OPTIONS)
+    temporary = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=f".{digest}.", delete=False) as out:
+            temporary = Path(out.name)
+            json.dump(parsed, out)
+        os.replace(temporary, saved)  # atomic: a concurrent reader sees the whole file or none
+    except (OSError, TypeError, ValueError):
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+    return parsed
+
+
 def _line_of(text: str, pattern: str, default: int = 1) -> int:
     match = re.search(pattern, text, flags=re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else default
 
 
-def _blocks_of_file(path: Path) -> Iterator[Block]:
-    parsed = parse_file(path)
-    text = path.read_text()
+def _blocks_of_file(path: Path) -> tuple[Block, ...]:
+    text = _read(path)
+    return _cached(_FILE_BLOCKS, (str(path), text), lambda: tuple(_scan_blocks(path, text)))
+
+
+def _scan_blocks(path: Path, text: str) -> Iterator[Block]:
+    parsed = _parse_text(path, text)
     for kind, entries in parsed.items():
         for entry in entries if isinstance(entries, list) else [entries]:
             if kind in ("locals", "terraform"):
