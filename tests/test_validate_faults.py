@@ -98,3 +98,36 @@ def test_a_service_killed_mid_run_fails_the_run_naming_it(tmp_path, stack, servi
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and f"local target's {cause}" in lines[0]
     assert_nothing_left(state, services)
+
+
+def test_sigterm_mid_push_writes_an_aborted_report_and_exits_143(tmp_path, local_target):
+    out = tmp_path / "reports"
+    process = subprocess.Popen([*LOADGEN, "push", "kinesis", "--stack", "food_delivery", "--env", "dev", "--duration",
+                                str(RUN_S), "--out", str(out), "--json"],
+                               env={**os.environ, "LOADGEN_STATE_DIR": str(local_target)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    generators = []
+    while time.monotonic() < deadline and process.poll() is None and not generators:
+        generators = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                      if "generation_process" in _cmdline(pid) and _parent(pid) == process.pid]
+        time.sleep(0.2)
+    assert generators, "the push never started generating"
+    time.sleep(3)  # records flow for a few seconds before the signal
+    process.send_signal(signal.SIGTERM)
+    code, summary, err = finish(process)
+    assert code == 143
+    assert summary["aborted"] is True and summary["abort_reason"] == "stopped by SIGTERM"
+    assert summary["verdict"] == "fail"
+    assert_kinesis_adds_up(summary)
+    assert summary["accounting"]["acknowledged"] > 0
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "stopped by SIGTERM" in lines[0]
+    assert all(_cmdline(pid) == "" for pid in generators)  # its generation process ended with it
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

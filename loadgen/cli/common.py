@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import asyncio
 import math
 import os
+import signal
 import tempfile
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import click
 from rich.console import Console
@@ -210,10 +212,46 @@ def cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool, extra: dict | None = None) -> None:
-    """Judge, write reports/<run-id>/, print, and exit 1 on a failed verdict."""
+SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Stop:
+    """SIGINT/SIGTERM during a run: the first asks every hot path to stop and drain (bounded), so the report is
+    complete and marked aborted; a second cancels the run outright."""
+
+    def __init__(self) -> None:
+        self.signal: signal.Signals | None = None
+        self.task: asyncio.Task | None = None
+        self.event: asyncio.Event | None = None
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.task = asyncio.current_task()
+        self.event = asyncio.Event()
+        for sig in SIGNAL_EXIT:
+            loop.add_signal_handler(sig, self._stop, sig)
+
+    async def around(self, run: Callable[[asyncio.Event], Awaitable[Any]]) -> Any:
+        """Install, then await run(the stop event)."""
+        self.install()
+        return await run(self.event)
+
+    def _stop(self, sig: signal.Signals) -> None:
+        if self.signal is None:
+            self.signal = sig
+            self.event.set()
+        elif self.task is not None:
+            self.task.cancel()
+
+
+def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool, extra: dict | None = None,
+               stopped_by: signal.Signals | None = None) -> None:
+    """Judge, write reports/<run-id>/, print, and exit 1 on a failed verdict (130/143 for a run a signal stopped:
+    its report is complete, marked aborted, and fails)."""
     summary = build_summary(ctx, results, duration_s)
     summary.update(extra or {})
+    if stopped_by is not None:
+        summary.update({"aborted": True, "abort_reason": f"stopped by {stopped_by.name}", "verdict": "fail"})
     write_summary(ctx, summary, results)
     if as_json:
         emit_json(summary)
@@ -230,6 +268,9 @@ def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool,
                           hp["verdict"])
         console().print(table)
         click.echo(f"report: {ctx.run_dir / 'summary.json'}")
+    if stopped_by is not None:
+        click.echo(f"error: {ctx.stack}/{ctx.env}: stopped by {stopped_by.name}; report: {ctx.run_dir}", err=True)
+        sys.exit(SIGNAL_EXIT[stopped_by])
     sys.exit(1 if summary["verdict"] == "fail" else 0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from loadgen.drive.api_pusher import push_api, status_counts
-from loadgen.cli.common import (Finite, build_context, finish_run, rate_scale_option, run_async, run_options,
+from loadgen.cli.common import (Finite, Stop, build_context, finish_run, rate_scale_option, run_async, run_options,
                                 user_errors)
 from loadgen.drive.kinesis_pusher import push_kinesis
 from loadgen.drive.ramp import RampPlan
@@ -31,14 +31,16 @@ def push_kinesis_command(terraform_dir, stack, env, target, confirm_prod, out, a
     """PutRecords at the profile's rates x --rate-scale; every record acknowledged, retried or reported failed."""
     ctx = build_context(stack, env, target, out, "push-kinesis", confirm_prod, terraform_dir)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    stop = Stop()
     with LiveBoard(not as_json, f"push kinesis {stack}/{env}") as board:
-        outcome = run_async(push_kinesis(ctx, RampPlan.constant(duration), rate_scale, board.watch))
+        outcome = run_async(stop.around(lambda event: push_kinesis(ctx, RampPlan.constant(duration), rate_scale,
+                                                                   board.watch, event)))
     accounting = outcome.accounting
     if not as_json:
         click.echo(f"generated {accounting['generated']:,} = acknowledged {accounting['acknowledged']:,} + failed "
                    f"{accounting['failed']:,} + in flight {accounting['in_flight']:,}"
                    + ("  (aborted)" if outcome.aborted else ""))
-    finish_run(ctx, outcome.results, outcome.duration_s, as_json, outcome.summary_fields())
+    finish_run(ctx, outcome.results, outcome.duration_s, as_json, outcome.summary_fields(), stop.signal)
 
 
 @push.command("api")
@@ -50,6 +52,8 @@ def push_api_command(terraform_dir, stack, env, target, confirm_prod, out, as_js
     """The stack's REST routes with x-api-key at the profile's rates x --rate-scale, open loop; status classes
     counted per route. On --target aws: LOADGEN_API_URL (stage invoke URL) and LOADGEN_API_KEY."""
     ctx = build_context(stack, env, target, out, "push-api", confirm_prod, terraform_dir, needs_api=True)
+    stop = Stop()
     with LiveBoard(not as_json, f"push api {stack}/{env}") as board:
-        results = run_async(push_api(ctx, RampPlan.constant(duration), rate_scale, board.watch))
-    finish_run(ctx, results, duration, as_json, {"status_counts": status_counts(results)})
+        results = run_async(stop.around(lambda event: push_api(ctx, RampPlan.constant(duration), rate_scale,
+                                                               board.watch, stop=event)))
+    finish_run(ctx, results, duration, as_json, {"status_counts": status_counts(results)}, stop.signal)

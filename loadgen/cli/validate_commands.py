@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -22,9 +21,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from loadgen.cli.common import (Finite, build_context, confirm_prod_option, console, default_terraform_dir, emit_json,
-                                json_option, out_option, rate_scale_option, run_async, state_dir, target_option,
-                                terraform_dir_option, user_errors, writable)
+from loadgen.cli.common import (SIGNAL_EXIT, Finite, Stop, build_context, confirm_prod_option, console,
+                                default_terraform_dir, emit_json, json_option, out_option, rate_scale_option,
+                                run_async, state_dir, target_option, terraform_dir_option, user_errors, writable)
 from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import cause_of
@@ -42,7 +41,6 @@ from loadgen.run_context import RunContext
 from loadgen.target.local_target import LocalTarget
 from loadgen.tf import hcl_reader
 
-SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 @contextmanager
@@ -66,30 +64,6 @@ def dead_services(target: str) -> list[str]:
     services = LocalTarget(state_dir()).status()["services"]
     return [f"{name} ({urlsplit(s['url']).hostname}:{s['port']}, pid {s['pid']})" for name, s in services.items()
             if not s["alive"]]
-
-
-class Stop:
-    """SIGINT/SIGTERM during a run: the first asks every hot path to stop and drain (bounded), so the report is
-    complete and marked aborted; a second cancels the run outright."""
-
-    def __init__(self) -> None:
-        self.signal: signal.Signals | None = None
-        self.task: asyncio.Task | None = None
-        self.event: asyncio.Event | None = None
-
-    def install(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.task = asyncio.current_task()
-        self.event = asyncio.Event()
-        for sig in SIGNAL_EXIT:
-            loop.add_signal_handler(sig, self._stop, sig)
-
-    def _stop(self, sig: signal.Signals) -> None:
-        if self.signal is None:
-            self.signal = sig
-            self.event.set()
-        elif self.task is not None:
-            self.task.cancel()
 
 
 async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: LiveBoard, stop: Stop,

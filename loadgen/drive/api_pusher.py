@@ -234,13 +234,14 @@ class ApiDriver:
 
 async def push_api(ctx: RunContext, plan: RampPlan, rate_scale: float,
                    watch: Callable[[StagedRecorder], None] | None = None,
-                   max_requests: int = MAX_REQUESTS) -> list[HotPathResult]:
+                   max_requests: int = MAX_REQUESTS, stop: asyncio.Event | None = None) -> list[HotPathResult]:
     """`loadgen push api`: every API route of the stack open loop through the plan; one HotPathResult per route,
-    its `extra` holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"})."""
+    its `extra` holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"}); setting
+    `stop` ends it early (what was sent is drained, bounded)."""
     driver = ApiDriver(ctx, plan, rate_scale, watch, max_requests)
     try:
         await driver.prepare()
-        return await driver.run()
+        return await driver.run(stop=stop)
     finally:
         await driver.close()
 

@@ -627,14 +627,16 @@ class KinesisDriver:
 
 
 async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
-                       watch: Callable[[StagedRecorder], None] | None = None, **options: Any) -> PushOutcome:
+                       watch: Callable[[StagedRecorder], None] | None = None, stop: asyncio.Event | None = None,
+                       **options: Any) -> PushOutcome:
     """`loadgen push kinesis`: the profile's Kinesis records through the plan's stages at its rates x
-    `rate_scale` into the stack's streams on ctx.target (options: KinesisDriver's)."""
+    `rate_scale` into the stack's streams on ctx.target (options: KinesisDriver's); setting `stop` ends it early
+    with every record accounted for (the outcome says aborted)."""
     driver = KinesisDriver(ctx, plan, rate_scale, watch, **options)
     try:
         await driver.prepare()
         with frozen_heap():
-            return await driver.run()
+            return await driver.run(stop=stop)
     finally:
         await driver.close()
 
