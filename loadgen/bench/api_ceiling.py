@@ -28,7 +28,8 @@ import numpy as np
 from loadgen.drive.http_client import HttpPool
 from loadgen.drive.scheduler import frozen_heap, run_open_loop
 from loadgen.measure.staged_recorder import StagedRecorder
-from loadgen.target.http_sink import start_http_sink, stop_http_sink
+from loadgen.target.children import stop_child
+from loadgen.target.http_sink import start_http_sink
 from loadgen.target.local_target import free_port
 
 LATE_LIMIT = 0.01
@@ -131,14 +132,13 @@ def fast_server(cpu: int | None) -> Iterator[tuple[str, str]]:
             try:
                 yield f"http://127.0.0.1:{port}", "nginx"
             finally:
-                process.terminate()
-                process.wait(10)
+                stop_child(process)
         return
     url, process = start_http_sink(port, cpu)
     try:
         yield url, "loadgen http_sink"
     finally:
-        stop_http_sink(process)
+        stop_child(process)
 
 
 async def run_api_ceiling(measured_cpu: int | None, sink_cpu: int | None, seconds: float = 3.0,

@@ -42,7 +42,8 @@ from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.measure.wire import staged_from_wire, staged_to_wire
 from loadgen.paths import TERRAFORM_DIR
 from loadgen.profiles import load_profile
-from loadgen.target.kinesis_sink import start_sink_process, stop_sink_process
+from loadgen.target.children import stop_child
+from loadgen.target.kinesis_sink import start_sink_process
 
 PREPARE_TIMEOUT_S = 300.0
 """How long the workers may take to build their models and make their first slices."""
@@ -187,7 +188,7 @@ async def run_harness_bench(stacks: tuple[str, ...], env: str, seconds: float = 
         else:
             per_process = _in_workers(runs, cpus)
     finally:
-        stop_sink_process(sink)
+        stop_child(sink)
     recorders = [staged_from_wire(w) for p in per_process for w in p["recorders"]]
     merged = HotPathRecorder("harness")
     for recorder in recorders:

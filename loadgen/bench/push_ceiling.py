@@ -41,7 +41,8 @@ from loadgen.drive.ramp import RampPlan
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.paths import TERRAFORM_DIR
 from loadgen.drive.kinesis_pusher import push_kinesis
-from loadgen.target.kinesis_sink import start_sink_process, stop_sink_process
+from loadgen.target.children import stop_child
+from loadgen.target.kinesis_sink import start_sink_process
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, LOCAL_CREDENTIALS, RunContext, Target, new_run_id
 from loadgen.tf import hcl_reader
@@ -172,7 +173,7 @@ async def run_push_ceiling(seconds: float = 5.0, concurrency: int = 8, overdrive
     finally:
         if saved is not None:
             os.sched_setaffinity(0, saved)
-        stop_sink_process(sink)
+        stop_child(sink)
     headline, bare, bare_same = (statistics.median(v) for v in (pushers, bares, sames))
     peak = _peak_records_per_s(stacks[0])
     per_stack = {stacks[0]: {"records_per_s": round(headline, 1), "prod_peak_records_per_s": round(peak, 1),

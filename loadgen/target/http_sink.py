@@ -68,15 +68,6 @@ def start_http_sink(port: int, cpu: int | None) -> tuple[str, subprocess.Popen]:
     raise RuntimeError(f"the HTTP sink did not answer on {url}")
 
 
-def stop_http_sink(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-
-
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 and args[1]:

@@ -192,7 +192,7 @@ class KinesisSink:
 def start_sink_process(faults: SinkFaults = SinkFaults(), cpu: int | None = None,
                        timeout_s: float = 20.0) -> tuple[str, subprocess.Popen]:
     """The sink in its own process (optionally pinned to one CPU); returns (url, process). Stop it with
-    `stop_sink_process(process)`."""
+    `loadgen.target.children.stop_child(process)`."""
     args = [sys.executable, "-m", "loadgen.target.kinesis_sink", "--fail-fraction", str(faults.fail_fraction)]
     for key in sorted(faults.permanent_keys):
         args += ["--permanent-key", key]
@@ -209,15 +209,6 @@ def start_sink_process(faults: SinkFaults = SinkFaults(), cpu: int | None = None
         process.kill()
         raise RuntimeError(f"the Kinesis sink did not start (said {line!r})")
     return line, process
-
-
-def stop_sink_process(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def main(argv: list[str] | None = None) -> None:
