@@ -155,12 +155,18 @@ def build_context(stack: str, env: str, target_kind: str, out: Path | None, what
 
 
 def writable(out: Path) -> Path:
-    """The output folder, made if need be, once a file could be written in it: checked before any load, so a
-    run's report is never lost at its end (one line otherwise)."""
+    """The output folder, once a report could be written there: checked before any load, so a run's report is
+    never lost at its end (one line otherwise). Nothing is created: a folder that does not exist yet must be
+    creatable in its nearest existing parent."""
+    existing = next(p for p in (out, *out.parents) if p.exists())
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".loadgen-write-check-"):
-            pass
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+        if existing == out:
+            with tempfile.NamedTemporaryFile(dir=out, prefix=".loadgen-write-check-"):
+                pass
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
     except OSError as exc:
         raise LoadgenError(f"{out}: cannot write the report there ({exc.strerror or type(exc).__name__}); pass "
                            "--out with a folder you can write") from None
