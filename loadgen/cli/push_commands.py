@@ -40,7 +40,8 @@ def push_kinesis_command(terraform_dir, stack, env, target, confirm_prod, out, a
         click.echo(f"generated {accounting['generated']:,} = acknowledged {accounting['acknowledged']:,} + failed "
                    f"{accounting['failed']:,} + in flight {accounting['in_flight']:,}"
                    + ("  (aborted)" if outcome.aborted else ""))
-    finish_run(ctx, outcome.results, outcome.duration_s, as_json, outcome.summary_fields(), stop.signal)
+    ran_s = outcome.elapsed_s if outcome.aborted else outcome.duration_s  # an aborted run: the time it ran
+    finish_run(ctx, outcome.results, ran_s, as_json, outcome.summary_fields(), stop.signal)
 
 
 @push.command("api")
@@ -54,6 +55,7 @@ def push_api_command(terraform_dir, stack, env, target, confirm_prod, out, as_js
     ctx = build_context(stack, env, target, out, "push-api", confirm_prod, terraform_dir, needs_api=True)
     stop = Stop()
     with LiveBoard(not as_json, f"push api {stack}/{env}") as board:
-        results = run_async(stop.around(lambda event: push_api(ctx, RampPlan.constant(duration), rate_scale,
-                                                               board.watch, stop=event)))
-    finish_run(ctx, results, duration, as_json, {"status_counts": status_counts(results)}, stop.signal)
+        results, elapsed = run_async(stop.around(lambda event: push_api(ctx, RampPlan.constant(duration),
+                                                                        rate_scale, board.watch, stop=event)))
+    ran_s = min(elapsed, duration) if stop.signal else duration  # an aborted run: the time it ran
+    finish_run(ctx, results, ran_s, as_json, {"status_counts": status_counts(results)}, stop.signal)

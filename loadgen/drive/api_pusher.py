@@ -234,14 +234,18 @@ class ApiDriver:
 
 async def push_api(ctx: RunContext, plan: RampPlan, rate_scale: float,
                    watch: Callable[[StagedRecorder], None] | None = None,
-                   max_requests: int = MAX_REQUESTS, stop: asyncio.Event | None = None) -> list[HotPathResult]:
+                   max_requests: int = MAX_REQUESTS,
+                   stop: asyncio.Event | None = None) -> tuple[list[HotPathResult], float]:
     """`loadgen push api`: every API route of the stack open loop through the plan; one HotPathResult per route,
-    its `extra` holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"}); setting
-    `stop` ends it early (what was sent is drained, bounded)."""
+    its `extra` holding `route` and `status_counts` ({"2xx", "400", "403", "429", "5xx", "other"}), and the
+    seconds the run took from its start (set-up excluded); setting `stop` ends it early (what was sent is drained,
+    bounded)."""
     driver = ApiDriver(ctx, plan, rate_scale, watch, max_requests)
     try:
         await driver.prepare()
-        return await driver.run(stop=stop)
+        began = clock()
+        results = await driver.run(began, stop=stop)
+        return results, clock() - began
     finally:
         await driver.close()
 
