@@ -3,12 +3,20 @@ orphaned workers are stopped by `down`, and concurrent `up`s start one set of se
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import threading
 import time
 import urllib.request
+from types import SimpleNamespace
 
+import aiohttp
+import pytest
+
+from loadgen.drive.api_pusher import warm_up
+from loadgen.errors import LoadgenError
 from loadgen.target.api_emulator import WARM_PATH
 from loadgen.target.local_target import LocalTarget, _cmdline, group_members, is_ours
 
@@ -75,3 +83,18 @@ def test_concurrent_ups_start_one_set_of_services(tmp_path):
     finally:
         target.down()
     assert not children_running("loadgen.target.moto_server")
+
+
+def test_an_emulator_that_does_not_answer_the_warm_up_is_one_line(tmp_path):
+    with socket.socket() as closed:  # a port nothing listens on: the emulator died
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    ctx = SimpleNamespace(stack="food_delivery", env="dev", target=SimpleNamespace(api_url=f"http://127.0.0.1:{port}"))
+
+    async def warm() -> None:
+        async with aiohttp.ClientSession() as session:
+            await warm_up(session, ctx)
+
+    with pytest.raises(LoadgenError, match="did not answer while preparing food_delivery/dev") as error:
+        asyncio.run(warm())
+    assert "\n" not in str(error.value) and "loadgen local up" in str(error.value)

@@ -270,10 +270,15 @@ async def warm_up(session: aiohttp.ClientSession, ctx: RunContext) -> None:
     from loadgen.target.api_emulator import WARM_PATH
 
     url = f"{ctx.target.api_url.rstrip('/')}{WARM_PATH}/{ctx.stack}/{ctx.env}"
-    async with session.post(url, timeout=aiohttp.ClientTimeout(total=120)) as response:
-        if response.status != 200:
-            raise LoadgenError(f"the local API emulator could not prepare {ctx.stack}/{ctx.env} "
-                               f"(HTTP {response.status}); see its log in the local target's state folder")
+    try:
+        async with session.post(url, timeout=aiohttp.ClientTimeout(total=120)) as response:
+            status = response.status
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        raise LoadgenError(f"the local API emulator did not answer while preparing {ctx.stack}/{ctx.env} "
+                           f"({type(exc).__name__}); `loadgen local up` restarts it") from None
+    if status != 200:
+        raise LoadgenError(f"the local API emulator could not prepare {ctx.stack}/{ctx.env} "
+                           f"(HTTP {status}); see its log in the local target's state folder")
 
 
 def status_counts(results: list[HotPathResult]) -> dict[str, dict[str, int]]:

@@ -208,12 +208,18 @@ async def prepare_stream_invocations(ctx: RunContext, concurrency: int, path: Ho
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=function.timeout_s + INVOKE_TIMEOUT_MARGIN_S))
     try:
         warm = f"{ctx.target.api_url.rstrip('/')}{WARM_PATH}/{ctx.stack}/{ctx.env}"
-        async with session.post(warm, params={"function": function.function_name},
-                                timeout=aiohttp.ClientTimeout(total=120)) as response:
-            if response.status != 200:
-                raise LoadgenError(f"the local API emulator could not start {function.key} of {ctx.stack}/{ctx.env} "
-                                   f"(HTTP {response.status}); see its log in the local target's state folder")
-            unreachable = (await response.json()).get("unreachable", {}).get(function.function_name, {})
+        try:
+            async with session.post(warm, params={"function": function.function_name},
+                                    timeout=aiohttp.ClientTimeout(total=120)) as response:
+                status, answer = response.status, (await response.json() if response.status == 200 else {})
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise LoadgenError(f"the local API emulator did not answer while starting {function.key} of "
+                               f"{ctx.stack}/{ctx.env} ({type(exc).__name__}); `loadgen local up` restarts "
+                               "it") from None
+        if status != 200:
+            raise LoadgenError(f"the local API emulator could not start {function.key} of {ctx.stack}/{ctx.env} "
+                               f"(HTTP {status}); see its log in the local target's state folder")
+        unreachable = answer.get("unreachable", {}).get(function.function_name, {})
         batches = Batches(ctx, path, target, shard,
                           records_per_invocation(target.mapping, target.concurrency, rate_per_s))
         await asyncio.to_thread(batches.prime)
