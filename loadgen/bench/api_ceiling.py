@@ -25,6 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
+from loadgen.bench.push_ceiling import pinned_to
 from loadgen.drive.http_client import HttpPool
 from loadgen.drive.scheduler import frozen_heap, run_open_loop
 from loadgen.measure.staged_recorder import StagedRecorder
@@ -144,14 +145,8 @@ def fast_server(cpu: int | None) -> Iterator[tuple[str, str]]:
 async def run_api_ceiling(measured_cpu: int | None, sink_cpu: int | None, seconds: float = 3.0,
                           users: int = 32) -> dict:
     with fast_server(sink_cpu) as (url, server):
-        saved = os.sched_getaffinity(0) if measured_cpu is not None else None
-        try:
-            if measured_cpu is not None:
-                os.sched_setaffinity(0, {measured_cpu})
+        with pinned_to(measured_cpu):
             ours = await open_loop_ceiling(url, seconds)
-        finally:
-            if saved is not None:
-                os.sched_setaffinity(0, saved)
         locust = locust_requests_per_s(url, max(seconds, 5.0), users, measured_cpu)
     rate = ours["sustained_requests_per_s"]
     return {"server": server, "open_loop": ours, "locust_users": users, "locust_requests_per_s": locust,

@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from loadgen.bench.push_ceiling import measuring_cpus, scratch_dir, sink_context
+from loadgen.bench.push_ceiling import measuring_cpus, pinned_to, scratch_dir, sink_context
 from loadgen.drive.kinesis_pusher import DEFAULT_LINGER_S, KinesisDriver
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import clock, frozen_heap, run_async
@@ -214,16 +214,9 @@ async def run_harness_bench(stacks: tuple[str, ...], env: str, seconds: float = 
 
 async def _pinned(run: HarnessRun, cpu: int | None) -> dict:
     """One share in this process, pinned to `cpu` for the run (affinity restored afterwards)."""
-    saved = os.sched_getaffinity(0) if cpu is not None else None
-    try:
-        if cpu is not None:
-            os.sched_setaffinity(0, {cpu})
+    async def start() -> float:
+        return clock() + LEAD_S
 
-        async def start() -> float:
-            return clock() + LEAD_S
-
+    with pinned_to(cpu):
         return await _drive_share(run, start)
-    finally:
-        if saved is not None:
-            os.sched_setaffinity(0, saved)
 

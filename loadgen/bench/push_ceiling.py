@@ -27,6 +27,7 @@ pusher's records/s on that stack's own records.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import statistics
@@ -134,6 +135,19 @@ async def pusher_rate(stack: str, url: str, seconds: float, concurrency: int, ta
     return done / (last - first)
 
 
+@contextlib.contextmanager
+def pinned_to(cpu: int | None):
+    """This process on `cpu` for the block (nothing changes when None); its affinity restored afterwards."""
+    saved = os.sched_getaffinity(0) if cpu is not None else None
+    try:
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+        yield
+    finally:
+        if saved is not None:
+            os.sched_setaffinity(0, saved)
+
+
 def measuring_cpus() -> tuple[int | None, int | None]:
     """(CPU this process measures on, CPU the sink runs on); None where pinning is not possible."""
     if not hasattr(os, "sched_getaffinity"):
@@ -152,27 +166,23 @@ async def run_push_ceiling(seconds: float = 5.0, concurrency: int = 8, overdrive
     terraform_dir = terraform_dir or TERRAFORM_DIR
     measured_cpu, sink_cpu = measuring_cpus()
     url, sink = start_sink_process(cpu=sink_cpu)
-    saved = os.sched_getaffinity(0) if measured_cpu is not None else None
     try:
-        if measured_cpu is not None:
-            os.sched_setaffinity(0, {measured_cpu})
-        per_stack = {}
-        bares, sames, pushers = [], [], []
-        with scratch_dir(out_dir) as scratch:
-            for _ in range(pairs):
-                bares.append(await bare_put_records_rate(url, seconds, concurrency))
-                sames.append(await bare_put_records_rate(url, seconds, concurrency, client_config(concurrency)))
-                pushers.append(await pusher_rate(stacks[0], url, seconds, concurrency, overdrive * sames[-1],
-                                                 terraform_dir, scratch))
-            for stack in stacks[1:]:
-                rate = await pusher_rate(stack, url, seconds, concurrency, overdrive * statistics.median(sames), terraform_dir,
-                                         scratch)
-                peak = _peak_records_per_s(stack)
-                per_stack[stack] = {"records_per_s": round(rate, 1), "prod_peak_records_per_s": round(peak, 1),
-                                    "cores_needed": round(peak / rate, 3), "processes_needed": math.ceil(peak / rate)}
+        with pinned_to(measured_cpu):
+            per_stack = {}
+            bares, sames, pushers = [], [], []
+            with scratch_dir(out_dir) as scratch:
+                for _ in range(pairs):
+                    bares.append(await bare_put_records_rate(url, seconds, concurrency))
+                    sames.append(await bare_put_records_rate(url, seconds, concurrency, client_config(concurrency)))
+                    pushers.append(await pusher_rate(stacks[0], url, seconds, concurrency, overdrive * sames[-1],
+                                                     terraform_dir, scratch))
+                for stack in stacks[1:]:
+                    rate = await pusher_rate(stack, url, seconds, concurrency, overdrive * statistics.median(sames), terraform_dir,
+                                             scratch)
+                    peak = _peak_records_per_s(stack)
+                    per_stack[stack] = {"records_per_s": round(rate, 1), "prod_peak_records_per_s": round(peak, 1),
+                                        "cores_needed": round(peak / rate, 3), "processes_needed": math.ceil(peak / rate)}
     finally:
-        if saved is not None:
-            os.sched_setaffinity(0, saved)
         stop_child(sink)
     headline, bare, bare_same = (statistics.median(v) for v in (pushers, bares, sames))
     peak = _peak_records_per_s(stacks[0])

@@ -279,6 +279,8 @@ class _Pusher:
                 HotPathRecorder(f"{name}_put_records"),
                 ShardLoad(demand.name, definition.shard_count) if definition.shard_count else None,
                 scheduled_per_stage=[0] * len(plan.durations_s))
+        self.stream_list = list(self.streams.values())
+        """The streams as a list: the loop's tick reads it without building one each time."""
 
     def setup(self, config: Any) -> Setup:
         """What the generation process needs to make this push's records."""
@@ -468,7 +470,7 @@ class _Pusher:
         (a call costs the loop ~0.5 ms, so a burst of them would make the next hand-out late; the scheduler
         hands out between two calls); when flushing, everything."""
         rel = now - self.began
-        streams = list(self.streams.values())
+        streams = self.stream_list
         for s in streams:
             if s.acked_n >= RECORD_EVERY or (s.acked and rel - s.acked[0][1] > RECORD_AGE_S):
                 s.record_acked()
