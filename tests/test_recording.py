@@ -118,3 +118,15 @@ def test_merged_worker_histograms_equal_one_histogram_fed_every_value():
     assert merged.total().ops == sum(w.total().ops for w in workers) == 6000
     assert merged.total().latency_ms() == single.total().latency_ms()
     assert [s.latency_ms() for s in merged.stages] == [s.latency_ms() for s in single.stages]
+
+
+def test_failed_operations_are_counted_but_not_recorded_as_latencies():
+    one, many = HotPathRecorder("x"), HotPathRecorder("x")
+    for value in (0.010, 0.020, 0.030):
+        one.record(value)
+    one.record(0.0001, ok=False)
+    many.record_many(np.array([0.010, 0.020, 0.030]))
+    many.record_many(np.array([0.0001]), ok=False)
+    for recorder in (one, many):
+        assert (recorder.ops, recorder.errors, recorder.histogram.get_total_count()) == (4, 1, 3)
+        assert recorder.histogram.get_min_value() >= 10_000

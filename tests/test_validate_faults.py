@@ -11,10 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 import redis
 
-from loadgen.target.local_target import LocalTarget, _cmdline
+from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION
+from loadgen.target.local_target import LocalTarget, _cmdline, group_members
 
 LOADGEN = [str(Path(sys.executable).parent / "loadgen")]
 RUN_S = 20
@@ -54,8 +56,10 @@ def finish(process: subprocess.Popen) -> tuple[int, dict, str]:
 
 
 def assert_nothing_left(state: Path, services: dict) -> None:
+    """No service recorded, and no process in any service's process group (its workers included)."""
     assert not LocalTarget(state).services()
-    assert all(_cmdline(s.pid) == "" for s in services.values())
+    left = {name: group_members(service.pid) for name, service in services.items() if group_members(service.pid)}
+    assert not left, f"processes left in the target's process groups: {left}"
 
 
 def assert_kinesis_adds_up(summary: dict) -> None:
@@ -81,6 +85,7 @@ def test_sigint_mid_run_writes_an_aborted_report_and_exits_130(tmp_path):
 @pytest.mark.parametrize("stack, service, cause", [
     ("property_maintenance", "redis", "redis"),
     ("fleet_telematics", "moto", "moto"),
+    ("food_delivery", "api", "api"),
 ])
 def test_a_service_killed_mid_run_fails_the_run_naming_it(tmp_path, stack, service, cause):
     process, state = start_validate(tmp_path, stack)
@@ -126,8 +131,67 @@ def test_sigterm_mid_push_writes_an_aborted_report_and_exits_143(tmp_path, local
     assert all(_cmdline(pid) == "" for pid in generators)  # its generation process ended with it
 
 
+def test_kinesis_load_the_local_target_cannot_take_fails_with_one_line_and_the_counts(tmp_path, local_target):
+    """30,000 records/s offered for 2 s: more than the local moto takes; the run says so and fails."""
+    process = subprocess.run([*LOADGEN, "push", "kinesis", "--stack", "fleet_telematics", "--env", "dev",
+                              "--rate-scale", "1500", "--duration", "2", "--out", str(tmp_path / "reports"), "--json"],
+                             env={**os.environ, "LOADGEN_STATE_DIR": str(local_target)}, capture_output=True,
+                             text=True, timeout=180)
+    assert process.returncode == 1 and "Traceback" not in process.stderr
+    summary = json.loads(process.stdout)
+    lines = [line for line in process.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and summary["shortfall"] in lines[0]
+    assert summary["shortfall"].startswith("the local target sustained ") and "lower --rate-scale" in lines[0]
+    short = [c for hp in summary["hot_paths"] if hp.get("kind") == "kinesis_stream" for c in hp["checks"]
+             if c["name"] == "stage 0 delivery" and not c["passed"]]
+    assert short and all("offered" in c["detail"] for c in short)  # delivered of offered, in counts
+    assert_kinesis_adds_up(summary)
+
+
 def _parent(pid: int) -> int:
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return -1
+
+
+def test_moto_killed_during_a_conditional_write_bench_ends_in_a_failed_report(tmp_path):
+    """The final version read-back cannot reach DynamoDB: that is the run's finding, not a traceback."""
+    env = {**os.environ, "LOADGEN_STATE_DIR": str(tmp_path / "state")}
+    subprocess.run([*LOADGEN, "local", "up"], env=env, check=True, capture_output=True, timeout=180)
+    target = LocalTarget(tmp_path / "state")
+    services = target.services()
+    try:
+        process = subprocess.Popen([*LOADGEN, "bench", "ddb", "--stack", "food_delivery", "--env", "dev",
+                                    "--duration", "10", "--out", str(tmp_path / "reports"), "--json"],
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _, endpoint = target.endpoints()
+        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=LOCAL_REGION, **LOCAL_CREDENTIALS)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None and not _items(dynamodb):
+            time.sleep(0.2)
+        assert _items(dynamodb), "the bench never seeded its hot items"
+        time.sleep(1)  # writes contend for a second
+        os.killpg(services["moto"].pid, signal.SIGKILL)
+        code, summary, err = finish(process)
+    finally:
+        subprocess.run([*LOADGEN, "local", "down"], env=env, capture_output=True, timeout=120)
+    assert code == 1 and "Traceback" not in err
+    [hp] = summary["hot_paths"]
+    assert hp["verdict"] == "fail" and hp["errors"] > 0 and hp["error_causes"]
+    assert any(c["name"] == "driver finish" and not c["passed"] for c in hp["checks"])
+    alive = next(c for c in summary["checks"] if c["name"] == "target alive")
+    assert not alive["passed"] and alive["detail"].startswith(f"moto (127.0.0.1:{services['moto'].port}")
+    assert (tmp_path / "reports" / summary["run_id"] / "summary.json").is_file()
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "local target's moto" in lines[0]
+    assert_nothing_left(tmp_path / "state", services)
+
+
+def _items(dynamodb) -> int:
+    """Items in the local DynamoDB's tables (0 when it does not answer)."""
+    try:
+        return sum(dynamodb.scan(TableName=name, Select="COUNT")["Count"]
+                   for name in dynamodb.list_tables()["TableNames"])
+    except Exception:  # noqa: BLE001 - not up yet, or already gone
+        return 0

@@ -17,12 +17,14 @@ import signal
 import tempfile
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Awaitable, Callable
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import run_async  # noqa: F401 - the commands' one way to run a measuring coroutine
 from loadgen.paths import CACHE_DIR, REPORTS_DIR, TERRAFORM_DIR
 from loadgen.errors import LoadgenError
@@ -30,6 +32,7 @@ from loadgen.target.local_target import LocalTarget
 from loadgen.profiles import load_profile
 from loadgen.run_context import LOCAL_REGION, RunContext, Target, check_prod_confirmation, new_run_id
 from loadgen.measure.run_summary import build_summary, check_guarding_alarms, write_summary
+from loadgen.measure.validate_summary import judge_delivery, shortfall, target_check
 from loadgen.hot_paths import OUTPUT_ROLES, key_outputs, stack_outputs
 from loadgen.tf import hcl_reader
 from loadgen.tf.outputs import read_outputs, required_output
@@ -250,14 +253,31 @@ class Stop:
             self.task.cancel()
 
 
+def dead_services(target: str) -> list[str]:
+    """The local target's services that are no longer running (after a run)."""
+    if target != "local":
+        return []
+    services = LocalTarget(state_dir()).status()["services"]
+    return [f"{name} ({urlsplit(s['url']).hostname}:{s['port']}, pid {s['pid']})" for name, s in services.items()
+            if not s["alive"]]
+
+
 def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool, extra: dict | None = None,
-               stopped_by: signal.Signals | None = None) -> None:
-    """Judge, write reports/<run-id>/, print, and exit 1 on a failed verdict (130/143 for a run a signal stopped:
+               stopped_by: signal.Signals | None = None, plan: RampPlan | None = None) -> None:
+    """Judge (alarms and delivery: each hot path recorded through `plan`, one stage of duration_s unless
+    given), write reports/<run-id>/, print, and exit 1 on a failed verdict (130/143 for a run a signal stopped:
     its report is complete, marked aborted, and fails)."""
     summary = build_summary(ctx, results, duration_s)
+    judge_delivery(summary, results, plan or RampPlan.constant(duration_s), stopped_by is not None)
     summary.update(extra or {})
+    summary["shortfall"] = shortfall(summary)
+    dead = dead_services(ctx.target.kind)
+    if ctx.target.kind == "local":
+        summary["checks"] = [target_check(dead)]
     if stopped_by is not None:
-        summary.update({"aborted": True, "abort_reason": f"stopped by {stopped_by.name}", "verdict": "fail"})
+        summary.update({"aborted": True, "abort_reason": f"stopped by {stopped_by.name}"})
+    if dead or stopped_by is not None:
+        summary["verdict"] = "fail"
     write_summary(ctx, summary, results)
     if as_json:
         emit_json(summary)
@@ -274,8 +294,11 @@ def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool,
                           hp["verdict"])
         console().print(table)
         click.echo(f"report: {ctx.run_dir / 'summary.json'}")
+    line = (f"stopped by {stopped_by.name}" if stopped_by is not None
+            else "; ".join(f"the local target's {d} died during the run" for d in dead) or summary["shortfall"])
+    if line:
+        click.echo(f"error: {ctx.stack}/{ctx.env}: {line}; report: {ctx.run_dir}", err=True)
     if stopped_by is not None:
-        click.echo(f"error: {ctx.stack}/{ctx.env}: stopped by {stopped_by.name}; report: {ctx.run_dir}", err=True)
         sys.exit(SIGNAL_EXIT[stopped_by])
     sys.exit(1 if summary["verdict"] == "fail" else 0)
 

@@ -17,11 +17,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit
 
 import click
 
-from loadgen.cli.common import (SIGNAL_EXIT, Finite, Stop, build_context, confirm_prod_option, console,
+from loadgen.cli.common import (SIGNAL_EXIT, Finite, Stop, build_context, dead_services, confirm_prod_option, console,
                                 default_terraform_dir, emit_json, json_option, out_option, rate_scale_option,
                                 run_async, state_dir, target_option, terraform_dir_option, user_errors, writable)
 from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
@@ -55,15 +54,6 @@ def embedded_target(kind: str) -> Iterator[bool]:
         yield True
     finally:
         local.down()
-
-
-def dead_services(target: str) -> list[str]:
-    """The local target's services that are no longer running (after a run)."""
-    if target != "local":
-        return []
-    services = LocalTarget(state_dir()).status()["services"]
-    return [f"{name} ({urlsplit(s['url']).hostname}:{s['port']}, pid {s['pid']})" for name, s in services.items()
-            if not s["alive"]]
 
 
 async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: LiveBoard, stop: Stop,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.scheduler import ClosedLoop, Operation, run_closed_loop, run_open_loop
+from loadgen.drive.scheduler import ClosedLoop, Operation, cause_of, run_closed_loop, run_open_loop
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.staged_recorder import StagedRecorder
@@ -50,6 +50,15 @@ class PreparedOperation:
     at the source's rate divided by this."""
 
 
+async def finish_of(prepared: PreparedOperation, elapsed_s: float) -> Finished:
+    """The driver's finish; when reading the outcome back fails (the target died), that failure as a
+    `finish_error` the delivery checks fail the hot path on, instead of losing the run."""
+    try:
+        return await prepared.finish(elapsed_s)
+    except Exception as exc:  # noqa: BLE001 - a dead target after the run is a finding of the run
+        return Finished({"finish_error": cause_of(exc)})
+
+
 async def run_prepared(prepared: PreparedOperation, name: str, declared: str, rate: float | None, duration_s: float,
                        watch: Callable[[StagedRecorder], None] | None = None) -> HotPathResult:
     """The bench commands' view: one prepared hot path for duration_s, open loop at `rate` (one stage) or closed
@@ -63,7 +72,7 @@ async def run_prepared(prepared: PreparedOperation, name: str, declared: str, ra
         else:
             loop = await run_open_loop(prepared.operation, RampPlan.constant(duration_s).offsets(rate), recorder,
                                        prepared.concurrency)
-        finished = await prepared.finish(loop.elapsed_s)
+        finished = await finish_of(prepared, loop.elapsed_s)
     finally:
         await prepared.close()
     return HotPathResult(name, declared, recorder.total(), rate, loop.achieved_rate,

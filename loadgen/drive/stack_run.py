@@ -20,8 +20,8 @@ import numpy as np
 from loadgen.drive.drivers import MODEL_DRIVEN, RATE_DRIVEN, not_driven_because, rate_driver
 from loadgen.drive.kinesis_pusher import PushOutcome
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.prepared import Finished
-from loadgen.drive.scheduler import cause_of, clock, frozen_heap, run_open_loop
+from loadgen.drive.prepared import finish_of
+from loadgen.drive.scheduler import clock, frozen_heap, run_open_loop
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import HotPath
 from loadgen.measure.run_summary import HotPathResult
@@ -98,10 +98,7 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
             outcomes = await asyncio.gather(*jobs)
             run.elapsed_s = max(clock() - began, 0.0)
         for (path, prepared, offsets, recorder), loop in zip(rate_driven, outcomes):
-            try:
-                finished = await prepared.finish(loop.elapsed_s)
-            except Exception as exc:  # noqa: BLE001 - a dead target after the run is a finding of the run
-                finished = Finished({"finish_error": cause_of(exc)})
+            finished = await finish_of(prepared, loop.elapsed_s)
             scheduled = np.bincount(plan.stage_of(offsets), minlength=len(plan.durations_s)).tolist()
             run.results.append(HotPathResult(
                 path.name, path.name, recorder.total(),

@@ -1,5 +1,9 @@
 """The one recorder every measurement ends in: an HdrHistogram per hot path, plus op, error and lateness counts.
 
+The histogram holds the latencies of successful operations only (what a latency alarm sees: a dead server's
+instant refusals are not fast answers); failed operations are counted in `errors` (their causes are kept by
+measure.staged_recorder) and in `ops`.
+
 Latencies are recorded in microseconds (1 us .. 1 h, 3 significant digits, so any percentile read back is within
 0.1% of the recorded value). Histograms encode to HdrHistogram's compressed base64 form and merge across
 processes and workers; every percentile in a report is read from a histogram, never recomputed elsewhere.
@@ -42,16 +46,22 @@ class HotPathRecorder:
     """Operations that started later than intended (the schedule could not keep up)."""
 
     def record(self, latency_s: float, ok: bool = True) -> None:
-        """One finished operation: its latency (from the intended start, open loop) and whether it succeeded."""
-        self.histogram.record_value(min(max(int(latency_s * 1_000_000), LOWEST_US), HIGHEST_US))
+        """One finished operation: its latency (from the intended start, open loop) and whether it succeeded (a
+        failed one is counted, not recorded in the histogram)."""
         self.ops += 1
-        if not ok:
+        if ok:
+            self.histogram.record_value(min(max(int(latency_s * 1_000_000), LOWEST_US), HIGHEST_US))
+        else:
             self.errors += 1
 
     def record_many(self, latencies_s: np.ndarray, ok: bool = True) -> None:
         """Many finished operations at once (e.g. every record of a batch): the same histogram counts as calling
         `record` for each, with the bucket arithmetic done in numpy instead of once per value in Python."""
         if latencies_s.size == 0:
+            return
+        self.ops += int(latencies_s.size)
+        if not ok:
+            self.errors += int(latencies_s.size)
             return
         values = np.minimum(np.maximum((np.asarray(latencies_s) * 1_000_000).astype(np.int64), LOWEST_US),
                             HIGHEST_US)
@@ -65,12 +75,10 @@ class HotPathRecorder:
         h.total_count += int(values.size)
         h.min_value = min(h.min_value, int(values.min()))
         h.max_value = max(h.max_value, int(values.max()))
-        self.ops += int(values.size)
-        if not ok:
-            self.errors += int(values.size)
 
     def latency_ms(self) -> dict[str, float]:
-        """p50/p95/p99/p999/max in milliseconds, read from the histogram."""
+        """p50/p95/p99/p999/max of the successful operations in milliseconds, read from the histogram (all 0.0
+        when none succeeded)."""
         if self.histogram.get_total_count() == 0:
             return {key: 0.0 for key in (*PERCENTILES, "max")}
         values = {key: self.histogram.get_value_at_percentile(p) / 1000.0 for key, p in PERCENTILES.items()}

@@ -24,6 +24,7 @@ from loadgen.run_context import RunContext
 from loadgen.tf.alarm_thresholds import Alarm, alarms
 
 _PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
+_HTTP_STATUS = re.compile(r"^HTTP ([45])\d\d$")
 
 
 @dataclass
@@ -81,6 +82,9 @@ RECORDED_LATENCY = {"api_route": "Latency", "lambda_core": "Duration", "redis_ge
 (not the Duration of a Lambda behind it); a stream's record latency is not GetRecords.Latency, and a contended
 write's read-modify-write cycle is no DynamoDB metric. A hot path's other latency alarms are listed as not
 measured."""
+ERROR_ALLOWANCE = 0.01
+"""A hot path whose alarms pass still fails when more than this share of its operations failed: latency alarms
+see successful operations only, so failures are judged here, with their most frequent cause."""
 PER_REQUEST_METRICS = ("4XXError", "5XXError")
 """API Gateway counts 0 or 1 of these per request: their Average is the share of requests answered 4XX / 5XX."""
 
@@ -93,6 +97,10 @@ OBSERVED_AS = {
     "GeoSpatialBasedCmdsLatency": "client round trip from the intended start (an upper bound of the server-side "
                                   "command latency)",
     "Latency": "client-observed latency from the intended start",
+    "IncomingRecords": "records offered per alarm period at the top stage's rate (what the stream would receive, "
+                       "delivered or not)",
+    "IncomingBytes": "bytes offered per alarm period at the top stage's rate (what the stream would receive, "
+                     "delivered or not)",
 }
 
 
@@ -171,6 +179,25 @@ def check_guarding_alarms(ctx: RunContext) -> None:
                                    f"variable {ctx.env}.tfvars sets")
 
 
+def _unmeasured_latency(result: HotPathResult, alarm: Alarm | None, kind: str | None) -> str | None:
+    """Why a latency alarm the run records has no value: no operation succeeded (failures are not latencies)."""
+    if alarm is not None and alarm.metric == RECORDED_LATENCY.get(kind or "") and result.recorder.ops:
+        return f"none of the {result.recorder.ops:,} operations succeeded"
+    return None
+
+
+def _unjudged_errors(result: HotPathResult, judged_metrics: set[str]) -> dict[str, int]:
+    """The hot path's failed operations by cause, less the answers a judged alarm counts (API Gateway's
+    4XXError / 5XXError share alarms judge the routes' 4xx / 5xx answers)."""
+    recorded = result.staged.error_causes if result.staged is not None else {}
+    causes = {cause: n for cause, n in recorded.items()
+              if not ((m := _HTTP_STATUS.match(cause)) and f"{m.group(1)}XXError" in judged_metrics)}
+    unknown = result.recorder.errors - sum(recorded.values())
+    if unknown > 0:
+        causes["cause not recorded"] = unknown
+    return causes
+
+
 def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) -> dict:
     """The hot path's summary entry: every one of its alarms this run measures judges it (`alarms`), one that
     would fire fails it; `alarm` is the one that decided (the first that fires, else the first measured). Alarms
@@ -180,7 +207,7 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
         "name": result.name, "ops": recorder.ops, "errors": recorder.errors, "late_starts": recorder.late_starts,
         "target_rate": result.target_rate, "achieved_rate": round(result.achieved_rate, 3),
         "latency_ms": {k: round(v, 3) for k, v in recorder.latency_ms().items()},
-        "alarm": None, "verdict": "no-alarm", **result.extra,
+        "alarm": None, "verdict": "no-alarm", **({"kind": result.kind} if result.kind else {}), **result.extra,
     }
     if result.duration is not None:
         entry["handler_duration_ms"] = {k: round(v, 3) for k, v in result.duration.latency_ms().items()}
@@ -189,9 +216,9 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
         alarm = found.get(address)
         observed = observe(result, alarm, path.kind) if alarm and alarm.threshold_is_number else None
         if observed is None:
+            reason = result.not_measured.get(address) or _unmeasured_latency(result, alarm, path.kind)
             not_measured.append({"address": address, "metric": alarm.metric if alarm else None,
-                                 **({"reason": result.not_measured[address]} if address in result.not_measured
-                                    else {})})
+                                 **({"reason": reason} if reason else {})})
             continue
         judged.append({"name": alarm.name, "address": address, "metric": alarm.metric,
                        "statistic": _statistic(alarm), "threshold": alarm.threshold, "unit": _unit(alarm),
@@ -204,9 +231,16 @@ def judge(result: HotPathResult, path: HotPath | None, found: dict[str, Alarm]) 
     if path:
         entry["alarms"] = judged
         entry["alarms_not_measured"] = not_measured
-    if recorder.errors and entry["verdict"] == "pass" and recorder.errors > 0.01 * max(recorder.ops, 1):
+    if recorder.ops == 0:
         entry["verdict"] = "fail"
-        entry["failed_because"] = "more than 1% of operations failed"
+        entry["failed_because"] = "no operation finished"
+    elif entry["verdict"] != "fail":
+        unjudged = _unjudged_errors(result, {a["metric"] for a in judged})
+        if sum(unjudged.values()) > ERROR_ALLOWANCE * recorder.ops:
+            cause, count = max(unjudged.items(), key=lambda kv: kv[1])
+            entry["verdict"] = "fail"
+            entry["failed_because"] = (f"{sum(unjudged.values()):,} of {recorder.ops:,} operations failed (more "
+                                       f"than {ERROR_ALLOWANCE:.0%}); most often: {cause} ({count:,})")
     if result.extra.get("lost_updates"):
         entry["verdict"] = "fail"
         entry["failed_because"] = f"{result.extra['lost_updates']} updates were lost"

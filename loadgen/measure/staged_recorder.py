@@ -9,7 +9,8 @@ the HdrHistograms (the whole run is the exact merge of the stages), and the live
 - Delivery: each completion is also counted in the stage whose wall window it finished in (completions after
   the last stage's end count as `drained`, with how long after the end), so a target that cannot keep up shows
   as an achieved rate below the stage's target rate, not only as latency.
-- Timeline: per wall second of completion, operations, errors and a log-binned latency count (4 bins per
+- Timeline: per wall second of completion, operations, errors and a log-binned latency count of the successful
+  ones (4 bins per
   octave, so a per-second p99 read from it is within 19% of the recorded value: good for the latency-over-time
   plot and the live line, never for a verdict).
 Recording costs one bisect and a few array increments per operation (record_many: the same in numpy).
@@ -79,9 +80,10 @@ class StagedRecorder:
             self.done_in_stage[max(bisect_right(self.starts, done) - 1, 0)] += 1
         second = min(int(done), len(self.timeline_ops) - 1) if done > 0 else 0
         self.timeline_ops[second] += 1
-        us = min(max(latency_s * 1e6, LOWEST_US), HIGHEST_US)
-        self.timeline_bins[second, min(int(math.log2(us) * BINS_PER_OCTAVE), TIMELINE_BINS - 1)] += 1
-        if not ok:
+        if ok:
+            us = min(max(latency_s * 1e6, LOWEST_US), HIGHEST_US)
+            self.timeline_bins[second, min(int(math.log2(us) * BINS_PER_OCTAVE), TIMELINE_BINS - 1)] += 1
+        else:
             self.timeline_errors[second] += 1
             if is_throttle(cause):
                 self.timeline_throttles[second] += 1
@@ -116,10 +118,11 @@ class StagedRecorder:
                 self.done_in_stage[k] += n
         second = np.minimum(np.maximum(done.astype(np.int64), 0), len(self.timeline_ops) - 1)
         add_counts(self.timeline_ops, second)
-        us = np.minimum(np.maximum(latency_s * 1e6, LOWEST_US), HIGHEST_US)
-        bins = np.minimum((np.log2(us) * BINS_PER_OCTAVE).astype(np.int64), TIMELINE_BINS - 1)
-        add_counts(self.timeline_bins.reshape(-1), second * TIMELINE_BINS + bins)
-        if not ok:
+        if ok:
+            us = np.minimum(np.maximum(latency_s * 1e6, LOWEST_US), HIGHEST_US)
+            bins = np.minimum((np.log2(us) * BINS_PER_OCTAVE).astype(np.int64), TIMELINE_BINS - 1)
+            add_counts(self.timeline_bins.reshape(-1), second * TIMELINE_BINS + bins)
+        else:
             add_counts(self.timeline_errors, second)
             if is_throttle(cause):
                 add_counts(self.timeline_throttles, second)

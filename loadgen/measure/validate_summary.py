@@ -83,6 +83,27 @@ def delivery_checks(entry: dict, result: HotPathResult, aborted: bool) -> list[d
     return checks
 
 
+def judge_delivery(summary: dict, results: list[HotPathResult], plan: RampPlan, aborted: bool) -> None:
+    """Add each recorded hot path's stages, timeline, error causes and delivery checks to its summary entry; a
+    failing check fails the hot path, and then the summary (every measuring command judges delivery this way)."""
+    by_name = {r.name: r for r in results}
+    for entry in summary["hot_paths"]:
+        result = by_name.get(entry["name"])
+        if result is None or result.staged is None:
+            continue
+        if result.scheduled_per_stage is not None:
+            entry["stages"] = stage_entries(result, plan)
+        entry["timeline"] = result.staged.timeline()
+        entry["error_causes"] = dict(sorted(result.staged.error_causes.items(), key=lambda kv: -kv[1]))
+        entry["checks"] = delivery_checks(entry, result, aborted)
+        failed = [c for c in entry["checks"] if not c["passed"]]
+        if failed and entry["verdict"] != "fail":
+            entry["verdict"] = "fail"
+            entry["failed_because"] = "; ".join(f"{c['name']}: {c['detail']}" for c in failed)
+    if any(e["verdict"] == "fail" for e in summary["hot_paths"]):
+        summary["verdict"] = "fail"
+
+
 def shortfall(summary: dict) -> str | None:
     """One line for a target that could not take the offered load: the hot path and stage delivered least of it
     (below what the delivery check allows), and what to do; None when every stage delivered."""
@@ -123,19 +144,11 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
     for entry in summary["hot_paths"]:
         result = by_name[entry["name"]]
         entry["kind"] = result.kind or kinds.get(entry["name"])
-        if result.staged is not None:
-            entry["stages"] = stage_entries(result, plan)
-            entry["timeline"] = result.staged.timeline()
-            entry["error_causes"] = dict(sorted(result.staged.error_causes.items(), key=lambda kv: -kv[1]))
-            entry["checks"] = delivery_checks(entry, result, aborted is not None)
-            call = calls.get(result.extra.get("stream_name"))
-            if call is not None:
-                entry["put_records_calls"] = call.recorder.ops
-                entry["put_records_latency_ms"] = {k: round(v, 3) for k, v in call.recorder.latency_ms().items()}
-            failed = [c for c in entry["checks"] if not c["passed"]]
-            if failed and entry["verdict"] != "fail":
-                entry["verdict"] = "fail"
-                entry["failed_because"] = "; ".join(f"{c['name']}: {c['detail']}" for c in failed)
+        call = calls.get(result.extra.get("stream_name"))
+        if call is not None:
+            entry["put_records_calls"] = call.recorder.ops
+            entry["put_records_latency_ms"] = {k: round(v, 3) for k, v in call.recorder.latency_ms().items()}
+    judge_delivery(summary, results, plan, aborted is not None)
     for name, reason in not_driven.items():
         summary["hot_paths"].append({"name": name, "kind": kinds.get(name), "ops": 0, "errors": 0,
                                      "late_starts": 0, "target_rate": None, "achieved_rate": 0.0,
