@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill
 import pytest
 from click.testing import CliRunner
@@ -16,8 +17,11 @@ from jupyter_client.manager import KernelManager
 from loadgen.cli import main
 from loadgen.measure.capacity_model import capacity_model
 from loadgen.measure.recorder import HotPathRecorder
+from loadgen.measure.sizing import hottest_shard_curve, shard_sizing, stream_demand_by_stage
 from loadgen.profiles import load_profile
 from loadgen.report.compare import compare_runs
+from loadgen.report.runs_frame import hot_paths_frame
+from loadgen.report.tuning import comparison, latency_against_alarms, shard_conclusion
 from loadgen.tf import hcl_reader
 from loadgen.tf.env_model import ResolvedStack
 from run_dirs import ORDERS_API, SimulatedPath, write_stack_run
@@ -68,7 +72,7 @@ def test_the_kernel_papermill_starts_is_this_interpreter() -> None:
 
 
 def test_kinesis_shard_sizing_concludes_what_loadgen_capacity_recommends(tmp_path: Path) -> None:
-    results = execute("kinesis_shard_sizing", tmp_path, stack="food_delivery", envs=["staging", "prod"], env="prod",
+    results = execute("kinesis_shard_sizing", tmp_path, stack="food_delivery", envs=["prod"], env="prod",
                       headroom=1.3, multiples=[1.0, 2.0])
     capacity = cli_json("capacity", "--stack", "food_delivery", "--env", "prod", "--headroom", "1.3")
     expected = {r["key"]: (r["recommended"], r["current"]) for r in capacity["resources"]
@@ -163,3 +167,36 @@ def test_conditional_write_contention_against_each_envs_alarm(local_target, tmp_
                              f" (> {threshold:g}/{period:g}s)" for env, (threshold, period) in thresholds.items())
         assert f"{entry['writers']} writers on {entry['items']} items: " in results["conclusion"]
         assert f"alarm {verdicts}" in results["conclusion"]
+
+
+# --- the package functions the notebooks call, on their own -----------------------------------------------------
+
+def test_stage_demand_tops_out_at_the_rate_the_model_sizes_shards_for() -> None:
+    stages = stream_demand_by_stage("food_delivery", ["prod"])  # prod's sample is the one loadgen capacity made
+    sizing = shard_sizing("food_delivery", ["prod"], [1.0])
+    top = stages.groupby("stream")["records_per_s"].max()
+    for row in sizing.itertuples():
+        stream = row.stream.split('["')[1].rstrip('"]')
+        assert top[stream] == pytest.approx(row.stream_records_per_s, abs=1e-3)
+    curve = hottest_shard_curve("food_delivery", "prod", [1, 4])
+    one = curve[curve["shards"] == 1]
+    assert (one["hottest_records_per_s"] == one["stream_records_per_s"]).all() and (one["hot_over_even"] == 1).all()
+    assert (curve["hottest_records_per_s"] >= curve["even_split_records_per_s"] - 1e-9).all()
+
+
+def test_a_stream_no_shard_count_can_hold_is_said_so() -> None:
+    sizing = pd.DataFrame([{"env": "prod", "stream": "s", "key": "s_shard_count", "multiple": 2.0, "shards": 4,
+                            "needed": None}])
+    assert shard_conclusion(sizing, "prod", 2.0) == ("prod needs no shard count (one partition key alone exceeds a "
+                                                     "limit) shards for s at 2x; tfvars has 4 (s_shard_count)")
+    assert shard_conclusion(sizing, "dev", 2.0).startswith("dev: no Kinesis stream")
+
+
+def test_latency_margins_are_the_alarms_own(tmp_path: Path) -> None:
+    summary = write_stack_run(tmp_path / "run", [SimulatedPath("m", 100.0, 4.0, 40.0), ORDERS_API], seed=9)
+    latency = latency_against_alarms(hot_paths_frame(tmp_path / "run"), "lambda_core")
+    alarm = summary["hot_paths"][0]["alarm"]
+    assert list(latency["name"]) == ["m"]
+    assert latency["margin"].item() == pytest.approx((alarm["threshold"] - alarm["observed"]) / alarm["threshold"])
+    with pytest.raises(ValueError, match="baseline and at least one contender"):
+        comparison([tmp_path / "run"])

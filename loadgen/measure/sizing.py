@@ -6,6 +6,7 @@ headroom) and loadgen.measure.shard_model (Kinesis hashing of the fleets' real p
 second model. Every number is a row of `capacity_model(...)` for the given headroom, or the sample of real keys that
 model judges shards with.
 
+- `stream_demand_by_stage(stack, envs)`: each Kinesis stream's records/s through the profile's ramp stages.
 - `shard_sizing(stack, envs, multiples)`: per env, stream and multiple, the shard count the model recommends
   (`needed`) against the tfvars' (`shards`).
 - `hottest_shard_curve(stack, env, shard_counts)`: per stream and shard count, the hottest shard's records/s
@@ -42,6 +43,22 @@ def _model_rows(stack: str, env: str, headroom: float, p99_ms: dict[str, float] 
 
 def _is_shard_write(row: ResourceCapacity) -> bool:
     return "hottest_shard_records_per_s" in row.detail
+
+
+def stream_demand_by_stage(stack: str, envs: Iterable[str]) -> pd.DataFrame:
+    """One row per env, Kinesis stream and ramp stage: `stage`, `start_s`, `duration_s`, `rate_fraction` and
+    `records_per_s` (the stream's peak rate x the stage's fraction, as the ramp drives it)."""
+    rows = []
+    for env in envs:
+        profile = load_profile(stack, env)
+        for demand in (d for d in profile.demand() if d.kind == "kinesis"):
+            start = 0.0
+            for index, stage in enumerate(profile.stages):
+                rows.append({"env": env, "stream": demand.name, "stage": index, "start_s": start,
+                             "duration_s": stage.duration_s, "rate_fraction": stage.rate_fraction,
+                             "records_per_s": demand.peak_rps * stage.rate_fraction})
+                start += stage.duration_s
+    return pd.DataFrame(rows)
 
 
 def shard_sizing(stack: str, envs: Iterable[str], multiples: Iterable[float] = (1.0, 1.3, 2.0),
