@@ -121,11 +121,17 @@ def test_run_comparison_lists_the_regressions_loadgen_report_finds(tmp_path: Pat
 
 def test_redis_geo_tuning_compares_the_commands_from_their_histograms(local_target, tmp_path: Path) -> None:
     out = tmp_path / "runs"
-    run_dirs = [out / cli_json("bench", "geo", "--stack", stack, "--env", "dev", "--duration", "1", "--rate", "50",
-                               "--out", str(out))["run_id"] for stack in ("property_maintenance", "food_delivery")]
+    handlers = cli_json("bench", "geo", "--stack", "food_delivery", "--env", "dev", "--duration", "1", "--rate", "40",
+                        "--out", str(out))
+    narrower = cli_json("bench", "geo", "--stack", "food_delivery", "--env", "dev", "--duration", "1", "--rate", "40",
+                        "--radius-km", "1.5", "--count", "5", "--out", str(out))
+    run_dirs = [out / handlers["run_id"], out / narrower["run_id"]]
     results = execute("redis_geo_tuning", tmp_path, run_dirs=[str(r) for r in run_dirs])
     figures = results["figures"]
     assert len(figures) == 4 and {f["command"] for f in figures} == {"GEORADIUS", "GEOSEARCH"}
+    assert {(f["radius_km"], f["count"]) for f in figures if f["run_id"] == narrower["run_id"]} == {(1.5, 5)}
+    assert {(f["radius_km"], f["count"]) for f in figures if f["run_id"] == handlers["run_id"]} == \
+        {(h["radius_km"], h["count"]) for h in handlers["hot_paths"]} != {(1.5, 5)}
     for run_dir in run_dirs:
         p99 = {f["command"]: f["p99_ms"] for f in figures if f["run_id"] == run_dir.name}
         for f in (f for f in figures if f["run_id"] == run_dir.name):
