@@ -32,14 +32,18 @@ def bench() -> None:
 @bench.command("geo")
 @run_options
 @load_options
+@click.option("--radius-km", type=Finite(min=0.001, max=20_000), default=None,
+              help="Search radius in km instead of the handlers' (read from the stack's Terraform).")
+@click.option("--count", "count", type=click.IntRange(1, 100_000), default=None,
+              help="COUNT (nearest members returned) instead of the handlers'.")
 @user_errors
 def bench_geo(terraform_dir, stack, env, target, confirm_prod, out, as_json, duration, rate, max_mode,
-              concurrency) -> None:
+              concurrency, radius_km, count) -> None:
     """Redis GEO hot path: pipelined GEOADD of the stack's members, then GEORADIUS and GEOSEARCH."""
     ctx = build_context(stack, env, target, out, "geo", confirm_prod, terraform_dir)
     work_rate = open_or_closed_loop(rate, max_mode, lambda: hot_path_rate(ctx.profile, of_kind(ctx.hot_paths, "redis_geo", stack).name))
     with LiveBoard(not as_json, f"bench geo {stack}/{env}") as board:
-        results = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, board.watch))
+        results = run_async(run_geo_bench(ctx, duration, work_rate, concurrency, board.watch, radius_km, count))
     load = {k: results[0].extra[k] for k in ("members_loaded", "load_s", "members_per_s")}
     finish_run(ctx, results, 2 * duration, as_json, {"geo_load": load})
 

@@ -5,7 +5,8 @@ use: vendors in `vendors:geo` (property_maintenance, searched around a unit with
 radius), geofence centres in `geo:geofences` and every vehicle in `geo:vehicles` (fleet_telematics, fences
 searched around each GPS fix), online drivers in `{<region>}:drivers:geo` (food_delivery, searched around a
 restaurant within the matcher's radius). Radii and counts are read from the stack's Terraform locals, never
-copied. Each query runs as GEORADIUS (deprecated since Redis 6.2) and as GEOSEARCH, as two hot paths.
+copied (a bench may set others, to see what the radius and COUNT cost). Each query runs as GEORADIUS (deprecated
+since Redis 6.2) and as GEOSEARCH, as two hot paths.
 When redis-benchmark is on PATH, the same query at the same concurrency gives the ratio of our throughput to it.
 """
 
@@ -15,7 +16,7 @@ import asyncio
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 from urllib.parse import urlparse
 
@@ -120,10 +121,13 @@ WORKLOADS: dict[str, Callable[[RunContext, np.random.Generator], GeoWorkload]] =
 """The GEO members and queries of each domain's handlers (keyed by the profile's domain, never by stack)."""
 
 
-def workload(ctx: RunContext) -> GeoWorkload:
+def workload(ctx: RunContext, radius_km: float | None = None, count: int | None = None) -> GeoWorkload:
+    """The domain's GEO workload; `radius_km` and `count` replace the handlers' radius and COUNT when given."""
     if ctx.profile.domain not in WORKLOADS:
         raise LoadgenError(f"domain '{ctx.profile.domain}' has no GEO workload; known: {', '.join(sorted(WORKLOADS))}")
-    return WORKLOADS[ctx.profile.domain](ctx, np.random.default_rng(ctx.profile.seed))
+    work = WORKLOADS[ctx.profile.domain](ctx, np.random.default_rng(ctx.profile.seed))
+    return replace(work, radius_km=work.radius_km if radius_km is None else radius_km,
+                   count=work.count if count is None else count)
 
 
 SERVER_GEO_METRIC = "GeoSpatialBasedCmdsLatency"
@@ -170,13 +174,15 @@ def redis_benchmark_rps(url: str, command: tuple, concurrency: int, requests: in
 
 
 async def run_geo_bench(ctx: RunContext, duration_s: float, rate: float | None, concurrency: int,
-                        watch=None) -> list[HotPathResult]:
-    """GEORADIUS and GEOSEARCH for duration_s each on the stack's members; rate None = closed loop (max), which
-    also compares the query's throughput with redis-benchmark's."""
+                        watch=None, radius_km: float | None = None, count: int | None = None) -> list[HotPathResult]:
+    """GEORADIUS and GEOSEARCH for duration_s each on the stack's members (with the handlers' radius and COUNT, or
+    the given ones); rate None = closed loop (max), which also compares the query's throughput with
+    redis-benchmark's."""
     declared = of_kind(ctx.hot_paths, "redis_geo", ctx.stack).name
     results = []
     for command in ("georadius", "geosearch"):
-        prepared = await prepare_geo_search(ctx, concurrency, command, compare_with_redis_benchmark=rate is None)
+        prepared = await prepare_geo_search(ctx, concurrency, command, compare_with_redis_benchmark=rate is None,
+                                            radius_km=radius_km, count=count)
         results.append(await run_prepared(prepared, f"{declared}_{command}", declared, rate, duration_s, watch))
     return results
 
@@ -203,11 +209,13 @@ async def _compare_with_redis_benchmark(pool: RespPool, ctx: RunContext, build: 
 
 
 async def prepare_geo_search(ctx: RunContext, concurrency: int, command: str = "geosearch",
-                             compare_with_redis_benchmark: bool = False) -> PreparedOperation:
+                             compare_with_redis_benchmark: bool = False, radius_km: float | None = None,
+                             count: int | None = None) -> PreparedOperation:
     """The `redis_geo` driver: the stack's members loaded with pipelined GEOADD, then one GEO query per
-    operation (GEOSEARCH as the handlers run it, or GEORADIUS) on a lean pooled connection. With
-    `compare_with_redis_benchmark`, `finish` also runs the same query closed loop and through redis-benchmark."""
-    work = workload(ctx)
+    operation (GEOSEARCH as the handlers run it, or GEORADIUS; the handlers' radius and COUNT unless given) on a
+    lean pooled connection. With `compare_with_redis_benchmark`, `finish` also runs the same query closed loop and
+    through redis-benchmark."""
+    work = workload(ctx, radius_km, count)
     build = {"geosearch": work.geosearch, "georadius": work.georadius}[command]
     client = aioredis.from_url(ctx.target.redis_url, decode_responses=False)
     try:
