@@ -1,0 +1,92 @@
+"""`loadgen locust`: Locust with loadgen's users, shapes, exact percentiles and alarm verdict (loadgen.locust).
+
+Checks the input as validate does (the stack, the candidate tfvars, the guarding alarms, --out writable; one
+line and exit 2 otherwise), starts the embedded target when none is running (stopped afterwards), warms the
+emulator and primes the routes' state, then runs Locust on loadgen's locustfile in a process of its own (gevent
+patches that process, never this one) with every argument after `--` passed to Locust as given. Exit code:
+Locust's, which the locustfile sets from the verdict (0 pass, 1 fail, 2 bad input).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from loadgen.cli.common import (Finite, build_context, default_terraform_dir, env_option, out_option, run_async,
+                                stack_option, target_option, user_errors, writable)
+from loadgen.cli.validate_commands import embedded_target
+from loadgen.drive.api_pusher import prepare_local
+from loadgen.errors import LoadgenError
+from loadgen.locust import LOCUSTFILE, SHAPES, shape_name
+from loadgen.paths import REPORTS_DIR
+from loadgen.tf import hcl_reader
+
+STOP_WAIT_S = 30.0
+"""After a signal is passed on, how long Locust may take to write its report before it is killed."""
+
+
+def locust_command(stack: str, env: str, target: str, tfvars: Path | None, out: Path, users_at_peak: float,
+                   ramp_duration: float | None, shape: bool, locust_args: tuple[str, ...]) -> list[str]:
+    files = f"{LOCUSTFILE},{SHAPES}" if shape or "--class-picker" in locust_args else str(LOCUSTFILE)
+    command = [sys.executable, "-m", "locust", "-f", files, "--stack", stack, "--env", env, "--target", target,
+               "--out", str(out), "--users-at-peak", repr(users_at_peak)]
+    if tfvars is not None:
+        command += ["--tfvars", str(tfvars.resolve())]
+    if ramp_duration is not None:
+        command += ["--ramp-duration", repr(ramp_duration)]
+    return command + list(locust_args)
+
+
+def run_locust(command: list[str], environ: dict[str, str]) -> int:
+    """Locust in its own process; SIGINT/SIGTERM passed on (it stops the test and writes the report)."""
+    process = subprocess.Popen(command, env=environ)
+    previous = {sig: signal.signal(sig, lambda s, _: process.send_signal(s)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return process.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if process.poll() is None:
+            try:
+                process.wait(STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@click.command("locust", context_settings={"ignore_unknown_options": True})
+@stack_option
+@env_option
+@click.option("--tfvars", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A candidate tfvars file judged in place of the env's own.")
+@target_option
+@out_option
+@click.option("--users-at-peak", default=20.0, show_default=True, type=Finite(min=0.001, max=1e6),
+              help="Users that together send the profile's peak rate (N users: N / this of the peak).")
+@click.option("--ramp-duration", type=Finite(min=1.0, max=86400), default=None,
+              help="Seconds the profile's ramp is compressed to (the shape and its stage windows).")
+@click.option("--shape", is_flag=True, help="Run the stack and env's profile ramp as Locust's LoadTestShape.")
+@click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
+@user_errors
+def locust(stack, env, tfvars, target, out, users_at_peak, ramp_duration, shape, locust_args) -> None:
+    """Locust on the stack's API hot paths: `loadgen locust --stack S --env E -- --headless -u 20 -t 60s`."""
+    hcl_reader.load_stack(default_terraform_dir(), stack)  # an unknown stack: one line, early
+    out = writable(out or REPORTS_DIR).resolve()
+    with embedded_target(target):
+        ctx = build_context(stack, env, target, out, "locust", False, needs_api=True, tfvars=tfvars)
+        if not any(p.kind == "api_route" for p in ctx.hot_paths):
+            raise LoadgenError(f"stack '{stack}' declares no api_route hot path for the Locust users to drive")
+        if target == "local":
+            run_async(prepare_local(ctx))
+        environ = dict(os.environ)
+        environ.pop("LOADGEN_SHAPE", None)
+        if shape:
+            environ["LOADGEN_SHAPE"] = shape_name(stack, env)
+        code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, ramp_duration, shape,
+                                         locust_args), environ)
+    sys.exit(code)

@@ -1,0 +1,55 @@
+"""One LoadTestShape per stack and env, from `profiles/<stack>/<env>.toml`'s ramp stages.
+
+Where it sits: profiles (stages: duration, fraction of the peak) -> drive.ramp.RampPlan (compressed to
+`--ramp-duration` when given) -> a user count per stage, `users_at_peak` x the stage's fraction (each user sends
+a fixed share of the peak rate, loadgen.locust.run), so the offered rate follows the profile's stages -> Locust's
+runner. loadgen/locust/shapes.py is the locustfile that offers them to Locust.
+"""
+
+from __future__ import annotations
+
+from locust import LoadTestShape
+
+from loadgen.drive.ramp import RampPlan
+from loadgen.hot_paths import declared_stacks
+from loadgen.locust import shape_name
+from loadgen.paths import PROFILES_DIR
+from loadgen.profiles import load_profile
+
+
+class ProfileShape(LoadTestShape):
+    """Users stage by stage as the profile's ramp says; stops at the ramp's end."""
+
+    abstract = True
+    stack: str = ""
+    env: str = ""
+
+    def plan(self) -> RampPlan:
+        options = self.runner.environment.parsed_options
+        return RampPlan.from_profile(load_profile(self.stack, self.env), getattr(options, "ramp_duration", None))
+
+    def users_at(self, run_time_s: float) -> int | None:
+        """Users at `run_time_s` into the test, or None once the ramp is over."""
+        plan = self.plan()
+        if run_time_s >= plan.total_s:
+            return None
+        stage = int(plan.stage_of([run_time_s])[0])
+        return round(self.runner.environment.parsed_options.users_at_peak * plan.fractions[stage])
+
+    def tick(self) -> tuple[int, float] | None:
+        users = self.users_at(self.get_run_time())
+        return None if users is None else (users, float(max(users, 1)))
+
+
+def profile_shapes() -> dict[str, type]:
+    """Shape class name -> a ProfileShape of that stack and env, for every profile of every declared stack."""
+    shapes = {}
+    for stack in declared_stacks():
+        for profile in sorted((PROFILES_DIR / stack).glob("*.toml")):
+            if profile.stem == "hot_paths":
+                continue
+            name = shape_name(stack, profile.stem)
+            shapes[name] = type(name, (ProfileShape,), {"stack": stack, "env": profile.stem, "abstract": False,
+                                                        "__module__": __name__})
+    return shapes
+
