@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from loadgen.cli.common import (Finite, build_context, default_terraform_dir, env_option, out_option, run_async,
-                                stack_option, target_option, user_errors, writable)
+from loadgen.cli.common import (Finite, build_context, default_terraform_dir, env_option, out_option,
+                                rate_scale_option, run_async, stack_option, target_option, user_errors, writable)
 from loadgen.cli.validate_commands import embedded_target
 from loadgen.drive.api_pusher import prepare_local
 from loadgen.errors import LoadgenError
@@ -31,10 +31,11 @@ STOP_WAIT_S = 30.0
 
 
 def locust_command(stack: str, env: str, target: str, tfvars: Path | None, out: Path, users_at_peak: float,
-                   ramp_duration: float | None, shape: bool, locust_args: tuple[str, ...]) -> list[str]:
+                   rate_scale: float, ramp_duration: float | None, shape: bool,
+                   locust_args: tuple[str, ...]) -> list[str]:
     files = f"{LOCUSTFILE},{SHAPES}" if shape or "--class-picker" in locust_args else str(LOCUSTFILE)
     command = [sys.executable, "-m", "locust", "-f", files, "--stack", stack, "--env", env, "--target", target,
-               "--out", str(out), "--users-at-peak", repr(users_at_peak)]
+               "--out", str(out), "--users-at-peak", repr(users_at_peak), "--rate-scale", repr(rate_scale)]
     if tfvars is not None:
         command += ["--tfvars", str(tfvars.resolve())]
     if ramp_duration is not None:
@@ -68,12 +69,13 @@ def run_locust(command: list[str], environ: dict[str, str]) -> int:
 @out_option
 @click.option("--users-at-peak", default=20.0, show_default=True, type=Finite(min=0.001, max=1e6),
               help="Users that together send the profile's peak rate (N users: N / this of the peak).")
+@rate_scale_option
 @click.option("--ramp-duration", type=Finite(min=1.0, max=86400), default=None,
               help="Seconds the profile's ramp is compressed to (the shape and its stage windows).")
 @click.option("--shape", is_flag=True, help="Run the stack and env's profile ramp as Locust's LoadTestShape.")
 @click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
-def locust(stack, env, tfvars, target, out, users_at_peak, ramp_duration, shape, locust_args) -> None:
+def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_duration, shape, locust_args) -> None:
     """Locust on the stack's API hot paths: `loadgen locust --stack S --env E -- --headless -u 20 -t 60s`."""
     hcl_reader.load_stack(default_terraform_dir(), stack)  # an unknown stack: one line, early
     out = writable(out or REPORTS_DIR).resolve()
@@ -87,6 +89,6 @@ def locust(stack, env, tfvars, target, out, users_at_peak, ramp_duration, shape,
         environ.pop("LOADGEN_SHAPE", None)
         if shape:
             environ["LOADGEN_SHAPE"] = shape_name(stack, env)
-        code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, ramp_duration, shape,
-                                         locust_args), environ)
+        code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, rate_scale, ramp_duration,
+                                         shape, locust_args), environ)
     sys.exit(code)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import gevent
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -49,6 +50,8 @@ def _options(parser) -> None:
                        include_in_web_ui=False, help="local (the embedded target) or aws.")
     parser.add_argument("--users-at-peak", type=float, default=20.0, env_var="LOADGEN_USERS_AT_PEAK",
                        include_in_web_ui=False, help="Users that together send the profile's peak rate.")
+    parser.add_argument("--rate-scale", type=float, default=1.0, env_var="LOADGEN_RATE_SCALE",
+                        include_in_web_ui=False, help="Multiple of the profile's rates at --users-at-peak users.")
     parser.add_argument("--ramp-duration", type=float, default=None, env_var="LOADGEN_RAMP_DURATION",
                        include_in_web_ui=False, help="Seconds the profile's ramp (its shapes) is compressed to.")
     parser.add_argument("--headroom", type=float, default=1.3, include_in_web_ui=False,
@@ -69,7 +72,8 @@ def _init(environment, **_) -> None:
         ctx = build_context(options.stack, options.env, options.target, Path(options.out) if options.out else None,
                             "locust", False, needs_api=True, tfvars=Path(options.tfvars) if options.tfvars else None)
         run = LocustRun(ctx, RunOptions(options.stack, options.env, options.tfvars, options.out,
-                                        options.users_at_peak, options.ramp_duration, options.headroom))
+                                        options.users_at_peak, options.rate_scale, options.ramp_duration,
+                                        options.headroom))
     except LoadgenError as exc:
         _fail(str(exc))
     attach(environment, run)
@@ -79,6 +83,8 @@ def _init(environment, **_) -> None:
         _Worker(environment, run)
     else:
         _Judge(environment, run)
+    gevent.get_hub().loop.update_now()  # set-up blocked the loop for seconds: timers armed next (--run-time) count
+    # from now, not from the loop's last look at the clock
 
 
 class _Worker:

@@ -13,8 +13,12 @@ from locust import LoadTestShape
 from loadgen.drive.ramp import RampPlan
 from loadgen.hot_paths import declared_stacks
 from loadgen.locust import shape_name
+from loadgen.locust.run import stage_users
 from loadgen.paths import PROFILES_DIR
 from loadgen.profiles import load_profile
+
+SPAWN_S = 0.25
+"""A stage's users are all started within this long of the shape's tick (Locust ticks a shape once a second)."""
 
 
 class ProfileShape(LoadTestShape):
@@ -28,17 +32,10 @@ class ProfileShape(LoadTestShape):
         options = self.runner.environment.parsed_options
         return RampPlan.from_profile(load_profile(self.stack, self.env), getattr(options, "ramp_duration", None))
 
-    def users_at(self, run_time_s: float) -> int | None:
-        """Users at `run_time_s` into the test, or None once the ramp is over."""
-        plan = self.plan()
-        if run_time_s >= plan.total_s:
-            return None
-        stage = int(plan.stage_of([run_time_s])[0])
-        return round(self.runner.environment.parsed_options.users_at_peak * plan.fractions[stage])
-
     def tick(self) -> tuple[int, float] | None:
-        users = self.users_at(self.get_run_time())
-        return None if users is None else (users, float(max(users, 1)))
+        users = stage_users(self.plan(), self.runner.environment.parsed_options.users_at_peak,
+                            self.get_run_time())
+        return None if users is None else (users, max(users, 1) / SPAWN_S)
 
 
 def profile_shapes() -> dict[str, type]:

@@ -55,12 +55,12 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
                   for p in ctx.hot_paths if p.kind not in LOCUST_DRIVES}
     capacity = capacity_model(ctx.resolved, ctx.profile, run.options.headroom, measured_p99_ms(results)).to_json()
     config = {"stack": ctx.stack, "env": ctx.env, "target": ctx.target.kind, "driver": "locust",
-              "users_at_peak": run.options.users_at_peak, "pace_s": round(run.pace_s, 6),
+              "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale, "pace_s": round(run.pace_s, 6),
               "ramp_duration_s": run.options.ramp_duration, "headroom": run.options.headroom,
               "tfvars": run.options.tfvars or f"{ctx.env}.tfvars",
               "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    summary = build_validate_summary(ctx, results, not_driven, plan, elapsed_s, rate_scale=1.0,
+    summary = build_validate_summary(ctx, results, not_driven, plan, elapsed_s, rate_scale=run.options.rate_scale,
                                      processes=max(workers, 1), tfvars=config["tfvars"], capacity=capacity,
                                      config=config, aborted=None)
     summary["driver"] = "locust"

@@ -5,9 +5,9 @@ CLI or the user passed, loadgen.locust.options) -> the users ask it which route 
 (loadgen.locust.users) -> it holds the process's recording for the current test (loadgen.locust.recording) ->
 the master (or a local runner) writes the report from it (loadgen.locust.report).
 
-Rate model: `users_at_peak` users send the profile's peak rate of every API route together, so one user sends
-one request every `pace_s` = users_at_peak / (sum of the routes' peak rates) seconds, each at its intended time
-(its start + k x pace_s); N users offer N / users_at_peak of the peak, and a LoadTestShape built from the
+Rate model: `users_at_peak` users send the profile's peak rate x `rate_scale` of every API route together, so one
+user sends one request every `pace_s` = users_at_peak / (sum of the routes' peak rates x rate_scale) seconds, each
+at its intended time (its start + k x pace_s); N users offer N / users_at_peak of that, and a LoadTestShape built from the
 profile's stages (loadgen.locust.shapes) sets N stage by stage. Routes are dealt to users in proportion to
 their peak rates (smooth weighted round robin, per process).
 """
@@ -40,6 +40,8 @@ class RunOptions:
     tfvars: str | None
     out: str | None
     users_at_peak: float
+    rate_scale: float
+    """Multiple of the profile's rates the users offer at users_at_peak (as validate's --rate-scale)."""
     ramp_duration: float | None
     """Seconds the profile's ramp is compressed to (its shape and stage windows), or None for the profile's own."""
     headroom: float
@@ -61,9 +63,10 @@ class LocustRun:
         if empty:
             raise LoadgenError(f"{ctx.profile.path}: the profile's ramp generates no request for {empty[0]}")
         self.peaks = {name: peak_rate(ctx, paths[name]) for name in self.loads}
-        if not (options.users_at_peak > 0):
-            raise LoadgenError(f"--users-at-peak must be > 0, got {options.users_at_peak}")
-        self.pace_s = options.users_at_peak / sum(self.peaks.values())
+        for flag, value in (("--users-at-peak", options.users_at_peak), ("--rate-scale", options.rate_scale)):
+            if not (0 < value < float("inf")):
+                raise LoadgenError(f"{flag} must be a positive number, got {value}")
+        self.pace_s = options.users_at_peak / (sum(self.peaks.values()) * options.rate_scale)
         """Seconds between one user's intended sends."""
         self._credit = dict.fromkeys(self.loads, 0.0)
         self._sent = dict.fromkeys(self.loads, 0)
@@ -99,6 +102,14 @@ class LocustRun:
         body = bodies[self._sent[name] % len(bodies)]
         self._sent[name] += 1
         return body
+
+
+def stage_users(plan: RampPlan, users_at_peak: float, run_time_s: float) -> int | None:
+    """Users `run_time_s` into a ramp: users_at_peak x the stage's fraction (so the offered rate follows the
+    stages), or None once the ramp is over (what a profile's LoadTestShape returns)."""
+    if run_time_s >= plan.total_s:
+        return None
+    return round(users_at_peak * plan.fractions[int(plan.stage_of([run_time_s])[0])])
 
 
 def fresh_accounting(load: RouteLoad) -> RouteLoad:
