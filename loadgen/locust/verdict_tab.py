@@ -4,7 +4,7 @@ Where it sits: the master's (or a local runner's) merged recordings (loadgen.loc
 accounting and alarm judge as the report (loadgen.locust.report.results_of, measure.run_summary.judge) -> one row
 per hot path and guarding alarm: p50/p95/p99/p99.9 (exact, from the intended start), the alarm, its threshold
 for the env, what the test so far observes and the margin ((threshold - observed) / threshold), plus the
-capacity model's breaks_first for the env. Locust's documented extension points carry it: `template_args`
+capacity model's breaks_first for the env (the profile's demand against the tfvars, computed once at start). Locust's documented extension points carry it: `template_args`
 (`extended_tabs`, `extended_tables`) for the tab, its rows added to /stats/requests (`extended_stats`), and a
 JSON route on `environment.web_ui.app` (GET /loadgen/verdict). Computed when asked, never in the request loop.
 """
@@ -17,7 +17,7 @@ from typing import Callable
 from loadgen.locust.report import results_of
 from loadgen.locust.run import LocustRun, clock
 from loadgen.measure.capacity_model import capacity_model
-from loadgen.measure.run_summary import judge, measured_p99_ms
+from loadgen.measure.run_summary import judge
 from loadgen.report.findings import margin_pct
 from loadgen.tf.alarm_thresholds import alarms
 
@@ -29,14 +29,12 @@ COLUMNS = [("hot_path", "Hot path"), ("ops", "Ops"), ("p50_ms", "p50 ms"), ("p95
            ("breaks_first", "Breaks first (capacity model)")]
 
 
-def verdict(run: LocustRun, merged: dict, stats) -> dict:
+def verdict(run: LocustRun, merged: dict, stats, breaks_first: str | None) -> dict:
     """The live verdict: a row per (hot path, guarding alarm), every API hot path listed from the start."""
     ctx = run.ctx
     found = {a.address: a for a in alarms(ctx.resolved)}
     declared = {p.name: p for p in ctx.hot_paths}
     results = {r.name: r for r in results_of(run, merged, stats, max(clock() - run.began, 1e-3), run.plan)}
-    breaks_first = capacity_model(ctx.resolved, ctx.profile, run.options.headroom,
-                                  measured_p99_ms(list(results.values()))).to_json().get("breaks_first")
     rows = []
     for name in run.loads:
         entry = judge(results[name], declared[name], found) if name in results else None
@@ -67,8 +65,10 @@ def install(environment, run: LocustRun, merged: Callable[[], dict]) -> None:
     web_ui.template_args["extended_tables"] = [{"key": KEY, "structure": [{"key": k, "title": t}
                                                                          for k, t in COLUMNS]}]
 
+    breaks_first = capacity_model(run.ctx.resolved, run.ctx.profile, run.options.headroom).breaks_first
+
     def current() -> dict:
-        return verdict(run, merged(), environment.stats)
+        return verdict(run, merged(), environment.stats, breaks_first)
 
     @web_ui.app.route(ROUTE)
     def loadgen_verdict():
