@@ -79,6 +79,29 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
     assert "Locust&#x27;s percentiles beside the exact ones" in html or "Locust's percentiles beside" in html
     assert "Locust (its own stats, service time)" in html and "merged HdrHistograms" in html
     assert {hp["verdict"] for hp in summary["hot_paths"] if hp["kind"] != "api_route"} == {"not-run"}
+    key = orders_api_key()
+    assert key and all(key.encode() not in f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
+    assert key not in done.stdout + done.stderr
+
+
+def orders_api_key() -> str:
+    """The x-api-key the users send on POST /orders (on the running local target)."""
+    from loadgen.drive.api_requests import client_headers
+    from loadgen.edge_context import build_context
+    from loadgen.tf.api_routes import rest_api
+
+    ctx = build_context("food_delivery", "dev", "local", None, "test", False, needs_api=True)
+    api = rest_api(ctx.resolved)
+    return client_headers(ctx, api, api.by_key("POST /orders"))["x-api-key"]
+
+
+def test_bad_input_is_one_line_and_exit_2(local_target, tmp_path):
+    unknown_env = loadgen_locust(tmp_path, "--env", "nope", "--", "--headless", "-t", "1s")
+    assert unknown_env.returncode == 2 and len(unknown_env.stderr.strip().splitlines()) == 1, unknown_env.stderr
+    no_stack = subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-t", "1s"],
+                              capture_output=True, text=True, timeout=60)
+    assert no_stack.returncode == 2 and "Traceback" not in no_stack.stderr
+    assert no_stack.stderr.strip().splitlines()[-1].startswith("error: loadgen's locustfile needs --stack")
 
 
 def test_a_candidate_whose_threshold_is_below_the_measured_p99_exits_1(local_target, tmp_path):

@@ -35,7 +35,8 @@ from loadgen.locust.users import ApiRouteUser, attach
 __all__ = ["ApiRouteUser"]
 log = logging.getLogger("loadgen.locust")
 TEST_MESSAGE = "loadgen_test"
-"""Master -> workers at each test start: the stage plan and span every worker records on (so they merge)."""
+"""Master -> workers at each test start (and to a worker joining a running test): the run id, the stage plan and
+span every worker records on (so their recordings merge) and how far into the test it is."""
 
 
 @events.init_command_line_parser.add_listener
@@ -98,11 +99,13 @@ class _Worker:
 
     def test_message(self, environment, msg, **_) -> None:
         data = msg.data
-        self.run.start_test(RampPlan(tuple(data["durations_s"]), tuple(data["fractions"])), data["span_s"])
+        self.run.start_test(RampPlan(tuple(data["durations_s"]), tuple(data["fractions"])), data["span_s"],
+                            data["run_id"], data["elapsed_s"])
         self.stopped = False
 
     def report(self, client_id, data, **_) -> None:
         data["loadgen"] = self.run.recording.to_wire()
+        data["loadgen_run"] = self.run.ctx.run_id
         data["loadgen_final"] = self.stopped
 
     def test_stop(self, environment, **_) -> None:
@@ -123,6 +126,7 @@ class _Judge:
         events.test_start.add_listener(self.test_start)
         events.test_stop.add_listener(self.test_stop)
         events.worker_report.add_listener(self.worker_report)
+        events.worker_connect.add_listener(self.worker_connect)
         events.quitting.add_listener(self.quitting)
         verdict_tab.install(environment, run, self.merged)
 
@@ -149,15 +153,24 @@ class _Judge:
         self.finals.clear()
         self.stopped = self.written = False
         if self.distributed:
-            environment.runner.send_message(TEST_MESSAGE, {"durations_s": list(plan.durations_s),
-                                                           "fractions": list(plan.fractions), "span_s": span})
+            environment.runner.send_message(TEST_MESSAGE, self.test_message())
+
+    def test_message(self) -> dict:
+        plan = self.run.plan
+        return {"run_id": self.run.ctx.run_id, "durations_s": list(plan.durations_s), "fractions": list(plan.fractions),
+                "span_s": self.run.span_s, "elapsed_s": clock() - self.run.began}
+
+    def worker_connect(self, client_id, **_) -> None:
+        """A worker joining a running test records on its plan, from where the test is."""
+        if not self.stopped:
+            self.environment.runner.send_message(TEST_MESSAGE, self.test_message(), client_id=client_id)
 
     def merged(self):
         return self.recordings.merged() if self.distributed else local_merged(self.run.recording)
 
     def worker_report(self, client_id, data, **_) -> None:
-        if "loadgen" not in data or self.written:
-            return
+        if data.get("loadgen_run") != self.run.ctx.run_id or self.written:
+            return  # another test's (a report sent before its worker heard of this test)
         self.recordings.report(client_id, data["loadgen"])
         if data.get("loadgen_final"):
             self.finals.add(client_id)

@@ -71,21 +71,22 @@ class LocustRun:
         self._credit = dict.fromkeys(self.loads, 0.0)
         self._sent = dict.fromkeys(self.loads, 0)
         self.plan: RampPlan = self.ramp
+        self.span_s = self.ramp.total_s
         self.recording = ProcessRecording()
         self.began = clock()
-        self.began_wall = time.time()
 
-    def start_test(self, plan: RampPlan, span_s: float) -> None:
-        """A new test: fresh recordings on `plan` (stage windows) over `span_s` seconds, a new run id, t = 0."""
-        self.plan = plan
-        self.ctx = dataclasses.replace(self.ctx, run_id=new_run_id(self.ctx.stack, self.ctx.env, "locust"),
-                                       started_at=time.time())
+    def start_test(self, plan: RampPlan, span_s: float, run_id: str | None = None, elapsed_s: float = 0.0) -> None:
+        """A new test: fresh recordings on `plan` (stage windows) over `span_s` seconds, its run id (a new one on
+        the master), t = 0 `elapsed_s` ago (a worker joining a running test)."""
+        self.plan, self.span_s = plan, span_s
+        self.ctx = dataclasses.replace(self.ctx, run_id=run_id or new_run_id(self.ctx.stack, self.ctx.env, "locust"),
+                                       started_at=time.time() - elapsed_s)
         self.recording = ProcessRecording({name: RouteRecording(
             StagedRecorder(name, plan.starts_s, span_s), fresh_accounting(load), [0] * len(plan.durations_s))
             for name, load in self.loads.items()})
         self._credit = dict.fromkeys(self.loads, 0.0)
         self._sent = dict.fromkeys(self.loads, 0)
-        self.began, self.began_wall = clock(), time.time()
+        self.began = clock() - elapsed_s
 
     def next_route(self) -> str:
         """The hot path the next user sends (smooth weighted round robin over the routes' peak rates)."""
