@@ -159,6 +159,28 @@ def test_a_master_merges_its_two_workers_histograms_exactly(local_target, tmp_pa
     assert summary["processes"] == 2
 
 
+def test_a_signal_ends_a_distributed_test_with_its_report_marked_aborted_and_no_process_left(local_target, tmp_path):
+    log = tmp_path / "locust.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen([*LOADGEN, "locust", "--stack", "food_delivery", "--env", "dev", "--out",
+                                    str(tmp_path), "--users-at-peak", "2", "--", "--headless", "--processes", "2",
+                                    "-u", "4", "-r", "4", "-t", "60s"], stdout=output, stderr=subprocess.STDOUT,
+                                   env=os.environ.copy())
+        deadline = time.monotonic() + 60
+        while "All users spawned" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.3)
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 1, log.read_text()[-2000:]
+    summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    assert summary["aborted"] and summary["verdict"] == "fail" and "signal" in summary["abort_reason"]
+    (api,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "api_route"]
+    assert api["ops"] > 0 and len(api["ops_per_worker"]) == 2 and api["ops"] == api["locust"]["requests"]
+    left = subprocess.run(["pgrep", "-f", f"--out {tmp_path}"], capture_output=True, text=True)
+    assert left.stdout == "", left.stdout
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

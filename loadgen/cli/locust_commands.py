@@ -4,7 +4,8 @@ Checks the input as validate does (the stack, the candidate tfvars, the guarding
 line and exit 2 otherwise), starts the embedded target when none is running (stopped afterwards), warms the
 emulator and primes the routes' state, then runs Locust on loadgen's locustfile in a process of its own (gevent
 patches that process, never this one) with every argument after `--` passed to Locust as given. Exit code:
-Locust's, which the locustfile sets from the verdict (0 pass, 1 fail, 2 bad input).
+Locust's, which the locustfile sets from the last test's verdict (0 pass, 1 fail, 2 bad input); a SIGINT or
+SIGTERM is passed on to Locust, and a test it cuts short is reported aborted (a fail).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from loadgen.paths import REPORTS_DIR
 from loadgen.tf import hcl_reader
 
 STOP_WAIT_S = 30.0
-"""After a signal is passed on, how long Locust may take to write its report before it is killed."""
+"""How long Locust may take to write its report and stop when this command ends abnormally, before it is
+killed."""
 
 
 def locust_command(stack: str, env: str, target: str, tfvars: Path | None, out: Path, users_at_peak: float,
@@ -44,20 +46,34 @@ def locust_command(stack: str, env: str, target: str, tfvars: Path | None, out: 
 
 
 def run_locust(command: list[str], environ: dict[str, str]) -> int:
-    """Locust in its own process; SIGINT/SIGTERM passed on (it stops the test and writes the report)."""
-    process = subprocess.Popen(command, env=environ)
-    previous = {sig: signal.signal(sig, lambda s, _: process.send_signal(s)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    """Locust in a session of its own, and its exit code; a SIGINT or SIGTERM here is passed on to it once (a test
+    still running ends with its report marked aborted, exit 1; Locust stops its workers)."""
+    process: subprocess.Popen | None = None
+    received: list[int] = []
+
+    def pass_on(sig: int, _frame) -> None:
+        if process is not None and not received:
+            process.send_signal(sig)
+        received.append(sig)
+
+    # installed before the start, so Locust starts with the default handlers (an ignored SIGINT would be inherited)
+    previous = {sig: signal.signal(sig, pass_on) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return process.wait()
+        process = subprocess.Popen(command, env=environ, start_new_session=True)
+        if received:  # a signal came while it started
+            process.send_signal(received[0])
+        code = process.wait()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
+            process.terminate()
             try:
                 process.wait(STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
 
 
 @click.command("locust", context_settings={"ignore_unknown_options": True})

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import gevent
 from locust import events
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadgen.edge_context import build_context
 from loadgen.drive.ramp import RampPlan
@@ -99,6 +99,8 @@ class _Worker:
 
     def test_message(self, environment, msg, **_) -> None:
         data = msg.data
+        if data["run_id"] == self.run.ctx.run_id:
+            return  # this test's recording goes on
         self.run.start_test(RampPlan(tuple(data["durations_s"]), tuple(data["fractions"])), data["span_s"],
                             data["run_id"], data["elapsed_s"])
         self.stopped = False
@@ -152,6 +154,7 @@ class _Judge:
         self.recordings.reset()
         self.finals.clear()
         self.stopped = self.written = False
+        self.aborted = None
         if self.distributed:
             environment.runner.send_message(TEST_MESSAGE, self.test_message())
 
@@ -162,7 +165,7 @@ class _Judge:
 
     def worker_connect(self, client_id, **_) -> None:
         """A worker joining a running test records on its plan, from where the test is."""
-        if not self.stopped:
+        if self.environment.runner.state in (STATE_SPAWNING, STATE_RUNNING):
             self.environment.runner.send_message(TEST_MESSAGE, self.test_message(), client_id=client_id)
 
     def merged(self):
@@ -195,9 +198,14 @@ class _Judge:
         self.written = True
         plan = self.run.plan if self.shaped else RampPlan.constant(self.elapsed_s)
         workers = len(self.recordings.latest) if self.distributed else 1
-        summary = write_report(self.run, self.merged(), self.environment.stats, self.elapsed_s, plan, workers)
+        summary = write_report(self.run, self.merged(), self.environment.stats, self.elapsed_s, plan, workers,
+                               self.aborted)
         self.environment.process_exit_code = 0 if summary["verdict"] == "pass" else 1
         log.info(f"loadgen verdict: {summary['verdict'].upper()}  report: {self.run.ctx.run_dir}")
 
     def quitting(self, environment, **_) -> None:
+        if not self.stopped:  # Locust is shutting down (SIGINT/SIGTERM) with a test running: the test stops as
+            # from the web UI's stop (workers send their last recordings), and its report says it was cut short
+            self.aborted = "Locust was stopped by a signal before the test ended"
+            environment.runner.stop()
         self.maybe_write(missing_ok=True)

@@ -46,8 +46,8 @@ def results_of(run: LocustRun, merged: dict[str, MergedRoute], stats, span_s: fl
 
 
 def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_s: float, plan: RampPlan,
-                 workers: int) -> dict:
-    """Write the test's run dir; returns its summary (verdict `pass` or `fail`)."""
+                 workers: int, aborted: str | None = None) -> dict:
+    """Write the test's run dir; returns its summary (verdict `pass` or `fail`; an aborted test fails)."""
     ctx = run.ctx
     span = max(elapsed_s, 1e-3)
     results = results_of(run, merged, stats, span, plan)
@@ -62,7 +62,7 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     summary = build_validate_summary(ctx, results, not_driven, plan, elapsed_s, rate_scale=run.options.rate_scale,
                                      processes=max(workers, 1), tfvars=config["tfvars"], capacity=capacity,
-                                     config=config, aborted=None)
+                                     config=config, aborted=aborted)
     summary["driver"] = "locust"
     write_summary(ctx, summary, results)
     render_report(ctx.run_dir)
