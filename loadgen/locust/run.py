@@ -7,7 +7,8 @@ the master (or a local runner) writes the report from it (loadgen.locust.report)
 
 Rate model: `users_at_peak` users send the profile's peak rate x `rate_scale` of every API route together, so one
 user sends one request every `pace_s` = users_at_peak / (sum of the routes' peak rates x rate_scale) seconds, each
-at its intended time (its start + k x pace_s); N users offer N / users_at_peak of that, and a LoadTestShape built from the
+at its intended time (its start + a phase drawn uniformly in [0, pace_s), so users started together do not send together, + k x
+pace_s); N users offer N / users_at_peak of that, and a LoadTestShape built from the
 profile's stages (loadgen.locust.shapes) sets N stage by stage. Routes are dealt to users in proportion to
 their peak rates (smooth weighted round robin, per process).
 """
@@ -15,6 +16,7 @@ their peak rates (smooth weighted round robin, per process).
 from __future__ import annotations
 
 import dataclasses
+import random
 import time
 from dataclasses import dataclass
 
@@ -70,6 +72,7 @@ class LocustRun:
         """Seconds between one user's intended sends."""
         self._credit = dict.fromkeys(self.loads, 0.0)
         self._sent = dict.fromkeys(self.loads, 0)
+        self._phases = random.Random(ctx.profile.seed)
         self.plan: RampPlan = self.ramp
         self.span_s = self.ramp.total_s
         self.recording = ProcessRecording()
@@ -96,6 +99,10 @@ class LocustRun:
         chosen = max(self._credit, key=self._credit.__getitem__)
         self._credit[chosen] -= total
         return chosen
+
+    def first_due(self) -> float:
+        """A new user's first intended send: now + its phase (seeded by the profile)."""
+        return clock() + self._phases.uniform(0.0, self.pace_s)
 
     def next_body(self, name: str) -> bytes:
         """The route's next body from the fleet model (its bodies again from the first when all were sent)."""

@@ -5,7 +5,7 @@ drive.api_requests decides the URL, the x-api-key and how the answer is classifi
 the asyncio API driver runs); this module only sends, then reports the request twice: to Locust through
 `events.request` (its stats keep service time) and to the hot path's StagedRecorder with the latency from the
 intended start (coordinated omission corrected: a user that falls behind sends at once, and its wait is
-latency). A user sends nothing due after the ramp's end.
+latency). A user's first send is at a seeded phase after its start; it sends nothing due after the ramp's end.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class ApiRouteUser(FastHttpUser):
         self.hot_path = self.run.next_route()
         self.route = self.run.recording.routes[self.hot_path]
         self.headers = {"content-type": "application/json", **self.route.load.headers}
-        self.due = clock()
+        self.due = self.run.first_due()
 
     @task
     def send(self) -> None:
