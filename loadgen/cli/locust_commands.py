@@ -23,7 +23,7 @@ from loadgen.cli.common import (Finite, build_context, default_terraform_dir, en
 from loadgen.cli.validate_commands import embedded_target
 from loadgen.drive.api_pusher import prepare_local
 from loadgen.errors import LoadgenError
-from loadgen.locust import LOCUSTFILE, SHAPES, shape_name
+from loadgen.locust import LOCUSTFILE, SHAPES, shape_name, stack_shapes
 from loadgen.paths import REPORTS_DIR
 from loadgen.tf import hcl_reader
 
@@ -88,7 +88,8 @@ def run_locust(command: list[str], environ: dict[str, str]) -> int:
 @rate_scale_option
 @click.option("--ramp-duration", type=Finite(min=1.0, max=86400), default=None,
               help="Seconds the profile's ramp is compressed to (the shape and its stage windows).")
-@click.option("--shape", is_flag=True, help="Run the stack and env's profile ramp as Locust's LoadTestShape.")
+@click.option("--shape", is_flag=True, help="Run the stack and env's profile ramp as Locust's LoadTestShape "
+              "(with -- --class-picker instead, the web UI offers the stack's shapes).")
 @click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
 def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_duration, shape, locust_args) -> None:
@@ -102,9 +103,7 @@ def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_dura
         if target == "local":
             run_async(prepare_local(ctx))
         environ = dict(os.environ)
-        environ.pop("LOADGEN_SHAPE", None)
-        if shape:
-            environ["LOADGEN_SHAPE"] = shape_name(stack, env)
+        environ["LOADGEN_SHAPE"] = shape_name(stack, env) if shape else ",".join(stack_shapes(stack))
         code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, rate_scale, ramp_duration,
                                          shape, locust_args), environ)
     sys.exit(code)

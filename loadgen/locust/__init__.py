@@ -9,6 +9,9 @@ Nothing in this package imports boto3, botocore or aiobotocore: Locust's gevent 
 
 from pathlib import Path
 
+from loadgen.hot_paths import FILE_NAME
+from loadgen.paths import PROFILES_DIR
+
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SHAPES = Path(__file__).with_name("shapes.py")
 
@@ -16,3 +19,9 @@ SHAPES = Path(__file__).with_name("shapes.py")
 def shape_name(stack: str, env: str) -> str:
     """The LoadTestShape class of a stack and env's profile ramp, e.g. FoodDeliveryDevShape."""
     return "".join(part.title() for part in (*stack.split("_"), env)) + "Shape"
+
+
+def stack_shapes(stack: str) -> dict[str, str]:
+    """Shape class name -> env, for every env of the stack with a profile (profiles/<stack>/<env>.toml)."""
+    return {shape_name(stack, p.stem): p.stem for p in sorted((PROFILES_DIR / stack).glob("*.toml"))
+            if p.name != FILE_NAME}

@@ -12,9 +12,8 @@ from locust import LoadTestShape
 
 from loadgen.drive.ramp import RampPlan
 from loadgen.hot_paths import declared_stacks
-from loadgen.locust import shape_name
+from loadgen.locust import stack_shapes
 from loadgen.locust.run import stage_users
-from loadgen.paths import PROFILES_DIR
 from loadgen.profiles import load_profile
 
 SPAWN_S = 0.25
@@ -40,13 +39,6 @@ class ProfileShape(LoadTestShape):
 
 def profile_shapes() -> dict[str, type]:
     """Shape class name -> a ProfileShape of that stack and env, for every profile of every declared stack."""
-    shapes = {}
-    for stack in declared_stacks():
-        for profile in sorted((PROFILES_DIR / stack).glob("*.toml")):
-            if profile.stem == "hot_paths":
-                continue
-            name = shape_name(stack, profile.stem)
-            shapes[name] = type(name, (ProfileShape,), {"stack": stack, "env": profile.stem, "abstract": False,
-                                                        "__module__": __name__})
-    return shapes
+    return {name: type(name, (ProfileShape,), {"stack": stack, "env": env, "abstract": False, "__module__": __name__})
+            for stack in declared_stacks() for name, env in stack_shapes(stack).items()}
 
