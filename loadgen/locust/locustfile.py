@@ -6,9 +6,10 @@ with its stats (`events.report_to_master`) and merged exactly on the master (`ev
 test's end the master (or a local runner) writes reports/<run-id>/ (loadgen.locust.report) and sets
 `environment.process_exit_code` from the verdict (0 pass, 1 fail). Bad options: one line, exit 2.
 
-Import order: Locust patches the standard library for gevent when it is imported, before this file is loaded;
-nothing imported here pulls in boto3, botocore or aiobotocore (tests/test_locust_files.py checks it in a real
-Locust process), so no AWS client is imported before or after patching by the Locust side at all.
+Import order: Locust patches the standard library for gevent when it is imported, before this file is loaded,
+and nothing imported here pulls in boto3, botocore or aiobotocore (tests/test_locust.py checks both files in a
+real Locust process): an AWS client imported before the patching ends in RecursionError. Only a `--target aws`
+run fetching its API key imports botocore, at init, after the patching.
 """
 
 from __future__ import annotations
@@ -44,19 +45,19 @@ def _options(parser) -> None:
     parser.add_argument("--stack", env_var="LOADGEN_STACK", include_in_web_ui=False, help="Stack, e.g. food_delivery.")
     parser.add_argument("--env", env_var="LOADGEN_ENV", include_in_web_ui=False, help="dev, staging or prod.")
     parser.add_argument("--tfvars", env_var="LOADGEN_TFVARS", include_in_web_ui=False,
-                       help="A candidate tfvars file judged in place of the env's own.")
+                        help="A candidate tfvars file judged in place of the env's own.")
     parser.add_argument("--out", env_var="LOADGEN_OUT", include_in_web_ui=False,
-                       help="Folder of the run dirs (default: the repository's reports/).")
+                        help="Folder of the run dirs (default: the repository's reports/).")
     parser.add_argument("--target", env_var="LOADGEN_TARGET", default="local", choices=("local", "aws"),
-                       include_in_web_ui=False, help="local (the embedded target) or aws.")
+                        include_in_web_ui=False, help="local (the embedded target) or aws.")
     parser.add_argument("--users-at-peak", type=float, default=20.0, env_var="LOADGEN_USERS_AT_PEAK",
-                       include_in_web_ui=False, help="Users that together send the profile's peak rate.")
+                        include_in_web_ui=False, help="Users that together send the profile's peak rate.")
     parser.add_argument("--rate-scale", type=float, default=1.0, env_var="LOADGEN_RATE_SCALE",
                         include_in_web_ui=False, help="Multiple of the profile's rates at --users-at-peak users.")
     parser.add_argument("--ramp-duration", type=float, default=None, env_var="LOADGEN_RAMP_DURATION",
-                       include_in_web_ui=False, help="Seconds the profile's ramp (its shapes) is compressed to.")
+                        include_in_web_ui=False, help="Seconds the profile's ramp (its shapes) is compressed to.")
     parser.add_argument("--headroom", type=float, default=1.3, include_in_web_ui=False,
-                       help="The capacity model's headroom.")
+                        help="The capacity model's headroom.")
 
 
 def _fail(message: str) -> None:

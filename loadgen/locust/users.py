@@ -67,7 +67,7 @@ class ApiRouteUser(FastHttpUser):
             try:
                 route.load.account(response.status_code or 0)
                 response.success()
-            except HttpStatus as exc:
-                ok, cause = False, cause_of(exc)
+            except HttpStatus as exc:  # no answer at all (status 0): the connection's error is the cause
+                ok, cause = False, cause_of(response.error if not response.status_code and response.error else exc)
                 response.failure(exc)
         route.recorder.record(offset, clock() - intended, ok, cause)
