@@ -20,6 +20,7 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from loadgen.drive.ramp import RampPlan
+from loadgen.hot_paths import hot_paths
 from loadgen.locust import LOCUSTFILE, SHAPES
 from loadgen.locust.run import stage_users
 from loadgen.profiles import load_profile
@@ -50,7 +51,7 @@ def test_each_locustfile_loads_in_a_real_locust_process_without_an_aws_client():
         listed = subprocess.run([sys.executable, "-m", "locust", "-f", f"{LOCUSTFILE},{locustfile}", "--list"],
                                 capture_output=True, text=True, timeout=60)
         assert listed.returncode == 0, listed.stderr
-        assert "ApiRouteUser" in listed.stdout and "RecursionError" not in listed.stderr
+        assert "HotPathUser" in listed.stdout and "RecursionError" not in listed.stderr
     probe = ("import locust, runpy, sys; runpy.run_path(sys.argv[1]); runpy.run_path(sys.argv[2]); "
              f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}))")
     imported = subprocess.run([sys.executable, "-c", probe, str(LOCUSTFILE), str(SHAPES)], capture_output=True,
@@ -78,7 +79,14 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
     html = (run_dir / "report.html").read_text()
     assert "Locust&#x27;s percentiles beside the exact ones" in html or "Locust's percentiles beside" in html
     assert "Locust (its own stats, service time)" in html and "merged HdrHistograms" in html
-    assert {hp["verdict"] for hp in summary["hot_paths"] if hp["kind"] != "api_route"} == {"not-run"}
+    (geo,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "redis_geo"]
+    geo_histogram = HdrHistogram.decode((run_dir / "histograms" / f"{geo['name']}.hdr").read_text().strip().encode())
+    assert geo["ops"] == geo_histogram.get_total_count() == geo["locust"]["requests"] > 0 and geo["errors"] == 0
+    assert geo["alarm"]["metric"] == "GeoSpatialBasedCmdsLatency" and geo["alarm"]["unit"] == "us"
+    assert geo["alarm"]["observed_as"].startswith("the server's own microseconds per GEO command")
+    assert 0 < geo["alarm"]["observed"] < geo_histogram.get_mean_value()  # the server's time, within the round trip
+    assert {hp["verdict"] for hp in summary["hot_paths"] if hp["kind"] not in ("api_route", "redis_geo")} == {
+        "not-run"}
     key = orders_api_key()
     assert key and all(key.encode() not in f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
     assert key not in done.stdout + done.stderr
@@ -152,10 +160,12 @@ def test_a_master_merges_its_two_workers_histograms_exactly(local_target, tmp_pa
     assert done.returncode == 0, done.stderr[-2000:]
     run_dir = only_run_dir(tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
-    (api,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "api_route"]
-    histogram = HdrHistogram.decode((run_dir / "histograms" / "orders_api.hdr").read_text().strip().encode())
-    assert len(api["ops_per_worker"]) == 2 and min(api["ops_per_worker"]) > 0
-    assert histogram.get_total_count() == sum(api["ops_per_worker"]) == api["ops"] == api["locust"]["requests"]
+    driven = [hp for hp in summary["hot_paths"] if hp["kind"] in ("api_route", "redis_geo")]
+    assert {hp["name"] for hp in driven} == {"orders_api", "driver_geo_search"}
+    for hp in driven:
+        histogram = HdrHistogram.decode((run_dir / "histograms" / f"{hp['name']}.hdr").read_text().strip().encode())
+        assert len(hp["ops_per_worker"]) == 2 and sum(hp["ops_per_worker"]) > 0
+        assert histogram.get_total_count() == sum(hp["ops_per_worker"]) == hp["ops"] == hp["locust"]["requests"]
     assert summary["processes"] == 2
 
 
@@ -227,17 +237,21 @@ def test_the_web_ui_starts_a_test_and_its_verdict_tab_shows_every_hot_path_and_t
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=60)[0]
     assert process.returncode == 0, output[-2000:]
-    declared = 4  # orders_api's guarding alarms in profiles/food_delivery/hot_paths.toml
+    declared = [p.name for p in hot_paths("food_delivery") if p.kind in ("api_route", "redis_geo")
+                for _ in p.alarms]  # a row per driven hot path and guarding alarm
+    assert set(declared) == {"orders_api", "driver_geo_search"}
     for verdict in (before, live):
-        assert [r["hot_path"] for r in verdict["rows"]] == ["orders_api"] * declared
+        assert [r["hot_path"] for r in verdict["rows"]] == declared
         assert all(isinstance(r["threshold"], (int, float)) for r in verdict["rows"])
         assert verdict["breaks_first"]
     assert before["rows"][0]["ops"] == 0 and live["rows"][0]["ops"] > 0
     latency = next(r for r in live["rows"] if r["alarm"].endswith("latency-p99"))
     assert latency["p99_ms"] == latency["observed"] and latency["margin"].endswith("%")
-    assert tab_rows[0]["hot_path"] == "orders_api" and len(tab_rows) == declared
+    assert [r["hot_path"] for r in tab_rows] == declared
     if CHROMIUM:
         assert shot.is_file() and shot.stat().st_size > 20_000
-        assert "orders_api" in dom and "food-delivery-dev-api-latency-p99" in dom and ">1500<" in dom
+        for name, alarm, threshold in (("orders_api", "food-delivery-dev-api-latency-p99", 1500),
+                                       ("driver_geo_search", "food-delivery-dev-redis-geo-latency", 2000)):
+            assert name in dom and alarm in dom and f">{threshold}<" in dom
     summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
     assert summary["driver"] == "locust" and summary["verdict"] == "pass"

@@ -2,7 +2,7 @@
 
 Checks the input as validate does (the stack, the candidate tfvars, the guarding alarms, --out writable; one
 line and exit 2 otherwise), starts the embedded target when none is running (stopped afterwards), warms the
-emulator and primes the routes' state, then runs Locust on loadgen's locustfile in a process of its own (gevent
+emulator and primes the routes' state, loads the GEO members the queries search, then runs Locust on loadgen's locustfile in a process of its own (gevent
 patches that process, never this one) with every argument after `--` passed to Locust as given. Exit code:
 Locust's, which the locustfile sets from the last test's verdict (0 pass, 1 fail, 2 bad input); a SIGINT or
 SIGTERM is passed on to Locust, and a test it cuts short is reported aborted (a fail).
@@ -22,8 +22,10 @@ from loadgen.cli.common import (Finite, build_context, default_terraform_dir, en
                                 rate_scale_option, run_async, stack_option, target_option, user_errors, writable)
 from loadgen.cli.validate_commands import embedded_target
 from loadgen.drive.api_pusher import prepare_local
+from loadgen.drive.geo_bench import load_workload
 from loadgen.errors import LoadgenError
 from loadgen.locust import LOCUSTFILE, SHAPES, shape_name, stack_shapes
+from loadgen.locust.run import DRIVEN_KINDS, not_driven_because
 from loadgen.paths import REPORTS_DIR
 from loadgen.tf import hcl_reader
 
@@ -98,10 +100,14 @@ def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_dura
     out = writable(out or REPORTS_DIR).resolve()
     with embedded_target(target):
         ctx = build_context(stack, env, target, out, "locust", False, needs_api=True, tfvars=tfvars)
-        if not any(p.kind == "api_route" for p in ctx.hot_paths):
-            raise LoadgenError(f"stack '{stack}' declares no api_route hot path for the Locust users to drive")
-        if target == "local":
+        kinds = {p.kind for p in ctx.hot_paths if not not_driven_because(ctx, p.kind)}
+        if not kinds:
+            raise LoadgenError(f"stack '{stack}' declares no hot path the Locust users drive on --target {target} "
+                               f"({', '.join(DRIVEN_KINDS)})")
+        if target == "local" and "api_route" in kinds:
             run_async(prepare_local(ctx))
+        if "redis_geo" in kinds:
+            run_async(load_workload(ctx))
         environ = dict(os.environ)
         environ["LOADGEN_SHAPE"] = shape_name(stack, env) if shape else ",".join(stack_shapes(stack))
         code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, rate_scale, ramp_duration,

@@ -24,6 +24,7 @@ from locust import events
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadgen.edge_context import build_context
+from loadgen.drive.geo_bench import geo_totals, server_geo_latency
 from loadgen.drive.ramp import RampPlan
 from loadgen.errors import LoadgenError
 from loadgen.locust import verdict_tab
@@ -31,9 +32,9 @@ from loadgen.locust.recording import WorkerRecordings, local_merged
 from loadgen.locust.report import write_report
 from loadgen.locust.run import OPEN_ENDED_S, LocustRun, RunOptions, clock
 from loadgen.locust.profile_shapes import ProfileShape
-from loadgen.locust.users import ApiRouteUser, attach
+from loadgen.locust.users import HotPathUser, attach
 
-__all__ = ["ApiRouteUser"]
+__all__ = ["HotPathUser"]
 log = logging.getLogger("loadgen.locust")
 TEST_MESSAGE = "loadgen_test"
 """Master -> workers at each test start (and to a worker joining a running test): the run id, the stage plan and
@@ -79,8 +80,9 @@ def _init(environment, **_) -> None:
     except LoadgenError as exc:
         _fail(str(exc))
     attach(environment, run)
-    url = urlsplit(next(iter(run.loads.values())).url)
-    ApiRouteUser.host = f"{url.scheme}://{url.netloc}"
+    if run.loads:
+        url = urlsplit(next(iter(run.loads.values())).url)
+        HotPathUser.host = f"{url.scheme}://{url.netloc}"
     if isinstance(environment.runner, WorkerRunner):
         _Worker(environment, run)
     else:
@@ -131,7 +133,8 @@ class _Judge:
         events.worker_report.add_listener(self.worker_report)
         events.worker_connect.add_listener(self.worker_connect)
         events.quitting.add_listener(self.quitting)
-        verdict_tab.install(environment, run, self.merged)
+        self.geo_before = (0, 0)
+        verdict_tab.install(environment, run, self.merged, self.server_geo)
 
     def plan(self) -> tuple[RampPlan | None, float]:
         """The stages the test is recorded on and its span: its profile shape's; else one stage, as long as the
@@ -152,6 +155,7 @@ class _Judge:
         self.shaped = plan is not None
         plan = plan or RampPlan.constant(span)
         self.run.start_test(plan, span)
+        self.geo_before = self.geo_totals()
         self.recordings.reset()
         self.finals.clear()
         self.stopped = self.written = False
@@ -168,6 +172,13 @@ class _Judge:
         """A worker joining a running test records on its plan, from where the test is."""
         if self.environment.runner.state in (STATE_SPAWNING, STATE_RUNNING):
             self.environment.runner.send_message(TEST_MESSAGE, self.test_message(), client_id=client_id)
+
+    def geo_totals(self) -> tuple[int, int]:
+        return geo_totals(self.run.redis.info("commandstats")) if self.run.redis is not None else (0, 0)
+
+    def server_geo(self) -> dict:
+        """GeoSpatialBasedCmdsLatency as the Redis server measured it since the test started."""
+        return server_geo_latency(self.geo_before, self.geo_totals())
 
     def merged(self):
         return self.recordings.merged() if self.distributed else local_merged(self.run.recording)
@@ -200,7 +211,7 @@ class _Judge:
         plan = self.run.plan if self.shaped else RampPlan.constant(self.elapsed_s)
         workers = len(self.recordings.latest) if self.distributed else 1
         summary = write_report(self.run, self.merged(), self.environment.stats, self.elapsed_s, plan, workers,
-                               self.aborted)
+                               self.server_geo(), self.aborted)
         self.environment.process_exit_code = 0 if summary["verdict"] == "pass" else 1
         log.info(f"loadgen verdict: {summary['verdict'].upper()}  report: {self.run.ctx.run_dir}")
 

@@ -1,8 +1,8 @@
 """One Locust process's honest recording of its hot paths, and the master's exact merge of its workers'.
 
 Where it sits: the Locust users (loadgen.locust.users) record every request here from its intended start (a
-StagedRecorder per hot path: HdrHistograms per ramp stage, 3 significant digits) and account its answer in the
-route's RouteLoad (drive.api_requests); a worker sends its whole recording so far with every stats report
+StagedRecorder per hot path: HdrHistograms per ramp stage, 3 significant digits) and an API route's answer in
+its RouteLoad (drive.api_requests); a worker sends its whole recording so far with every stats report
 (`events.report_to_master`: the same message as Locust's own stats), and the master keeps each worker's latest
 and merges them exactly on demand (StagedRecorder.merge: the merged histogram is that of every recorded value).
 Nothing here runs in the request loop beyond `scheduled()` and the recorder's own `record`.
@@ -24,10 +24,11 @@ TIMELINE_KEYS = ("timeline_ops", "timeline_errors", "timeline_throttles", "timel
 
 @dataclass
 class RouteRecording:
-    """One hot path's recording in one process: latencies, answers by status, and what its users offered."""
+    """One hot path's recording in one process: latencies, answers by status (API routes), what its users offered."""
 
     recorder: StagedRecorder
-    load: RouteLoad
+    load: RouteLoad | None
+    """An API route's accounting (status counts); None for other kinds."""
     scheduled_per_stage: list[int]
     """Requests sent per ramp stage, by intended time (what the schedule offered and a user took)."""
 
@@ -44,8 +45,9 @@ class ProcessRecording:
 
     def to_wire(self) -> dict:
         """Plain data for Locust's message pack: the histograms encoded, the timeline up to its last second."""
-        return {name: {"staged": _packed(r.recorder), "status_counts": dict(r.load.status_counts),
-                       "client_errors": r.load.client_errors, "scheduled": list(r.scheduled_per_stage)}
+        return {name: {"staged": _packed(r.recorder), "scheduled": list(r.scheduled_per_stage),
+                       **({"status_counts": dict(r.load.status_counts), "client_errors": r.load.client_errors}
+                          if r.load is not None else {})}
                 for name, r in self.routes.items()}
 
 
@@ -75,6 +77,7 @@ class MergedRoute:
 
     recorder: StagedRecorder
     status_counts: dict[str, int]
+    """An API route's answers by status class (empty for other kinds)."""
     client_errors: int
     scheduled_per_stage: list[int]
     ops_per_worker: list[int]
@@ -100,13 +103,13 @@ class WorkerRecordings:
                 staged = _unpacked(wire["staged"])
                 into = merged.get(name)
                 if into is None:
-                    merged[name] = MergedRoute(staged, dict(wire["status_counts"]), wire["client_errors"],
-                                               list(wire["scheduled"]), [staged.ops])
+                    merged[name] = MergedRoute(staged, dict(wire.get("status_counts", {})),
+                                               wire.get("client_errors", 0), list(wire["scheduled"]), [staged.ops])
                     continue
                 into.recorder.merge(staged)
-                for kind, n in wire["status_counts"].items():
+                for kind, n in wire.get("status_counts", {}).items():
                     into.status_counts[kind] = into.status_counts.get(kind, 0) + n
-                into.client_errors += wire["client_errors"]
+                into.client_errors += wire.get("client_errors", 0)
                 into.scheduled_per_stage = [a + b for a, b in zip(into.scheduled_per_stage, wire["scheduled"])]
                 into.ops_per_worker.append(staged.ops)
         return merged
@@ -114,5 +117,6 @@ class WorkerRecordings:
 
 def local_merged(recording: ProcessRecording) -> dict[str, MergedRoute]:
     """A local (single-process) run's recording in the merged form the report reads."""
-    return {name: MergedRoute(r.recorder, dict(r.load.status_counts), r.load.client_errors,
-                              list(r.scheduled_per_stage), [r.recorder.ops]) for name, r in recording.routes.items()}
+    return {name: MergedRoute(r.recorder, dict(r.load.status_counts) if r.load else {},
+                              r.load.client_errors if r.load else 0, list(r.scheduled_per_stage), [r.recorder.ops])
+            for name, r in recording.routes.items()}

@@ -1,15 +1,17 @@
-"""One Locust process's loadgen run: the RunContext, the routes its users send and each user's intended schedule.
+"""One Locust process's loadgen run: the RunContext, the hot paths its users drive and each user's schedule.
 
 Where it sits: the locustfile builds one LocustRun per process at Locust's `init` (from the loadgen options the
-CLI or the user passed, loadgen.locust.options) -> the users ask it which route to send, which body, and when
+CLI or the user passed) -> the users ask it which hot path to drive, with what (an API route's body from the
+fleet model, a Redis GEO query from drive.geo_bench's workload: the validate drivers' own), and when
 (loadgen.locust.users) -> it holds the process's recording for the current test (loadgen.locust.recording) ->
 the master (or a local runner) writes the report from it (loadgen.locust.report).
 
-Rate model: `users_at_peak` users send the profile's peak rate x `rate_scale` of every API route together, so one
-user sends one request every `pace_s` = users_at_peak / (sum of the routes' peak rates x rate_scale) seconds, each
+Rate model: `users_at_peak` users send the profile's peak rate x `rate_scale` of every hot path they drive
+together, so one user sends one request every `pace_s` = users_at_peak / (sum of the hot paths' peak rates x
+rate_scale) seconds, each
 at its intended time (its start + a phase drawn uniformly in [0, pace_s), so users started together do not send together, + k x
 pace_s); N users offer N / users_at_peak of that, and a LoadTestShape built from the
-profile's stages (loadgen.locust.shapes) sets N stage by stage. Routes are dealt to users in proportion to
+profile's stages (loadgen.locust.shapes) sets N stage by stage. Hot paths are dealt to users in proportion to
 their peak rates (smooth weighted round robin, per process).
 """
 
@@ -20,7 +22,10 @@ import random
 import time
 from dataclasses import dataclass
 
+import redis
+
 from loadgen.drive.api_requests import RouteLoad, plan_routes
+from loadgen.drive.geo_bench import workload
 from loadgen.drive.ramp import RampPlan, peak_rate
 from loadgen.errors import LoadgenError
 from loadgen.locust.recording import ProcessRecording, RouteRecording
@@ -31,6 +36,19 @@ clock = time.perf_counter
 """The one clock intended and actual times are read from (monotonic, high resolution)."""
 OPEN_ENDED_S = 3600.0
 """The recording's span when the test has no end known up front (web UI, no --run-time): an hour of timeline."""
+DRIVEN_KINDS = ("api_route", "redis_geo")
+"""The hot-path kinds a Locust user drives (the others are reported not run)."""
+
+
+def not_driven_because(ctx: RunContext, kind: str) -> str | None:
+    """Why the Locust users do not drive hot paths of this kind on ctx's target, or None when they do."""
+    if kind not in DRIVEN_KINDS:
+        return f"no Locust user drives {kind} hot paths yet (`loadgen validate` drives them)"
+    if kind == "api_route" and not ctx.target.api_url:
+        return "no API URL for the target"
+    if kind == "redis_geo" and not ctx.target.redis_url:
+        return "no Redis URL for the target (REDIS_URL for --target aws)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,28 +68,37 @@ class RunOptions:
 
 
 class LocustRun:
-    """The routes, bodies and schedule every user of this process shares, and the current test's recording."""
+    """The hot paths, their requests and the schedule every user of this process shares, and the current test's
+    recording."""
 
     def __init__(self, ctx: RunContext, options: RunOptions):
         self.ctx, self.options = ctx, options
         self.ramp = RampPlan.from_profile(ctx.profile, options.ramp_duration)
-        paths = {p.name: p for p in ctx.hot_paths if p.kind == "api_route"}
+        paths = {p.name: p for p in ctx.hot_paths if not not_driven_because(ctx, p.kind)}
         if not paths:
-            raise LoadgenError(f"stack '{ctx.stack}' declares no api_route hot path; the Locust users drive API "
-                               "routes (profiles/<stack>/hot_paths.toml)")
+            raise LoadgenError(f"stack '{ctx.stack}' declares no hot path a Locust user drives here (kinds: "
+                               f"{', '.join(DRIVEN_KINDS)}; profiles/<stack>/hot_paths.toml)")
+        routes = any(p.kind == "api_route" for p in paths.values())
         self.loads = {load.hot_path: load for load in
-                      plan_routes(ctx, RampPlan.from_profile(ctx.profile), 1.0)}
+                      plan_routes(ctx, RampPlan.from_profile(ctx.profile), 1.0)} if routes else {}
         empty = [name for name, load in self.loads.items() if not load.bodies]
         if empty:
             raise LoadgenError(f"{ctx.profile.path}: the profile's ramp generates no request for {empty[0]}")
-        self.peaks = {name: peak_rate(ctx, paths[name]) for name in self.loads}
+        geo = [name for name, p in paths.items() if p.kind == "redis_geo"]
+        work = workload(ctx) if geo else None
+        self.queries = {name: [work.geosearch(i) for i in range(len(work.query_keys))] for name in geo}
+        """A redis_geo hot path's GEOSEARCH commands, as its handlers run them (drive.geo_bench)."""
+        self.redis = redis.Redis.from_url(ctx.target.redis_url) if geo else None
+        """One connection pool per process (gevent-patched sockets); its members are loaded before the run."""
+        self.peaks = {name: peak_rate(ctx, path) for name, path in paths.items()}
+        self.kinds = {name: path.kind for name, path in paths.items()}
         for flag, value in (("--users-at-peak", options.users_at_peak), ("--rate-scale", options.rate_scale)):
             if not (0 < value < float("inf")):
                 raise LoadgenError(f"{flag} must be a positive number, got {value}")
         self.pace_s = options.users_at_peak / (sum(self.peaks.values()) * options.rate_scale)
         """Seconds between one user's intended sends."""
-        self._credit = dict.fromkeys(self.loads, 0.0)
-        self._sent = dict.fromkeys(self.loads, 0)
+        self._credit = dict.fromkeys(self.peaks, 0.0)
+        self._sent = dict.fromkeys(self.peaks, 0)
         self._phases = random.Random(ctx.profile.seed)
         self.plan: RampPlan = self.ramp
         self.span_s = self.ramp.total_s
@@ -85,14 +112,15 @@ class LocustRun:
         self.ctx = dataclasses.replace(self.ctx, run_id=run_id or new_run_id(self.ctx.stack, self.ctx.env, "locust"),
                                        started_at=time.time() - elapsed_s)
         self.recording = ProcessRecording({name: RouteRecording(
-            StagedRecorder(name, plan.starts_s, span_s), fresh_accounting(load), [0] * len(plan.durations_s))
-            for name, load in self.loads.items()})
-        self._credit = dict.fromkeys(self.loads, 0.0)
-        self._sent = dict.fromkeys(self.loads, 0)
+            StagedRecorder(name, plan.starts_s, span_s),
+            fresh_accounting(self.loads[name]) if name in self.loads else None, [0] * len(plan.durations_s))
+            for name in self.peaks})
+        self._credit = dict.fromkeys(self.peaks, 0.0)
+        self._sent = dict.fromkeys(self.peaks, 0)
         self.began = clock() - elapsed_s
 
-    def next_route(self) -> str:
-        """The hot path the next user sends (smooth weighted round robin over the routes' peak rates)."""
+    def next_hot_path(self) -> str:
+        """The hot path the next user drives (smooth weighted round robin over the hot paths' peak rates)."""
         total = sum(self.peaks.values())
         for name, peak in self.peaks.items():
             self._credit[name] += peak
@@ -104,12 +132,13 @@ class LocustRun:
         """A new user's first intended send: now + its phase (seeded by the profile)."""
         return clock() + self._phases.uniform(0.0, self.pace_s)
 
-    def next_body(self, name: str) -> bytes:
-        """The route's next body from the fleet model (its bodies again from the first when all were sent)."""
-        bodies = self.loads[name].bodies
-        body = bodies[self._sent[name] % len(bodies)]
+    def next_request(self, name: str) -> bytes | tuple:
+        """The hot path's next request: a route's body from the fleet model, a GEO query's command (each list
+        again from its first when all were sent)."""
+        requests = self.loads[name].bodies if name in self.loads else self.queries[name]
+        request = requests[self._sent[name] % len(requests)]
         self._sent[name] += 1
-        return body
+        return request
 
 
 def stage_users(plan: RampPlan, users_at_peak: float, run_time_s: float) -> int | None:

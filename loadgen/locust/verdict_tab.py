@@ -29,14 +29,15 @@ COLUMNS = [("hot_path", "Hot path"), ("ops", "Ops"), ("p50_ms", "p50 ms"), ("p95
            ("breaks_first", "Breaks first (capacity model)")]
 
 
-def verdict(run: LocustRun, merged: dict, stats, breaks_first: str | None) -> dict:
+def verdict(run: LocustRun, merged: dict, stats, server_geo: dict, breaks_first: str | None) -> dict:
     """The live verdict: a row per (hot path, guarding alarm), every API hot path listed from the start."""
     ctx = run.ctx
     found = {a.address: a for a in alarms(ctx.resolved)}
     declared = {p.name: p for p in ctx.hot_paths}
-    results = {r.name: r for r in results_of(run, merged, stats, max(clock() - run.began, 1e-3), run.plan)}
+    results = {r.name: r for r in results_of(run, merged, stats, max(clock() - run.began, 1e-3), run.plan,
+                                             server_geo)}
     rows = []
-    for name in run.loads:
+    for name in run.peaks:
         entry = judge(results[name], declared[name], found) if name in results else None
         judged = {a["address"]: a for a in (entry or {}).get("alarms", [])}
         latency = entry["latency_ms"] if entry and entry["ops"] else {}
@@ -56,7 +57,7 @@ def verdict(run: LocustRun, merged: dict, stats, breaks_first: str | None) -> di
             "rows": rows}
 
 
-def install(environment, run: LocustRun, merged: Callable[[], dict]) -> None:
+def install(environment, run: LocustRun, merged: Callable[[], dict], server_geo: Callable[[], dict]) -> None:
     """The tab, its rows in /stats/requests and the JSON route, when this process serves the web UI."""
     web_ui = environment.web_ui
     if web_ui is None:
@@ -68,7 +69,7 @@ def install(environment, run: LocustRun, merged: Callable[[], dict]) -> None:
     breaks_first = capacity_model(run.ctx.resolved, run.ctx.profile, run.options.headroom).breaks_first
 
     def current() -> dict:
-        return verdict(run, merged(), environment.stats, breaks_first)
+        return verdict(run, merged(), environment.stats, server_geo(), breaks_first)
 
     @web_ui.app.route(ROUTE)
     def loadgen_verdict():
