@@ -36,6 +36,8 @@ clock = time.perf_counter
 """The one clock intended and actual times are read from (monotonic, high resolution)."""
 OPEN_ENDED_S = 3600.0
 """The recording's span when the test has no end known up front (web UI, no --run-time): an hour of timeline."""
+QUERY_TIMEOUT_S = 30.0
+"""A GEO query with no answer by then fails (as an API request does after its network timeout)."""
 DRIVEN_KINDS = ("api_route", "redis_geo")
 """The hot-path kinds a Locust user drives (the others are reported not run)."""
 
@@ -88,7 +90,7 @@ class LocustRun:
         work = workload(ctx) if geo else None
         self.queries = {name: [work.geosearch(i) for i in range(len(work.query_keys))] for name in geo}
         """A redis_geo hot path's GEOSEARCH commands, as its handlers run them (drive.geo_bench)."""
-        self.redis = redis.Redis.from_url(ctx.target.redis_url) if geo else None
+        self.redis = redis.Redis.from_url(ctx.target.redis_url, socket_timeout=QUERY_TIMEOUT_S) if geo else None
         """One connection pool per process (gevent-patched sockets); its members are loaded before the run."""
         self.peaks = {name: peak_rate(ctx, path) for name, path in paths.items()}
         self.kinds = {name: path.kind for name, path in paths.items()}
