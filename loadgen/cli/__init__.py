@@ -14,6 +14,7 @@ import click
 from loadgen.cli.bench_commands import bench
 from loadgen.cli.capacity_commands import capacity
 from loadgen.cli.local_commands import local
+from loadgen.cli.locust_commands import locust
 from loadgen.cli.profile_commands import profile
 from loadgen.cli.push_commands import push
 from loadgen.cli.report_commands import report
@@ -45,7 +46,7 @@ def main() -> None:
     """Load and performance simulator for the hot paths of the stacks in terraform/."""
 
 
-for group in (tf, profile, capacity, local, bench, push, validate, report):
+for group in (tf, profile, capacity, local, bench, push, validate, locust, report):
     main.add_command(group)
 
 __all__ = ["main"]

@@ -30,7 +30,7 @@ from loadgen.drive.stack_run import StackRun, run_stack
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import declared_stacks
 from loadgen.measure.capacity_model import capacity_model
-from loadgen.measure.run_summary import HotPathResult, write_summary
+from loadgen.measure.run_summary import HotPathResult, measured_p99_ms, write_summary
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.measure.validate_summary import build_validate_summary, target_check
 from loadgen.paths import REPORTS_DIR
@@ -124,11 +124,6 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     for line in lines + ([summary["shortfall"]] if summary.get("shortfall") and not lines else []):
         click.echo(f"error: {stack}/{env}: {line}; report: {ctx.run_dir}", err=True)
     return summary, SIGNAL_EXIT.get(stop.signal) if stop.signal else None
-
-
-def measured_p99_ms(results: list[HotPathResult]) -> dict[str, float]:
-    """Each hot path's p99 from this run, for the capacity model's Little's-law rows (by hot-path name)."""
-    return {r.name: r.recorder.latency_ms()["p99"] for r in results if r.recorder.ops}
 
 
 def _print(summary: dict, run_dir: Path) -> None:

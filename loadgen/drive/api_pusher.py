@@ -24,126 +24,25 @@ import math
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiobotocore.session import AioSession
 import numpy as np
 
+from loadgen.drive.api_requests import (MAX_REQUESTS, STATUS_CLASSES, RouteLoad, plan_routes, request_target,
+                                       route_result, status_class)
 from loadgen.drive.http_client import HttpPool
-from loadgen.tf.api_routes import ApiRoute, RestApi, rest_api
 from loadgen.errors import LoadgenError
 from loadgen.target.local_resources import TableDefinition, count_items, prime_table, table_at
-from loadgen.run_context import RunContext, Target
+from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import ClosedLoop, clock, run_closed_loop, run_open_loop
 from loadgen.measure.staged_recorder import StagedRecorder
 
-STATUS_CLASSES = ("2xx", "400", "403", "429", "5xx", "other")
-SLICE_S = 10.0
-"""Simulated seconds generated per call of the fleet model."""
-MAX_REQUESTS = 2_000_000
 REQUEST_TIMEOUT_S = 30.0
 CONNECTIONS = 256
-
-
-class HttpStatus(Exception):
-    """A response that is not 2xx: a failed operation whose cause is its status."""
-
-    def __init__(self, status: int):
-        super().__init__(f"HTTP {status}")
-
-
-def status_class(status: int) -> str:
-    if 200 <= status < 300:
-        return "2xx"
-    if status in (400, 403, 429):
-        return str(status)
-    if 500 <= status < 600:
-        return "5xx"
-    return "other"
-
-
-def route_url(target: Target, stack: str, env: str, stage: str, path: str) -> str:
-    """The URL of a route: under the emulator's /{stack}/{env}/{stage} locally, under the stage's invoke URL
-    (target.api_url) on AWS."""
-    if not target.api_url:
-        raise LoadgenError("no API URL for the target: start the local target (`loadgen local up`) or give the "
-                           "stage's invoke URL for --target aws")
-    base = target.api_url.rstrip("/")
-    return f"{base}/{stack}/{env}/{stage}{path}" if target.kind == "local" else f"{base}{path}"
-
-
-def request_target(url: str) -> str:
-    """The request line's target of a URL: its path and query."""
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-@dataclass
-class RouteLoad:
-    """One route's requests for the run: bodies and when each is due (seconds from the start)."""
-
-    hot_path: str
-    route: str
-    url: str
-    bodies: list[bytes]
-    offsets: np.ndarray
-    headers: dict[str, str] = field(default_factory=dict, repr=False)
-    """The route's own request headers: its client's x-api-key."""
-    status_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUS_CLASSES, 0))
-    client_errors: int = 0
-    """Every 4xx (API Gateway's 4XXError counts 404 and 409 too, which fall under `other`)."""
-    writes_table: str | None = None
-    """The hot path's writes_table (one new item per 2xx answer), counted on the local target."""
-
-
-def plan_routes(ctx: RunContext, plan: RampPlan, rate_scale: float,
-                max_requests: int = MAX_REQUESTS) -> list[RouteLoad]:
-    """Every API hot path's bodies for the run, from the fleet model at the profile's busiest moment: the
-    model's simulated time runs at rate_scale x each stage's fraction of wall time (RampPlan.wall_times)."""
-    if rate_scale <= 0 or not np.isfinite(rate_scale):
-        raise LoadgenError(f"--rate-scale must be a positive number, got {rate_scale}")
-    api = rest_api(ctx.resolved)
-    paths = [p for p in ctx.hot_paths if p.kind == "api_route"]
-    if not paths:
-        raise LoadgenError(f"stack '{ctx.stack}' declares no api_route hot path in loadgen/hot_paths.py")
-    config = ctx.profile.config()
-    model = config.build()
-    start = config.peak_time_s
-    end = start + float(plan.units(rate_scale)[-1])
-    loads = {p.rate_source: RouteLoad(p.name, p.rate_source, route_url(
-        ctx.target, ctx.stack, ctx.env, api.stage, api.by_key(p.rate_source).path), [], np.empty(0),
-        client_headers(ctx, api, api.by_key(p.rate_source)), writes_table=p.writes_table) for p in paths}
-    offsets: dict[str, list[np.ndarray]] = {key: [] for key in loads}
-    t = start
-    while t < end and sum(len(load.bodies) for load in loads.values()) < max_requests:
-        t1 = min(t + SLICE_S, end)
-        for key, batch in model.generate(t, t1).items():
-            if key in loads:
-                loads[key].bodies.extend(batch.data)
-                offsets[key].append(plan.wall_times(np.asarray(batch.intended_s) - start, rate_scale))
-        t = t1
-    budget = max_requests
-    for key, load in loads.items():
-        due = np.concatenate(offsets[key]) if offsets[key] else np.empty(0)
-        order = np.argsort(due, kind="stable")
-        keep = min(len(load.bodies), budget)
-        order = order[:keep]
-        load.bodies, load.offsets = [load.bodies[i] for i in order.tolist()], due[order]
-        budget -= keep
-    return list(loads.values())
-
-
-def client_headers(ctx: RunContext, api: RestApi, route: ApiRoute) -> dict[str, str]:
-    """The x-api-key header the route's client sends (none on routes that need no key, or with no key known)."""
-    key = api.client_key(route)
-    value = ctx.target.api_key_for(ctx.stack, ctx.env, key) if key else None
-    return {"x-api-key": value} if value else {}
-
 
 class ApiDriver:
     """The `api_route` driver: every API route of the stack, prepared (bodies planned, session open, the local
@@ -166,9 +65,7 @@ class ApiDriver:
         headers = {"content-type": "application/json"}
         self.pool = HttpPool(self.loads[0].url, CONNECTIONS, headers, REQUEST_TIMEOUT_S)
         if self.ctx.target.kind == "local":
-            async with aiohttp.ClientSession(headers=headers) as session:
-                await warm_up(session, self.ctx)
-            await prime_state(self.ctx)
+            await prepare_local(self.ctx)
             tables = {load.hot_path: table_at(self.ctx.resolved, load.writes_table, "writes_table")
                       for load in self.loads if load.writes_table}
             counts = await self._count(tables.values())
@@ -196,11 +93,7 @@ class ApiDriver:
 
             async def send(i: int) -> bool:
                 status, _ = await pool.request("POST", target, load.bodies[i], key_lines)
-                kind = status_class(status)
-                load.status_counts[kind] += 1
-                load.client_errors += 400 <= status < 500
-                if kind != "2xx":
-                    raise HttpStatus(status)
+                load.account(status)
                 return True
 
             return run_open_loop(send, load.offsets, self.recorders[load.hot_path], CONNECTIONS, began, stop=stop)
@@ -210,9 +103,6 @@ class ApiDriver:
         after = await self._count(table for table, _ in self.written.values())
         results = []
         for load, outcome in zip(self.loads, outcomes):
-            recorder = self.recorders[load.hot_path]
-            counts = load.status_counts
-            counts["other"] += recorder.ops - sum(counts.values())  # timeouts and connection errors
             writes = {}
             if load.hot_path in self.written:
                 table, before = self.written[load.hot_path]
@@ -220,15 +110,9 @@ class ApiDriver:
                 writes = {"table_writes": {"table": table.name, "new_items": after[table.name] - before,
                                            "answered_2xx": sum(x.status_counts["2xx"] for x in routes),
                                            "routes": [x.route for x in routes]}}
-            results.append(HotPathResult(
-                name=load.hot_path, declared=load.hot_path, recorder=recorder.total(),
-                target_rate=round(len(load.bodies) / plan.total_s, 3), achieved_rate=recorder.ops / span,
-                counts_per_s={"5XXError": counts["5xx"] / span, "4XXError": load.client_errors / span},
-                extra={"route": load.route, "status_counts": dict(counts), "cancelled": outcome.cancelled,
-                       **writes},
-                staged=recorder, kind="api_route",
-                scheduled_per_stage=np.bincount(plan.stage_of(load.offsets),
-                                                minlength=len(plan.durations_s)).tolist()))
+            scheduled = np.bincount(plan.stage_of(load.offsets), minlength=len(plan.durations_s)).tolist()
+            results.append(route_result(load, self.recorders[load.hot_path], plan, span, scheduled,
+                                        {"cancelled": outcome.cancelled, **writes}))
         return results
 
 
@@ -248,6 +132,14 @@ async def push_api(ctx: RunContext, plan: RampPlan, rate_scale: float,
         return results, clock() - began
     finally:
         await driver.close()
+
+
+async def prepare_local(ctx: RunContext) -> None:
+    """On the local target, before any clock starts: the emulator warmed for the stack (handlers imported) and
+    the routes' state primed (every API client does this: the asyncio driver and `loadgen locust`)."""
+    async with aiohttp.ClientSession(headers={"content-type": "application/json"}) as session:
+        await warm_up(session, ctx)
+    await prime_state(ctx)
 
 
 async def prime_state(ctx: RunContext) -> None:

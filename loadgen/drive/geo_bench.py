@@ -135,11 +135,22 @@ SERVER_GEO_OBSERVED_AS = ("the server's own microseconds per GEO command over th
                           "client's GEO commands: what ElastiCache's GeoSpatialBasedCmdsLatency reports)")
 
 
+def geo_totals(commandstats: dict) -> tuple[int, int]:
+    """(calls, microseconds) the server has spent on GEO commands so far, from its INFO commandstats."""
+    geo = [v for k, v in commandstats.items() if str(k).startswith("cmdstat_geo") and isinstance(v, dict)]
+    return sum(int(v.get("calls", 0)) for v in geo), sum(int(v.get("usec", 0)) for v in geo)
+
+
+def server_geo_latency(before: tuple[int, int], after: tuple[int, int]) -> dict[str, tuple[float, str]]:
+    """The run's GeoSpatialBasedCmdsLatency as the server measured it (microseconds per GEO command between two
+    geo_totals readings), as HotPathResult.measured; empty when no GEO command ran."""
+    calls, usec = (a - b for a, b in zip(after, before))
+    return {SERVER_GEO_METRIC: (usec / calls, SERVER_GEO_OBSERVED_AS)} if calls > 0 else {}
+
+
 async def geo_command_stats(client: aioredis.Redis) -> tuple[int, int]:
     """(calls, microseconds) the server has spent on GEO commands so far, from INFO commandstats."""
-    stats = await client.info("commandstats")
-    geo = [v for k, v in stats.items() if str(k).startswith("cmdstat_geo") and isinstance(v, dict)]
-    return sum(int(v.get("calls", 0)) for v in geo), sum(int(v.get("usec", 0)) for v in geo)
+    return geo_totals(await client.info("commandstats"))
 
 
 async def load_members(client: aioredis.Redis, work: GeoWorkload) -> int:
@@ -155,6 +166,16 @@ async def load_members(client: aioredis.Redis, work: GeoWorkload) -> int:
                 loaded += len(ids[chunk])
             await pipe.execute()
     return loaded
+
+
+async def load_workload(ctx: RunContext) -> int:
+    """The stack's GEO members loaded on the target's Redis, before another client queries them (`loadgen
+    locust`); returns members loaded."""
+    client = aioredis.from_url(ctx.target.redis_url, decode_responses=False)
+    try:
+        return await load_members(client, workload(ctx))
+    finally:
+        await client.aclose()
 
 
 def redis_benchmark_rps(url: str, command: tuple, concurrency: int, requests: int) -> float | None:
@@ -236,15 +257,14 @@ async def prepare_geo_search(ctx: RunContext, concurrency: int, command: str = "
         extra = {"command": command.upper(), "radius_km": work.radius_km, "count": work.count,
                  "members_loaded": loaded, "load_s": round(load_s, 3),
                  "members_per_s": round(loaded / load_s, 1) if load_s > 0 else None}
-        measured = {}
         stats = aioredis.from_url(ctx.target.redis_url, decode_responses=False)
         try:
-            calls, usec = (a - b for a, b in zip(await geo_command_stats(stats), before))
+            after = await geo_command_stats(stats)
         finally:
             await stats.aclose()
-        if calls > 0:
-            measured[SERVER_GEO_METRIC] = (usec / calls, SERVER_GEO_OBSERVED_AS)
-            extra["server_geo_calls"] = calls
+        measured = server_geo_latency(before, after)
+        if measured:
+            extra["server_geo_calls"] = after[0] - before[0]
         if compare_with_redis_benchmark:
             extra.update(await _compare_with_redis_benchmark(pool, ctx, build, concurrency))
         return Finished(extra, {}, measured)

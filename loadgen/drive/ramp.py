@@ -19,7 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from loadgen.errors import LoadgenError
+from loadgen.hot_paths import HotPath
 from loadgen.profiles import Profile
+
+
+def peak_rate(ctx, path: HotPath) -> float:
+    """The full (fraction 1.0) rate of the hot path's rate source in ctx's profile (a RunContext)."""
+    demand = {d.name: d for d in ctx.profile.demand()}.get(path.rate_source)
+    if demand is None:
+        raise LoadgenError(f"{ctx.profile.path}: no stream or route '{path.rate_source}' drives hot path "
+                           f"'{path.name}'; add it to the profile or fix the hot path's rate_source")
+    return float(demand.peak_rps)
 
 
 @dataclass(frozen=True)

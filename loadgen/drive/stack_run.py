@@ -19,11 +19,10 @@ import numpy as np
 
 from loadgen.drive.drivers import MODEL_DRIVEN, RATE_DRIVEN, not_driven_because, rate_driver
 from loadgen.drive.kinesis_pusher import PushOutcome
-from loadgen.drive.ramp import RampPlan
+from loadgen.drive.ramp import RampPlan, peak_rate
 from loadgen.drive.prepared import finish_of
 from loadgen.drive.scheduler import clock, frozen_heap, run_open_loop
 from loadgen.errors import LoadgenError
-from loadgen.hot_paths import HotPath
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.run_context import RunContext
@@ -46,15 +45,6 @@ class StackRun:
     elapsed_s: float = 0.0
     abort_reason: str | None = None
     """Why a driver stopped the run before its end (e.g. record generation failed), or None."""
-
-
-def peak_rate(ctx: RunContext, path: HotPath) -> float:
-    """The full (fraction 1.0) rate of the hot path's rate source in the profile."""
-    demand = {d.name: d for d in ctx.profile.demand()}.get(path.rate_source)
-    if demand is None:
-        raise LoadgenError(f"{ctx.profile.path}: no stream or route '{path.rate_source}' drives hot path "
-                           f"'{path.name}'; add it to the profile or fix the hot path's rate_source")
-    return float(demand.peak_rps)
 
 
 async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: tuple[int, int] = (0, 1),

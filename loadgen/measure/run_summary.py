@@ -260,6 +260,11 @@ def build_summary(ctx: RunContext, results: list[HotPathResult], duration_s: flo
     }
 
 
+def measured_p99_ms(results: list[HotPathResult]) -> dict[str, float]:
+    """Each hot path's p99 from this run, for the capacity model's Little's-law rows (by hot-path name)."""
+    return {r.name: r.recorder.latency_ms()["p99"] for r in results if r.recorder.ops}
+
+
 def write_summary(ctx: RunContext, summary: dict, results: list[HotPathResult]) -> None:
     """summary.json plus one encoded HdrHistogram per hot path (histograms/<name>.hdr; a Lambda's own Duration
     beside it, histograms/<name>.duration.hdr)."""

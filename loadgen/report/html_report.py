@@ -163,9 +163,22 @@ def _hot_path_alarms(hp: dict) -> str:
                   text=(7,))
 
 
+def _beside_locust(hp: dict) -> str:
+    """A Locust run's percentiles side by side: loadgen's, read from the merged HdrHistograms (latency from the
+    intended start), and Locust's own (service time, rounded to 1 ms under 100 ms and 10 ms under 1 s)."""
+    own, lat = hp["locust"], hp["latency_ms"]
+    keys = ("p50", "p95", "p99", "p999", "max")
+    rows = [["loadgen (merged HdrHistograms, from the intended start)", _num(hp["ops"]), _num(hp["errors"]),
+             *[_num(lat[k]) for k in keys]],
+            ["Locust (its own stats, service time)", _num(own["requests"]), _num(own["failures"]),
+             *[_num(own["latency_ms"][k]) for k in keys]]]
+    return _table(["percentiles from", "requests", "failures", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms"],
+                  rows, text=(0,))
+
+
 CORE_KEYS = {"name", "kind", "ops", "errors", "late_starts", "target_rate", "achieved_rate", "latency_ms", "alarm",
              "alarms", "alarms_not_measured", "verdict", "failed_because", "error_causes", "stages", "checks",
-             "timeline"}
+             "timeline", "locust"}
 
 
 def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
@@ -178,6 +191,8 @@ def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
     if hp.get("alarm"):
         parts.append(f'<p class="muted">observed as {_esc(hp["alarm"]["observed_as"])}; alarm '
                      f'{_esc(hp["alarm"]["address"])} fires when {_esc(hp["alarm"]["comparison"])}</p>')
+    if hp.get("locust"):
+        parts += ["<h4>Locust's percentiles beside the exact ones</h4>", _beside_locust(hp)]
     if len(hp.get("alarms") or []) + len(hp.get("alarms_not_measured") or []) > 1:
         parts += ["<h4>alarms</h4>", _hot_path_alarms(hp)]
     if hp.get("stages"):

@@ -1,0 +1,27 @@
+"""loadgen as a Locust citizen: locustfiles whose users send the stacks' API hot paths on an intended schedule,
+record exact latencies from the intended start into HdrHistograms merged across workers, and judge them against
+the Terraform alarms (`loadgen locust`, or `locust -f` on LOCUSTFILE and SHAPES).
+
+Where it sits: drive.api_requests (what a request is, shared with the asyncio API driver) -> users, run and
+recording (gevent side) -> report (reports/<run-id>/, as validate writes it) and verdict_tab (the web UI).
+Nothing in this package imports boto3, botocore or aiobotocore: Locust's gevent patching comes first.
+"""
+
+from pathlib import Path
+
+from loadgen.hot_paths import FILE_NAME
+from loadgen.paths import PROFILES_DIR
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+SHAPES = Path(__file__).with_name("shapes.py")
+
+
+def shape_name(stack: str, env: str) -> str:
+    """The LoadTestShape class of a stack and env's profile ramp, e.g. FoodDeliveryDevShape."""
+    return "".join(part.title() for part in (*stack.split("_"), env)) + "Shape"
+
+
+def stack_shapes(stack: str) -> dict[str, str]:
+    """Shape class name -> env, for every env of the stack with a profile (profiles/<stack>/<env>.toml)."""
+    return {shape_name(stack, p.stem): p.stem for p in sorted((PROFILES_DIR / stack).glob("*.toml"))
+            if p.name != FILE_NAME}

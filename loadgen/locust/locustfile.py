@@ -1,0 +1,223 @@
+"""loadgen's locustfile: `locust -f loadgen/locust/locustfile.py --stack S --env E` (or `loadgen locust`).
+
+Where it sits: Locust's command line and web UI (the edge: this file reads Locust's parsed options) -> one
+LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users) -> each worker's recording sent
+with its stats (`events.report_to_master`) and merged exactly on the master (`events.worker_report`) -> at the
+test's end the master (or a local runner) writes reports/<run-id>/ (loadgen.locust.report) and sets
+`environment.process_exit_code` from the verdict (0 pass, 1 fail). Bad options: one line, exit 2.
+
+Import order: Locust patches the standard library for gevent when it is imported, before this file is loaded,
+and nothing imported here pulls in boto3, botocore or aiobotocore (tests/test_locust.py checks both files in a
+real Locust process): an AWS client imported before the patching ends in RecursionError. Only a `--target aws`
+run fetching its API key imports botocore, at init, after the patching.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import gevent
+from locust import events
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+
+from loadgen.edge_context import build_context
+from loadgen.drive.geo_bench import geo_totals, server_geo_latency
+from loadgen.drive.ramp import RampPlan
+from loadgen.errors import LoadgenError
+from loadgen.locust import verdict_tab
+from loadgen.locust.recording import WorkerRecordings, local_merged
+from loadgen.locust.report import write_report
+from loadgen.locust.run import OPEN_ENDED_S, LocustRun, RunOptions, clock
+from loadgen.locust.profile_shapes import ProfileShape
+from loadgen.locust.users import HotPathUser, attach
+
+__all__ = ["HotPathUser"]
+log = logging.getLogger("loadgen.locust")
+TEST_MESSAGE = "loadgen_test"
+"""Master -> workers at each test start (and to a worker joining a running test): the run id, the stage plan and
+span every worker records on (so their recordings merge) and how far into the test it is."""
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser) -> None:
+    parser.add_argument("--stack", env_var="LOADGEN_STACK", include_in_web_ui=False, help="Stack, e.g. food_delivery.")
+    parser.add_argument("--env", env_var="LOADGEN_ENV", include_in_web_ui=False, help="dev, staging or prod.")
+    parser.add_argument("--tfvars", env_var="LOADGEN_TFVARS", include_in_web_ui=False,
+                        help="A candidate tfvars file judged in place of the env's own.")
+    parser.add_argument("--out", env_var="LOADGEN_OUT", include_in_web_ui=False,
+                        help="Folder of the run dirs (default: the repository's reports/).")
+    parser.add_argument("--target", env_var="LOADGEN_TARGET", default="local", choices=("local", "aws"),
+                        include_in_web_ui=False, help="local (the embedded target) or aws.")
+    parser.add_argument("--users-at-peak", type=float, default=20.0, env_var="LOADGEN_USERS_AT_PEAK",
+                        include_in_web_ui=False, help="Users that together send the profile's peak rate.")
+    parser.add_argument("--rate-scale", type=float, default=1.0, env_var="LOADGEN_RATE_SCALE",
+                        include_in_web_ui=False, help="Multiple of the profile's rates at --users-at-peak users.")
+    parser.add_argument("--ramp-duration", type=float, default=None, env_var="LOADGEN_RAMP_DURATION",
+                        include_in_web_ui=False, help="Seconds the profile's ramp (its shapes) is compressed to.")
+    parser.add_argument("--headroom", type=float, default=1.3, include_in_web_ui=False,
+                        help="The capacity model's headroom.")
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(2)
+
+
+@events.init.add_listener
+def _init(environment, **_) -> None:
+    options = environment.parsed_options
+    if not options.stack or not options.env:
+        _fail("loadgen's locustfile needs --stack S and --env E (or LOADGEN_STACK / LOADGEN_ENV)")
+    try:
+        ctx = build_context(options.stack, options.env, options.target, Path(options.out) if options.out else None,
+                            "locust", False, needs_api=True, tfvars=Path(options.tfvars) if options.tfvars else None)
+        run = LocustRun(ctx, RunOptions(options.stack, options.env, options.tfvars, options.out,
+                                        options.users_at_peak, options.rate_scale, options.ramp_duration,
+                                        options.headroom))
+    except LoadgenError as exc:
+        _fail(str(exc))
+    attach(environment, run)
+    if run.loads:
+        url = urlsplit(next(iter(run.loads.values())).url)
+        HotPathUser.host = f"{url.scheme}://{url.netloc}"
+    if isinstance(environment.runner, WorkerRunner):
+        _Worker(environment, run)
+    else:
+        _Judge(environment, run)
+    gevent.get_hub().loop.update_now()  # set-up blocked the loop for seconds: timers armed next (--run-time) count
+    # from now, not from the loop's last look at the clock
+
+
+class _Worker:
+    """A worker's side of each test: the master's plan, and its recording sent with every stats report."""
+
+    def __init__(self, environment, run: LocustRun):
+        self.environment, self.run, self.stopped = environment, run, False
+        environment.runner.register_message(TEST_MESSAGE, self.test_message)
+        events.report_to_master.add_listener(self.report)
+        events.test_stop.add_listener(self.test_stop)
+
+    def test_message(self, environment, msg, **_) -> None:
+        data = msg.data
+        if data["run_id"] == self.run.ctx.run_id:
+            return  # this test's recording goes on
+        self.run.start_test(RampPlan(tuple(data["durations_s"]), tuple(data["fractions"])), data["span_s"],
+                            data["run_id"], data["elapsed_s"])
+        self.stopped = False
+
+    def report(self, client_id, data, **_) -> None:
+        data["loadgen"] = self.run.recording.to_wire()
+        data["loadgen_run"] = self.run.ctx.run_id
+        data["loadgen_final"] = self.stopped
+
+    def test_stop(self, environment, **_) -> None:
+        """The last recording goes to the master with the last stats as the test stops (not 3 s later)."""
+        self.stopped = True
+        environment.runner._send_stats()  # Locust's own flush, the one its quit message runs
+
+
+class _Judge:
+    """The master's (or a local runner's) side of each test: the plan it records on, the merge, the report."""
+
+    def __init__(self, environment, run: LocustRun):
+        self.environment, self.run = environment, run
+        self.recordings = WorkerRecordings()
+        self.finals: set[str] = set()
+        self.stopped = self.written = True
+        self.distributed = isinstance(environment.runner, MasterRunner)
+        events.test_start.add_listener(self.test_start)
+        events.test_stop.add_listener(self.test_stop)
+        events.worker_report.add_listener(self.worker_report)
+        events.worker_connect.add_listener(self.worker_connect)
+        events.quitting.add_listener(self.quitting)
+        self.geo_before = (0, 0)
+        verdict_tab.install(environment, run, self.merged, self.server_geo)
+
+    def plan(self) -> tuple[RampPlan | None, float]:
+        """The stages the test is recorded on and its span: its profile shape's; else one stage, as long as the
+        test runs (--run-time, or open-ended until stopped: the report's stage is the time it ran)."""
+        shape = self.environment.shape_class
+        if isinstance(shape, ProfileShape):
+            plan = shape.plan()
+            return plan, plan.total_s
+        run_time = self.environment.parsed_options.run_time
+        return None, float(run_time) if run_time else OPEN_ENDED_S
+
+    def test_start(self, environment, **_) -> None:
+        shape = environment.shape_class
+        if isinstance(shape, ProfileShape) and (shape.stack, shape.env) != (self.run.ctx.stack, self.run.ctx.env):
+            log.error(f"shape {type(shape).__name__} is {shape.stack}/{shape.env}'s ramp, but the users drive "
+                      f"{self.run.ctx.stack}/{self.run.ctx.env}; pick its own shape")
+        plan, span = self.plan()
+        self.shaped = plan is not None
+        plan = plan or RampPlan.constant(span)
+        self.run.start_test(plan, span)
+        self.geo_before = self.geo_totals()
+        self.recordings.reset()
+        self.finals.clear()
+        self.stopped = self.written = False
+        self.aborted = None
+        if self.distributed:
+            environment.runner.send_message(TEST_MESSAGE, self.test_message())
+
+    def test_message(self) -> dict:
+        plan = self.run.plan
+        return {"run_id": self.run.ctx.run_id, "durations_s": list(plan.durations_s), "fractions": list(plan.fractions),
+                "span_s": self.run.span_s, "elapsed_s": clock() - self.run.began}
+
+    def worker_connect(self, client_id, **_) -> None:
+        """A worker joining a running test records on its plan, from where the test is."""
+        if self.environment.runner.state in (STATE_SPAWNING, STATE_RUNNING):
+            self.environment.runner.send_message(TEST_MESSAGE, self.test_message(), client_id=client_id)
+
+    def geo_totals(self) -> tuple[int, int]:
+        return geo_totals(self.run.redis.info("commandstats")) if self.run.redis is not None else (0, 0)
+
+    def server_geo(self) -> dict:
+        """GeoSpatialBasedCmdsLatency as the Redis server measured it since the test started."""
+        return server_geo_latency(self.geo_before, self.geo_totals())
+
+    def merged(self):
+        return self.recordings.merged() if self.distributed else local_merged(self.run.recording)
+
+    def worker_report(self, client_id, data, **_) -> None:
+        if data.get("loadgen_run") != self.run.ctx.run_id or self.written:
+            return  # another test's (a report sent before its worker heard of this test)
+        self.recordings.report(client_id, data["loadgen"])
+        if data.get("loadgen_final"):
+            self.finals.add(client_id)
+        self.maybe_write()
+
+    def test_stop(self, environment, **_) -> None:
+        if self.written or self.stopped:
+            return
+        self.stopped = True
+        self.elapsed_s = clock() - self.run.began
+        self.maybe_write()
+
+    def maybe_write(self, missing_ok: bool = False) -> None:
+        """Write once the test stopped and every worker that recorded sent its last recording."""
+        if not self.stopped or self.written:
+            return
+        missing = set(self.recordings.latest) - self.finals
+        if missing and not missing_ok:
+            return
+        if missing:
+            log.error(f"{len(missing)} worker(s) sent no final recording; the report holds their last one")
+        self.written = True
+        plan = self.run.plan if self.shaped else RampPlan.constant(self.elapsed_s)
+        workers = len(self.recordings.latest) if self.distributed else 1
+        summary = write_report(self.run, self.merged(), self.environment.stats, self.elapsed_s, plan, workers,
+                               self.server_geo(), self.aborted)
+        self.environment.process_exit_code = 0 if summary["verdict"] == "pass" else 1
+        log.info(f"loadgen verdict: {summary['verdict'].upper()}  report: {self.run.ctx.run_dir}")
+
+    def quitting(self, environment, **_) -> None:
+        if not self.stopped:  # Locust is shutting down (SIGINT/SIGTERM) with a test running: the test stops as
+            # from the web UI's stop (workers send their last recordings), and its report says it was cut short
+            self.aborted = "Locust was stopped by a signal before the test ended"
+            environment.runner.stop()
+        self.maybe_write(missing_ok=True)

@@ -1,0 +1,44 @@
+"""One LoadTestShape per stack and env, from `profiles/<stack>/<env>.toml`'s ramp stages.
+
+Where it sits: profiles (stages: duration, fraction of the peak) -> drive.ramp.RampPlan (compressed to
+`--ramp-duration` when given) -> a user count per stage, `users_at_peak` x the stage's fraction (each user sends
+a fixed share of the peak rate, loadgen.locust.run), so the offered rate follows the profile's stages -> Locust's
+runner. loadgen/locust/shapes.py is the locustfile that offers them to Locust.
+"""
+
+from __future__ import annotations
+
+from locust import LoadTestShape
+
+from loadgen.drive.ramp import RampPlan
+from loadgen.hot_paths import declared_stacks
+from loadgen.locust import stack_shapes
+from loadgen.locust.run import stage_users
+from loadgen.profiles import load_profile
+
+SPAWN_S = 0.25
+"""A stage's users are all started within this long of the shape's tick (Locust ticks a shape once a second)."""
+
+
+class ProfileShape(LoadTestShape):
+    """Users stage by stage as the profile's ramp says; stops at the ramp's end."""
+
+    abstract = True
+    stack: str = ""
+    env: str = ""
+
+    def plan(self) -> RampPlan:
+        options = self.runner.environment.parsed_options
+        return RampPlan.from_profile(load_profile(self.stack, self.env), getattr(options, "ramp_duration", None))
+
+    def tick(self) -> tuple[int, float] | None:
+        users = stage_users(self.plan(), self.runner.environment.parsed_options.users_at_peak,
+                            self.get_run_time())
+        return None if users is None else (users, max(users, 1) / SPAWN_S)
+
+
+def profile_shapes() -> dict[str, type]:
+    """Shape class name -> a ProfileShape of that stack and env, for every profile of every declared stack."""
+    return {name: type(name, (ProfileShape,), {"stack": stack, "env": env, "abstract": False, "__module__": __name__})
+            for stack in declared_stacks() for name, env in stack_shapes(stack).items()}
+

@@ -1,0 +1,77 @@
+"""A Locust test's reports/<run-id>/, written as `loadgen validate` writes its own, and its exit code.
+
+Where it sits: the master's merged recordings (loadgen.locust.recording; a local runner's own) + Locust's stats
+-> drive.api_requests.route_result for API routes (the same accounting as the API driver) -> measure.validate_summary (the
+alarm judge and the delivery checks against the stages the users offered) with the capacity model -> summary.json,
+the histograms and report.html. Each driven hot path's entry carries `locust`: Locust's own request count and
+percentiles (service time, rounded) beside loadgen's exact ones from the merged HdrHistograms. Hot paths of
+kinds no Locust user drives yet are listed as not run, with the reason. GEO queries are judged as validate
+judges them: GeoSpatialBasedCmdsLatency as the server measured it over the test (INFO commandstats).
+"""
+
+from __future__ import annotations
+
+from loadgen.drive.api_requests import route_result
+from loadgen.drive.ramp import RampPlan
+from loadgen.locust.recording import MergedRoute
+from loadgen.locust.run import LocustRun, fresh_accounting, not_driven_because
+from loadgen.measure.capacity_model import capacity_model
+from loadgen.measure.recorder import PERCENTILES
+from loadgen.measure.run_summary import HotPathResult, measured_p99_ms, write_summary
+from loadgen.measure.validate_summary import build_validate_summary
+from loadgen.report.html_report import render_report
+
+def locust_entry(stats, name: str, method: str) -> dict:
+    """Locust's own numbers for a hot path (its stats entry is named after it)."""
+    entry = stats.get(name, method)
+    latency = {key: float(entry.get_response_time_percentile(p / 100.0) or 0) for key, p in PERCENTILES.items()}
+    latency["max"] = float(entry.max_response_time or 0)
+    return {"requests": entry.num_requests, "failures": entry.num_failures, "latency_ms": latency,
+            "measured_as": "Locust's stats: service time from the actual send, rounded (under 100 ms to 1 ms, "
+                           "under 1 s to 10 ms)"}
+
+
+def results_of(run: LocustRun, merged: dict[str, MergedRoute], stats, span_s: float, plan: RampPlan,
+               server_geo: dict) -> list[HotPathResult]:
+    """Each driven hot path's result; `server_geo` is what the Redis server measured of the GEO commands
+    (geo_bench.server_geo_latency), judging the GEO hot paths."""
+    results = []
+    for name, route in merged.items():
+        if name not in run.loads:  # a GEO query
+            extra = {"ops_per_worker": route.ops_per_worker, "command": "GEOSEARCH",
+                     "locust": locust_entry(stats, name, "GEOSEARCH")}
+            results.append(HotPathResult(
+                name, name, route.recorder.total(), round(sum(route.scheduled_per_stage) / plan.total_s, 3),
+                route.recorder.ops / span_s, extra=extra, measured=server_geo, staged=route.recorder,
+                kind=run.kinds[name], scheduled_per_stage=list(route.scheduled_per_stage)))
+            continue
+        load = fresh_accounting(run.loads[name])
+        load.status_counts.update(route.status_counts)
+        load.client_errors = route.client_errors
+        results.append(route_result(load, route.recorder, plan, span_s, route.scheduled_per_stage,
+                                    {"ops_per_worker": route.ops_per_worker,
+                                     "locust": locust_entry(stats, name, "POST")}))
+    return results
+
+
+def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_s: float, plan: RampPlan,
+                 workers: int, server_geo: dict, aborted: str | None = None) -> dict:
+    """Write the test's run dir; returns its summary (verdict `pass` or `fail`; an aborted test fails)."""
+    ctx = run.ctx
+    span = max(elapsed_s, 1e-3)
+    results = results_of(run, merged, stats, span, plan, server_geo)
+    not_driven = {p.name: not_driven_because(ctx, p.kind) for p in ctx.hot_paths if p.name not in run.peaks}
+    capacity = capacity_model(ctx.resolved, ctx.profile, run.options.headroom, measured_p99_ms(results)).to_json()
+    config = {"stack": ctx.stack, "env": ctx.env, "target": ctx.target.kind, "driver": "locust",
+              "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale, "pace_s": round(run.pace_s, 6),
+              "ramp_duration_s": run.options.ramp_duration, "headroom": run.options.headroom,
+              "tfvars": run.options.tfvars or f"{ctx.env}.tfvars",
+              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    summary = build_validate_summary(ctx, results, not_driven, plan, elapsed_s, rate_scale=run.options.rate_scale,
+                                     processes=max(workers, 1), tfvars=config["tfvars"], capacity=capacity,
+                                     config=config, aborted=aborted)
+    summary["driver"] = "locust"
+    write_summary(ctx, summary, results)
+    render_report(ctx.run_dir)
+    return summary

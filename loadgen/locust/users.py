@@ -1,0 +1,94 @@
+"""The Locust user: the I/O half of a hot path's driver, gevent-friendly (Locust's FastHttpUser).
+
+Where it sits: loadgen.locust.run decides the hot path, the request (an API route's body from the fleet model, a
+GEO query from drive.geo_bench's workload) and each request's intended time; drive.api_requests decides a
+route's URL, x-api-key and how its answer is classified and accounted (the same code the asyncio API driver
+runs); this module only sends (API routes over the FastHttpUser's client, GEO queries over the process's Redis
+pool), then reports the request twice: to Locust through
+`events.request` (its stats keep service time) and to the hot path's StagedRecorder with the latency from the
+intended start (coordinated omission corrected: a user that falls behind sends at once, and its wait is
+latency). A user's first send is at a seeded phase after its start; it sends nothing due after the ramp's end.
+"""
+
+from __future__ import annotations
+
+import gevent
+from locust import FastHttpUser, constant, task
+from redis import RedisError
+
+from loadgen.drive.api_requests import HttpStatus
+from loadgen.drive.scheduler import LATE_START_S, cause_of
+from loadgen.locust.run import LocustRun, clock
+
+ROUTE_USER_TIMEOUT_S = 30.0
+_runs: dict[int, LocustRun] = {}
+"""id(environment) -> its process's LocustRun (set by the locustfile at init)."""
+
+
+def attach(environment, run: LocustRun) -> None:
+    _runs[id(environment)] = run
+
+
+def run_of(environment) -> LocustRun:
+    return _runs[id(environment)]
+
+
+class HotPathUser(FastHttpUser):
+    """Drives one of the stack's hot paths at its intended times (an API route with its client's x-api-key, or a
+    Redis GEO query)."""
+
+    wait_time = constant(0)
+    """Pacing is the user's own: it waits for each request's intended time in `send`."""
+    network_timeout = ROUTE_USER_TIMEOUT_S
+    connection_timeout = ROUTE_USER_TIMEOUT_S
+    host = "http://unset.invalid"
+    """Replaced at init by the target's API URL (every request is sent to the route's absolute URL); unused by a
+    stack with no API route."""
+
+    def on_start(self) -> None:
+        self.run = run_of(self.environment)
+        self.hot_path = self.run.next_hot_path()
+        self.route = self.run.recording.routes[self.hot_path]
+        self.headers = {"content-type": "application/json", **(self.route.load.headers if self.route.load else {})}
+        self.due = self.run.first_due()
+
+    @task
+    def send(self) -> None:
+        run, route = self.run, self.route
+        intended, self.due = self.due, self.due + run.pace_s
+        offset = intended - run.began
+        if offset >= run.plan.total_s:
+            gevent.sleep(min(run.pace_s, 1.0))  # past the ramp's end: nothing more is due
+            return
+        delay = intended - clock()
+        if delay > 0:
+            gevent.sleep(delay)
+        elif -delay > LATE_START_S:
+            route.recorder.late_starts += 1
+        route.scheduled(offset)
+        ok, cause = self.post() if route.load is not None else self.query()
+        route.recorder.record(offset, clock() - intended, ok, cause)
+
+    def post(self) -> tuple[bool, str | None]:
+        load = self.route.load
+        with self.client.post(load.url, data=self.run.next_request(self.hot_path), headers=self.headers,
+                              name=self.hot_path, catch_response=True) as response:
+            try:
+                load.account(response.status_code or 0)
+                response.success()
+            except HttpStatus as exc:  # no answer at all (status 0): the connection's error is the cause
+                response.failure(exc)
+                return False, cause_of(response.error if not response.status_code and response.error else exc)
+        return True, None
+
+    def query(self) -> tuple[bool, str | None]:
+        command = self.run.next_request(self.hot_path)
+        started, error = clock(), None
+        try:
+            self.run.redis.execute_command(*command)
+        except RedisError as exc:
+            error = exc
+        self.environment.events.request.fire(request_type=command[0], name=self.hot_path,
+                                              response_time=(clock() - started) * 1000.0, response_length=0,
+                                              exception=error, context={})
+        return error is None, cause_of(error) if error else None
