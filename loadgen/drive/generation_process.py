@@ -37,7 +37,7 @@ from typing import Any, AsyncIterator, BinaryIO
 
 import numpy as np
 
-from loadgen.drive.kinesis_client import PutLimits, PutRecordsClient
+from loadgen.drive.put_records_batches import PutLimits, entries as put_entries
 from loadgen.drive.ramp import RampPlan
 from loadgen.errors import LoadgenError
 from loadgen.measure.shard_model import HashCache, ShardMap
@@ -171,7 +171,7 @@ class Generator:
             due, sizes, stages = due[~too_big], sizes[~too_big], stages[~too_big]
         shard_map = self.maps.get(stream)
         shards = shard_map.shards_of(keys) if shard_map is not None else None
-        entries = PutRecordsClient.entries(data, keys)
+        entries = put_entries(data, keys)
         n_stages = len(plan.durations_s)
         pieces = []
         for a in range(0, max(len(entries), 1), PIECE_RECORDS):
