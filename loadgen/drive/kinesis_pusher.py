@@ -419,8 +419,7 @@ class KinesisDriver:
     async def prepare(self) -> None:
         self.failures_path.parent.mkdir(parents=True, exist_ok=True)
         if self.create:
-            async with AioSession().create_client("kinesis", **self.ctx.target.client_kwargs()) as kinesis:
-                await create_streams(self.ctx.resolved, kinesis)
+            await create_target_streams(self.ctx)
         client = PutRecordsClient(self.ctx.target, self.max_in_flight)
         self.resources.push_async_callback(client.close)
         failures = self.resources.enter_context(open(self.failures_path, "w"))
@@ -478,6 +477,12 @@ class KinesisDriver:
         outcome = _outcome(self.ctx, pusher, self.failures_path, duration_s, elapsed, stop.is_set(), self.rate_scale)
         outcome.generation_error = pusher.generation_error
         return outcome
+
+
+async def create_target_streams(ctx: RunContext) -> None:
+    """The stack's streams on ctx's target, from Terraform (those that exist are left as they are)."""
+    async with AioSession().create_client("kinesis", **ctx.target.client_kwargs()) as kinesis:
+        await create_streams(ctx.resolved, kinesis)
 
 
 async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,

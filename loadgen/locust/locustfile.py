@@ -1,7 +1,9 @@
 """loadgen's locustfile: `locust -f loadgen/locust/locustfile.py --stack S --env E` (or `loadgen locust`).
 
 Where it sits: Locust's command line and web UI (the edge: this file reads Locust's parsed options) -> one
-LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users) -> each worker's recording sent
+LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users: HotPathUser for API routes and GEO
+queries; loadgen.locust.kinesis_user: one KinesisUser in the whole test for the streams; a user class with
+nothing to drive in the stack is taken out at init) -> each worker's recording sent
 with its stats (`events.report_to_master`) and merged exactly on the master (`events.worker_report`) -> at the
 test's end the master (or a local runner) writes reports/<run-id>/ (loadgen.locust.report) and sets
 `environment.process_exit_code` from the verdict (0 pass, 1 fail). Bad options: one line, exit 2.
@@ -32,9 +34,10 @@ from loadgen.locust.recording import WorkerRecordings, local_merged
 from loadgen.locust.report import write_report
 from loadgen.locust.run import OPEN_ENDED_S, LocustRun, RunOptions, clock
 from loadgen.locust.profile_shapes import ProfileShape
+from loadgen.locust.kinesis_user import KinesisUser
 from loadgen.locust.users import HotPathUser, attach
 
-__all__ = ["HotPathUser"]
+__all__ = ["HotPathUser", "KinesisUser"]
 log = logging.getLogger("loadgen.locust")
 TEST_MESSAGE = "loadgen_test"
 """Master -> workers at each test start (and to a worker joining a running test): the run id, the stage plan and
@@ -80,6 +83,8 @@ def _init(environment, **_) -> None:
     except LoadgenError as exc:
         _fail(str(exc))
     attach(environment, run)
+    drives = {HotPathUser: bool(run.user_peaks), KinesisUser: bool(run.streams)}
+    environment.user_classes = [u for u in environment.user_classes if drives.get(u, True)]  # same in every process
     if run.loads:
         url = urlsplit(next(iter(run.loads.values())).url)
         HotPathUser.host = f"{url.scheme}://{url.netloc}"
