@@ -42,9 +42,9 @@ How a run goes:
   in_flight (checked; a mismatch raises).
 
 What a batch is, what an answer means for each record and the accounting are drive.put_records_batches' (the
-Locust KinesisUser runs the same code); PutRecords goes through drive.kinesis_client (the body a slice of a generated piece, signed as botocore's SigV4
-signer would, posted on a keep-alive pool, no per-record work; it does no retries, the pusher retries per
-record); streams are created with aiobotocore.
+Locust KinesisUser runs the same code); PutRecords goes through drive.kinesis_client (the body a slice of a
+generated piece, signed as botocore's SigV4 signer would, posted on a keep-alive pool, no per-record work; it
+does no retries, the pusher retries per record); streams are created with aiobotocore.
 """
 
 from __future__ import annotations

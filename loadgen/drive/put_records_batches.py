@@ -274,7 +274,8 @@ def settle(counts: StreamCounts, response: dict | None, code: str | None, sizes:
     for i, error in failed:
         tries = attempts[i] if attempts else 1
         if retryable and tries < max_attempts:
-            settled.retry.append((i, error, tries, rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (tries - 1)))))
+            backoff = rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (tries - 1)))
+            settled.retry.append((i, error, tries, backoff))
             counts.queued += 1
             counts.retried += 1
         else:

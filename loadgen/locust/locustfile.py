@@ -10,8 +10,9 @@ test's end the master (or a local runner) writes reports/<run-id>/ (loadgen.locu
 
 Import order: Locust patches the standard library for gevent when it is imported, before this file is loaded,
 and nothing imported here pulls in boto3, botocore or aiobotocore (tests/test_locust.py checks both files in a
-real Locust process): an AWS client imported before the patching ends in RecursionError. Only a `--target aws`
-run fetching its API key imports botocore, at init, after the patching.
+real Locust process): an AWS client imported before the patching ends in RecursionError. botocore is imported
+only at init, after the patching: by a stack's stream definitions, and a `--target aws` run's API key and
+credentials.
 """
 
 from __future__ import annotations

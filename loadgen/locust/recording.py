@@ -2,8 +2,8 @@
 
 Where it sits: the Locust users (loadgen.locust.users) record every request here from its intended start (a
 StagedRecorder per hot path: HdrHistograms per ramp stage, 3 significant digits) and an API route's answer in
-its RouteLoad (drive.api_requests), a stream's accounting in its StreamCounts (drive.put_records_batches); a worker sends its whole recording so far with every stats report
-(`events.report_to_master`: the same message as Locust's own stats), and the master keeps each worker's latest
+its RouteLoad (drive.api_requests), a stream's accounting in its StreamCounts (drive.put_records_batches); a
+worker sends its whole recording so far with every stats report (`events.report_to_master`: the same message as Locust's own stats), and the master keeps each worker's latest
 and merges them exactly on demand (StagedRecorder.merge: the merged histogram is that of every recorded value).
 Nothing here runs in the request loop beyond `scheduled()` and the recorder's own `record`.
 """

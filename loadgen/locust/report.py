@@ -75,7 +75,8 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
     not_driven = {p.name: not_driven_because(ctx, p.kind) for p in ctx.hot_paths if p.name not in run.peaks}
     capacity = capacity_model(ctx.resolved, ctx.profile, run.options.headroom, measured_p99_ms(results)).to_json()
     config = {"stack": ctx.stack, "env": ctx.env, "target": ctx.target.kind, "driver": "locust",
-              "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale, "pace_s": round(run.pace_s, 6) if run.pace_s else None,
+              "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale,
+              "pace_s": round(run.pace_s, 6) if run.pace_s else None,
               "ramp_duration_s": run.options.ramp_duration, "headroom": run.options.headroom,
               "tfvars": run.options.tfvars or f"{ctx.env}.tfvars",
               "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
