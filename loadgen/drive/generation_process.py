@@ -302,9 +302,12 @@ class PipedGeneration:
     """The parent's side over blocking pipes, for a gevent process (Locust's: its patched subprocess and pipes
     yield to other greenlets while they wait): the same child and messages as GenerationProcess."""
 
-    def __init__(self, setup: Setup):
+    def __init__(self) -> None:
+        """Start the child (Python and its imports: ~0.5 s), which then waits for its Setup."""
         self.process = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.asked: int | None = None
+
+    def start(self, setup: Setup) -> None:
+        """Send the Setup and wait until the child's model is built."""
         _write(self.process.stdin, setup)
         answer = self._receive()
         if answer != READY:
@@ -313,13 +316,12 @@ class PipedGeneration:
     def slice(self, k: int) -> list[Piece]:
         """Slice k's pieces."""
         _write(self.process.stdin, k)
-        self.asked, pieces = k, []
+        pieces = []
         while True:
             message = self._receive()
             if isinstance(message, Piece):
                 pieces.append(message)
             elif message == (SLICE_DONE, k):
-                self.asked = None
                 return pieces
             else:
                 raise LoadgenError(f"record generation failed: {message!r}")
@@ -333,19 +335,11 @@ class PipedGeneration:
         return message
 
     def close(self) -> None:
-        """End the child as GenerationProcess.close does."""
+        """End the child at once (it has nothing to finish; at SCHED_IDLE on a busy machine, waiting for it to see
+        the end of its stdin could hold up a test's stop for seconds)."""
         process = self.process
-        if process.poll() is not None:
-            return
-        try:
-            process.stdin.close()
-        except OSError:
-            pass
-        if self.asked is None:
-            try:
-                process.wait(CLOSE_WAIT_S)
-                return
-            except subprocess.TimeoutExpired:
-                pass
-        process.kill()
+        if process.poll() is None:
+            process.kill()
         process.wait()
+        process.stdin.close()
+        process.stdout.close()

@@ -50,6 +50,25 @@ SLICE_S = 1.0
 TICK_S = 0.05
 """The longest the user sleeps between two looks (a call that returned may have freed a slot)."""
 TIMEOUT_S = 30.0
+SPARE_AFTER_S = 2.0
+
+
+_spares: dict[int, PipedGeneration] = {}
+"""id(environment) -> a generation process started ahead of the next test's KinesisUser."""
+
+
+def prepare(environment) -> None:
+    """Start the next KinesisUser's generation process now (at init, and after each test), so that a test's first
+    records do not wait for Python to start; it ends when Locust quits."""
+    if id(environment) not in _spares:
+        _spares[id(environment)] = PipedGeneration()
+
+
+def release(environment) -> None:
+    """Locust quits: the spare ends, and no other is started."""
+    spare, _spares[id(environment)] = _spares.get(id(environment)), None
+    if spare is not None:
+        spare.close()
 
 
 class _Sending:
@@ -103,9 +122,9 @@ class KinesisUser(User):
                                         connection_timeout=TIMEOUT_S)
         self.slices = math.ceil(run.plan.total_s / SLICE_S - 1e-9)
         self.next_slice = 0
-        self.source = PipedGeneration(Setup(run.ctx.profile.config(), run.plan, run.options.rate_scale,
-                                            {s.stream.key: s.stream.shard_count for s in self.sending.values()},
-                                            LIMITS, SLICE_S))
+        self.source = _spares.pop(id(self.environment), None) or PipedGeneration()
+        self.source.start(Setup(run.ctx.profile.config(), run.plan, run.options.rate_scale,
+                                {s.stream.key: s.stream.shard_count for s in self.sending.values()}, LIMITS, SLICE_S))
 
     def on_stop(self) -> None:
         """As the Kinesis driver's stop: the records already due are flushed and the calls awaited, for up to
@@ -116,6 +135,8 @@ class KinesisUser(User):
             self.calls.kill()
         if getattr(self, "source", None) is not None:
             self.source.close()
+            gevent.spawn_later(SPARE_AFTER_S, prepare, self.environment)  # the next test's, once this one's last
+            # recording is sent
         if getattr(self, "http", None) is not None:
             self.http.close()
         if getattr(self, "failures", None) is not None:

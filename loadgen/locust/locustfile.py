@@ -35,6 +35,7 @@ from loadgen.locust.recording import WorkerRecordings, local_merged
 from loadgen.locust.report import write_report
 from loadgen.locust.run import OPEN_ENDED_S, LocustRun, RunOptions, clock
 from loadgen.locust.profile_shapes import ProfileShape
+from loadgen.locust import kinesis_user
 from loadgen.locust.kinesis_user import KinesisUser
 from loadgen.locust.users import HotPathUser, attach
 
@@ -93,6 +94,10 @@ def _init(environment, **_) -> None:
         _Worker(environment, run)
     else:
         _Judge(environment, run)
+    if run.streams and not isinstance(environment.runner, MasterRunner):  # after the message handlers: starting a
+        # process yields to gevent's hub, which may deliver the master's first message meanwhile
+        kinesis_user.prepare(environment)
+        events.quitting.add_listener(lambda environment, **_: kinesis_user.release(environment))
     gevent.get_hub().loop.update_now()  # set-up blocked the loop for seconds: timers armed next (--run-time) count
     # from now, not from the loop's last look at the clock
 
