@@ -63,7 +63,8 @@ from aiobotocore.session import AioSession
 
 from loadgen.drive.generation_process import GenerationProcess, Piece, Setup
 from loadgen.drive.kinesis_client import PutRecordsClient
-from loadgen.drive.put_records_batches import (RECORD_TOO_LARGE, Chunk, PutLimits, PutRecordsError, Retries, Retry,
+from loadgen.drive.put_records_batches import (DEFAULT_LINGER_S, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_IN_FLIGHT,
+                                               RECORD_TOO_LARGE, Chunk, PutLimits, PutRecordsError, Retries, Retry,
                                                Span, StreamCounts, accounting, failure_line, ready_retries, settle,
                                                stream_result, streams_of)
 from loadgen.drive.ramp import RampPlan
@@ -76,8 +77,6 @@ from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.shard_model import ShardLoad
 from loadgen.measure.staged_recorder import StagedRecorder, is_throttle
 
-DEFAULT_LINGER_S = 0.05
-"""How long a batch waits for more records (the KPL's RecordMaxBufferedTime is 100 ms)."""
 RECORD_EVERY = 2000
 RECORD_AGE_S = 0.2
 """Acknowledged records go into the recorder at a tick, once a stream has RECORD_EVERY of them or its oldest
@@ -396,7 +395,8 @@ class KinesisDriver:
 
     def __init__(self, ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
                  watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
-                 max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, failures_path: Path | None = None, *,
+                 max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
                  linger_s: float = DEFAULT_LINGER_S, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
                  max_backlog: int = 200_000, create_on_target: bool | None = None,
                  seed: int = 1, streams: frozenset[str] | None = None):

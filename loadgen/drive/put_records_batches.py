@@ -35,6 +35,11 @@ FATAL_CALL_ERRORS = frozenset({
 })
 """Call-level errors no retry can fix: the call's records fail at once."""
 RECORD_TOO_LARGE = "RecordTooLarge"
+DEFAULT_LINGER_S = 0.05
+"""How long a batch waits for more records (the KPL's RecordMaxBufferedTime is 100 ms)."""
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_MAX_IN_FLIGHT = 16
+"""PutRecords calls at once, per client."""
 
 
 @dataclass(frozen=True)

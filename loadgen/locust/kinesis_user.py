@@ -5,15 +5,16 @@ pipes gevent makes cooperative: PipedGeneration), on the test's plan and `--rate
 scale x each stage's fraction, whatever the number of users; drive.put_records_batches decides what a call
 carries (PutLimits, linger), what its answer means for each record (acknowledged, retried after a seeded
 backoff, failed) and the accounting, as for `push kinesis`; this module only hands records out at their
-intended times, signs each call with drive.sigv4 and posts it over geventhttpclient (at most MAX_IN_FLIGHT at
-once), then reports it twice: each call to Locust through `events.request` (request_type "PutRecords", name the
-stream's hot path: service time), each record to the hot path's StagedRecorder with the latency from its
-intended time to the acknowledgement of the call that carried it. Records that finally fail are written to
-FAILURES_FILE in the run dir, as the pusher writes them.
+intended times, signs each call with drive.sigv4 and posts it over geventhttpclient (at most 16 calls at once,
+the driver's default), then reports it twice: each call to Locust through `events.request` (request_type
+"PutRecords", name the stream's hot path: service time), each record to the hot path's StagedRecorder with the
+latency from its intended time to the acknowledgement of the call that carried it. Records that finally fail
+are written to FAILURES_FILE in the run dir, as the pusher writes them.
 
 One KinesisUser per test (`fixed_count = 1`: Locust places it on one worker), which sends every stream: no record
-is sent twice across workers. What it has not finished when the test stops (queued, or in a call Locust's stop
-cut short) is `in_flight`: generated == acknowledged + failed + in_flight, per stream.
+is sent twice across workers. At the test's stop the records already due are flushed and their calls awaited
+for up to the driver's stop drain; what is unfinished then (queued, or in a call cut short) is `in_flight`:
+generated == acknowledged + failed + in_flight, per stream.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from geventhttpclient import HTTPClient
 from locust import User, constant, task
 
 from loadgen.drive.generation_process import PipedGeneration, Piece, Setup
-from loadgen.drive.scheduler import STOP_DRAIN_S
-from loadgen.drive.put_records_batches import (CONTENT_TYPE, RECORD_TOO_LARGE, TARGET, Chunk, PutLimits,
+from loadgen.drive.put_records_batches import (CONTENT_TYPE, DEFAULT_LINGER_S, DEFAULT_MAX_ATTEMPTS,
+                                               DEFAULT_MAX_IN_FLIGHT, RECORD_TOO_LARGE, TARGET, Chunk, PutLimits,
                                                PutRecordsError, Retries, Retry, Span, answer, body, endpoint,
                                                failure_line, ready_retries, settle)
+from loadgen.drive.scheduler import STOP_DRAIN_S
 from loadgen.drive.sigv4 import PostSigner, credentials_for
 from loadgen.locust.recording import RouteRecording
 from loadgen.locust.run import LocustRun, Stream, clock
@@ -42,10 +44,6 @@ from loadgen.measure.staged_recorder import is_throttle
 PUT_RECORDS = "PutRecords"
 FAILURES_FILE = "kinesis_failures.jsonl"
 LIMITS = PutLimits()
-LINGER_S = 0.05
-"""How long a batch waits for more records (the Kinesis driver's DEFAULT_LINGER_S)."""
-MAX_IN_FLIGHT = 16
-MAX_ATTEMPTS = 8
 SLICE_S = 1.0
 TICK_S = 0.05
 """The longest the user sleeps between two looks (a call that returned may have freed a slot)."""
@@ -94,7 +92,7 @@ class _Sending:
         times = [self.retries[0].ready_at] if self.retries else []
         chunk = self.current(now)
         if chunk is not None:
-            times.append(float(chunk.due[chunk.pos]) + LINGER_S if chunk.handed > chunk.pos
+            times.append(float(chunk.due[chunk.pos]) + DEFAULT_LINGER_S if chunk.handed > chunk.pos
                          else float(chunk.due[chunk.handed]))
         return min(times) if times else None
 
@@ -111,14 +109,14 @@ class KinesisUser(User):
         run = self.run
         self.sending = {run.streams[name].key: _Sending(name, run.streams[name], run.recording.routes[name])
                         for name in run.streams}
-        self.calls = Pool(MAX_IN_FLIGHT)
+        self.calls = Pool(DEFAULT_MAX_IN_FLIGHT)
         self.failures = None
         self.source = None
         self.rng = random.Random(run.ctx.profile.seed)
         url, region = endpoint(run.ctx.target)
         self.signer = PostSigner(url, region, "kinesis", credentials_for(run.ctx.target),
                                  {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET})
-        self.http = HTTPClient.from_url(url, concurrency=MAX_IN_FLIGHT, network_timeout=TIMEOUT_S,
+        self.http = HTTPClient.from_url(url, concurrency=DEFAULT_MAX_IN_FLIGHT, network_timeout=TIMEOUT_S,
                                         connection_timeout=TIMEOUT_S)
         self.slices = math.ceil(run.plan.total_s / SLICE_S - 1e-9)
         self.next_slice = 0
@@ -202,7 +200,7 @@ class KinesisUser(User):
 
     def send_handed(self, s: _Sending, now: float, flushing: bool = False) -> bool:
         chunk = s.current(now)
-        end = chunk.batch_end(now, LIMITS, LINGER_S, flushing) if chunk is not None else None
+        end = chunk.batch_end(now, LIMITS, DEFAULT_LINGER_S, flushing) if chunk is not None else None
         if end is None:
             return False
         a, chunk.pos = chunk.pos, end
@@ -235,7 +233,7 @@ class KinesisUser(User):
             code, error = type(exc).__name__, exc
         ended = clock()
         now = ended - run.began
-        settled = settle(s.counts, response, code, sizes, attempts, MAX_ATTEMPTS, self.rng)
+        settled = settle(s.counts, response, code, sizes, attempts, DEFAULT_MAX_ATTEMPTS, self.rng)
         if error is None and settled.acknowledged is not None:
             error = PutRecordsError(f"{n - int(settled.acknowledged.sum())} of {n} records failed", 200)
         self.environment.events.request.fire(request_type=PUT_RECORDS, name=s.hot_path,
