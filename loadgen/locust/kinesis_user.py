@@ -35,7 +35,7 @@ from loadgen.drive.put_records_batches import (CONTENT_TYPE, DEFAULT_LINGER_S, D
                                                PutRecordsError, Retries, Retry, Span, answer, body, endpoint,
                                                failure_line, ready_retries, settle)
 from loadgen.drive.scheduler import STOP_DRAIN_S
-from loadgen.drive.sigv4 import PostSigner, credentials_for
+from loadgen.drive.sigv4 import PostSigner
 from loadgen.locust.recording import RouteRecording
 from loadgen.locust.run import LocustRun, Stream, clock
 from loadgen.locust.users import run_of
@@ -114,7 +114,7 @@ class KinesisUser(User):
         self.source = None
         self.rng = random.Random(run.ctx.profile.seed)
         url, region = endpoint(run.ctx.target)
-        self.signer = PostSigner(url, region, "kinesis", credentials_for(run.ctx.target),
+        self.signer = PostSigner(url, region, "kinesis", run.kinesis_credentials,
                                  {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET})
         self.http = HTTPClient.from_url(url, concurrency=DEFAULT_MAX_IN_FLIGHT, network_timeout=TIMEOUT_S,
                                         connection_timeout=TIMEOUT_S)

@@ -28,6 +28,7 @@ from loadgen.drive.api_requests import RouteLoad, plan_routes
 from loadgen.drive.geo_bench import workload
 from loadgen.drive.put_records_batches import StreamCounts, streams_of
 from loadgen.drive.ramp import RampPlan, peak_rate
+from loadgen.drive.sigv4 import credentials_for
 from loadgen.errors import LoadgenError
 from loadgen.locust.recording import ProcessRecording, RouteRecording
 from loadgen.measure.staged_recorder import StagedRecorder
@@ -113,6 +114,8 @@ class LocustRun:
         self.streams = {kinesis[demand.name]: Stream(demand.name, definition.name, definition.shard_count)
                         for demand, definition in streams_of(ctx, frozenset(kinesis))} if kinesis else {}
         """A kinesis_stream hot path's stream (the KinesisUser's: loadgen.locust.kinesis_user)."""
+        self.kinesis_credentials = credentials_for(ctx.target) if self.streams else None
+        """What the KinesisUser signs with (looked up at init: missing AWS credentials are one line, exit 2)."""
         self.user_peaks = {name: peak for name, peak in self.peaks.items() if name not in self.streams}
         """The hot paths HotPathUsers drive, and their peak rates."""
         for flag, value in (("--users-at-peak", options.users_at_peak), ("--rate-scale", options.rate_scale)):
