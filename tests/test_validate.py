@@ -233,7 +233,7 @@ def test_load_the_local_target_cannot_take_fails_with_one_line_saying_so(fake_st
     terraform, profiles = fake_stack
     monkeypatch.setenv("LOADGEN_STATE_DIR", str(tmp_path / "state"))
     result = CliRunner().invoke(main, ["validate", "--stack", "tiny_orders", "--env", "dev", "--terraform-dir",
-                                       str(terraform), "--profiles-dir", str(profiles), "--rate-scale", "100",
+                                       str(terraform), "--profiles-dir", str(profiles), "--rate-scale", "40",
                                        "--duration", "4", "--out", str(tmp_path / "reports"), "--json"])
     assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)
