@@ -27,6 +27,7 @@ from loadgen.errors import LoadgenError
 from loadgen.locust import LOCUSTFILE, SHAPES, shape_name, stack_shapes
 from loadgen.locust.run import DRIVEN_KINDS, not_driven_because
 from loadgen.paths import REPORTS_DIR
+from loadgen.target.children import stop_child
 from loadgen.tf import hcl_reader
 
 STOP_WAIT_S = 30.0
@@ -67,12 +68,7 @@ def run_locust(command: list[str], environ: dict[str, str]) -> int:
         code = process.wait()
     finally:
         if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_child(process, STOP_WAIT_S)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
