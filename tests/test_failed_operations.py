@@ -8,7 +8,7 @@ import numpy as np
 
 from conftest import TERRAFORM
 from loadgen.hot_paths import hot_paths
-from loadgen.measure.run_summary import HotPathResult, judge
+from loadgen.measure.run_summary import HotPathResult, judge, measured_p99_ms
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.tf.alarm_thresholds import alarms
 from loadgen.tf.env_model import ResolvedStack
@@ -60,3 +60,8 @@ def test_answers_an_alarm_counts_are_that_alarms_to_judge():
 def test_no_operation_never_passes():
     entry = judge(route_result(0, 0, "none"), ROUTE, DEV_ALARMS)
     assert entry["verdict"] == "fail" and entry["failed_because"] == "no operation finished"
+
+
+def test_a_hot_path_none_of_whose_operations_succeeded_gives_the_capacity_model_no_p99():
+    assert measured_p99_ms([route_result(0, 500, "connection refused: api 127.0.0.1:9")]) == {}
+    assert abs(measured_p99_ms([route_result(10, 0, "")])[ROUTE.name] - 50.0) <= 0.05

@@ -261,8 +261,10 @@ def build_summary(ctx: RunContext, results: list[HotPathResult], duration_s: flo
 
 
 def measured_p99_ms(results: list[HotPathResult]) -> dict[str, float]:
-    """Each hot path's p99 from this run, for the capacity model's Little's-law rows (by hot-path name)."""
-    return {r.name: r.recorder.latency_ms()["p99"] for r in results if r.recorder.ops}
+    """Each hot path's p99 from this run, for the capacity model's Little's-law rows (by hot-path name). A hot path
+    none of whose operations succeeded has no latency (its histogram holds successes only): its row stays
+    unmeasured rather than taking a p99 of 0."""
+    return {r.name: r.recorder.latency_ms()["p99"] for r in results if r.recorder.histogram.get_total_count()}
 
 
 def write_summary(ctx: RunContext, summary: dict, results: list[HotPathResult]) -> None:
