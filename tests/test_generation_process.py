@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from loadgen.drive.generation_process import PIECE_RECORDS, GenerationProcess, Generator, Setup
-from loadgen.drive.kinesis_client import PutLimits, PutRecordsClient
+from loadgen.drive import put_records_batches as batches
+from loadgen.drive.put_records_batches import PutLimits
 from loadgen.drive.ramp import RampPlan
 from loadgen.errors import LoadgenError
 from loadgen.profiles import load_profile
@@ -24,7 +25,7 @@ def setup(limits: PutLimits = PutLimits(), stack: str = "food_delivery") -> Setu
 
 
 def records_of(piece) -> list[dict]:
-    body = PutRecordsClient.body("s", memoryview(piece.entries)[:-1]) if piece.n else b'{"Records":[]}'
+    body = batches.body("s", memoryview(piece.entries)[:-1]) if piece.n else b'{"Records":[]}'
     return json.loads(body)["Records"]
 
 

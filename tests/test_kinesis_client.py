@@ -11,7 +11,8 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from loadgen.drive.kinesis_client import CONTENT_TYPE, TARGET, PutRecordsClient
+from loadgen.drive import put_records_batches as batches
+from loadgen.drive.put_records_batches import CONTENT_TYPE, TARGET
 from loadgen.drive.sigv4 import PostSigner
 
 NOW = datetime(2026, 12, 1, 18, 30, 5, tzinfo=timezone.utc)
@@ -21,8 +22,8 @@ NOW = datetime(2026, 12, 1, 18, 30, 5, tzinfo=timezone.utc)
 @pytest.mark.parametrize("token", [None, "session-token-value"])
 def test_the_signature_is_the_one_botocore_computes(monkeypatch, url, token):
     credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
-    entries = PutRecordsClient.entries([b'{"a": 1}', b"\x00\xff"], ["VH0000001", "k"])
-    body = PutRecordsClient.body("gps", b",".join(entries))
+    entries = batches.entries([b'{"a": 1}', b"\x00\xff"], ["VH0000001", "k"])
+    body = batches.body("gps", b",".join(entries))
     headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET}
 
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: NOW.replace(tzinfo=None))
@@ -40,7 +41,7 @@ def test_the_signature_is_the_one_botocore_computes(monkeypatch, url, token):
 
 def test_the_body_is_the_put_records_json():
     data, keys = [b"hello", b'{"x":"\\u00e9"}'], ["VH0000001", 'odd "key" \u00e9']
-    parsed = json.loads(PutRecordsClient.body('s"1', b",".join(PutRecordsClient.entries(data, keys))))
+    parsed = json.loads(batches.body('s"1', b",".join(batches.entries(data, keys))))
     assert parsed["StreamName"] == 's"1'
     assert [base64.b64decode(r["Data"]) for r in parsed["Records"]] == data
     assert [r["PartitionKey"] for r in parsed["Records"]] == keys

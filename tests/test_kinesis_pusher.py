@@ -14,7 +14,7 @@ import pytest
 from aiobotocore.session import AioSession
 
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.kinesis_client import PutLimits
+from loadgen.drive.put_records_batches import PutLimits
 from loadgen.drive.kinesis_pusher import push_kinesis
 from loadgen.target.kinesis_sink import CHECKSUM_MOD, KinesisSink, SinkFaults, record_checksum
 from loadgen.target.local_target import is_ours, start_moto

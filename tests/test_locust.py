@@ -85,11 +85,39 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
     assert geo["alarm"]["metric"] == "GeoSpatialBasedCmdsLatency" and geo["alarm"]["unit"] == "us"
     assert geo["alarm"]["observed_as"].startswith("the server's own microseconds per GEO command")
     assert 0 < geo["alarm"]["observed"] < geo_histogram.get_mean_value()  # the server's time, within the round trip
-    assert {hp["verdict"] for hp in summary["hot_paths"] if hp["kind"] not in ("api_route", "redis_geo")} == {
-        "not-run"}
+    assert {hp["verdict"] for hp in summary["hot_paths"]
+            if hp["kind"] not in ("api_route", "redis_geo", "kinesis_stream")} == {"not-run"}
     key = orders_api_key()
     assert key and all(key.encode() not in f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
     assert key not in done.stdout + done.stderr
+
+
+def test_kinesis_streams_are_pushed_by_one_user_with_every_record_accounted(local_target, tmp_path):
+    done = subprocess.run([*LOADGEN, "locust", "--stack", "fleet_telematics", "--env", "dev", "--out", str(tmp_path),
+                           "--users-at-peak", "1", "--", "--headless", "--processes", "2", "-u", "2", "-r", "2",
+                           "-t", "4s"], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
+    run_dir = only_run_dir(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    streams = [hp for hp in summary["hot_paths"] if hp["kind"] == "kinesis_stream"]
+    assert {hp["name"] for hp in streams} == {p.name for p in hot_paths("fleet_telematics")
+                                              if p.kind == "kinesis_stream"} == {"gps_stream", "diagnostics_stream",
+                                                                                "hos_stream"}
+    accounting = summary["accounting"]
+    for hp in streams:
+        histogram = HdrHistogram.decode((run_dir / "histograms" / f"{hp['name']}.hdr").read_text().strip().encode())
+        assert hp["ops"] > 0 and hp["failed"] == 0
+        assert histogram.get_total_count() == hp["acknowledged"] == hp["ops"]
+        assert hp["generated"] == hp["acknowledged"] + hp["failed"] + hp["in_flight"]
+        assert accounting["per_stream"][hp["name"].removesuffix("_stream")] == {
+            k: hp[k] for k in ("generated", "acknowledged", "failed", "in_flight")}
+        assert hp["locust"]["requests"] == hp["put_records_calls"] > 0 and hp["locust"]["failures"] == 0
+        assert sorted(hp["ops_per_worker"]) == [0, hp["ops"]]  # one KinesisUser in the test: no record sent twice
+    assert accounting["generated"] == accounting["acknowledged"] + accounting["failed"] + accounting["in_flight"]
+    assert accounting["generated"] == sum(hp["generated"] for hp in streams)
+    ours = f"{Path(sys.executable).parent}/python -c from loadgen.drive.generation_process"
+    left = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert not [line for line in left.splitlines() if line.startswith(ours)], left
 
 
 def orders_api_key() -> str:
@@ -138,13 +166,17 @@ def test_the_shape_sets_users_stage_by_stage_as_the_profile_says():
 def test_a_shape_run_follows_the_stages_in_users_and_offered_rate(local_target, tmp_path):
     done = loadgen_locust(tmp_path, "--shape", "--ramp-duration", "12", "--users-at-peak", "8", "--rate-scale", "4",
                           "--", "--headless", "--csv", str(tmp_path / "locust"), "--csv-full-history")
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 1, done.stderr[-2000:]  # 4x dev's orders rate is over its IncomingRecords alarm (1.5x)
     with open(tmp_path / "locust_stats_history.csv") as handle:
         counts = [int(r["User Count"]) for r in csv.DictReader(handle) if r["Name"] == "Aggregated"]
     stages = iter(counts)
-    assert all(any(n == want for n in stages) for want in (2, 4, 8, 10)), counts  # in this order
-    assert max(counts) == 10
+    # HotPathUsers 2, 4, 8, 10 (in this order), plus the one KinesisUser
+    assert all(any(n == want + 1 for n in stages) for want in (2, 4, 8, 10)), counts
+    assert max(counts) == 11
     summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    assert {hp["name"] for hp in summary["hot_paths"] if hp["verdict"] == "fail"} == {"orders_stream"}
+    (orders,) = [hp for hp in summary["hot_paths"] if hp["name"] == "orders_stream"]
+    assert orders["alarm"]["metric"] == "IncomingRecords" and orders["alarm"]["observed"] > orders["alarm"]["threshold"]
     assert [s["rate_fraction"] for s in summary["stages"]] == [0.25, 0.5, 1.0, 1.25]
     (api,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "api_route"]
     offered = [s["target_rate"] for s in api["stages"]]
@@ -237,14 +269,14 @@ def test_the_web_ui_starts_a_test_and_its_verdict_tab_shows_every_hot_path_and_t
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=60)[0]
     assert process.returncode == 0, output[-2000:]
-    declared = [p.name for p in hot_paths("food_delivery") if p.kind in ("api_route", "redis_geo")
+    declared = [p.name for p in hot_paths("food_delivery") if p.kind in ("api_route", "redis_geo", "kinesis_stream")
                 for _ in p.alarms]  # a row per driven hot path and guarding alarm
-    assert set(declared) == {"orders_api", "driver_geo_search"}
+    assert set(declared) == {"orders_stream", "locations_stream", "orders_api", "driver_geo_search"}
     for verdict in (before, live):
         assert [r["hot_path"] for r in verdict["rows"]] == declared
         assert all(isinstance(r["threshold"], (int, float)) for r in verdict["rows"])
         assert verdict["breaks_first"]
-    assert before["rows"][0]["ops"] == 0 and live["rows"][0]["ops"] > 0
+    assert all(r["ops"] == 0 for r in before["rows"]) and all(r["ops"] > 0 for r in live["rows"])
     latency = next(r for r in live["rows"] if r["alarm"].endswith("latency-p99"))
     assert latency["p99_ms"] == latency["observed"] and latency["margin"].endswith("%")
     assert [r["hot_path"] for r in tab_rows] == declared

@@ -2,8 +2,9 @@
 
 Checks the input as validate does (the stack, the candidate tfvars, the guarding alarms, --out writable; one
 line and exit 2 otherwise), starts the embedded target when none is running (stopped afterwards), warms the
-emulator and primes the routes' state, loads the GEO members the queries search, then runs Locust on loadgen's locustfile in a process of its own (gevent
-patches that process, never this one) with every argument after `--` passed to Locust as given. Exit code:
+emulator and primes the routes' state, loads the GEO members the queries search, creates the streams from
+Terraform (local target), then runs Locust on loadgen's locustfile in a process of its own (gevent patches that
+process, never this one) with every argument after `--` passed to Locust as given. Exit code:
 Locust's, which the locustfile sets from the last test's verdict (0 pass, 1 fail, 2 bad input); a SIGINT or
 SIGTERM is passed on to Locust, and a test it cuts short is reported aborted (a fail).
 """
@@ -23,6 +24,7 @@ from loadgen.cli.common import (Finite, build_context, default_terraform_dir, en
 from loadgen.cli.validate_commands import embedded_target
 from loadgen.drive.api_pusher import prepare_local
 from loadgen.drive.geo_bench import load_workload
+from loadgen.drive.kinesis_pusher import create_target_streams
 from loadgen.errors import LoadgenError
 from loadgen.locust import LOCUSTFILE, SHAPES, shape_name, stack_shapes
 from loadgen.locust.run import DRIVEN_KINDS, not_driven_because
@@ -91,7 +93,8 @@ def run_locust(command: list[str], environ: dict[str, str]) -> int:
 @click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
 def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_duration, shape, locust_args) -> None:
-    """Locust on the stack's API hot paths: `loadgen locust --stack S --env E -- --headless -u 20 -t 60s`."""
+    """Locust on the stack's API, GEO and Kinesis hot paths: `loadgen locust --stack S --env E -- --headless -u 20
+    -t 60s`."""
     hcl_reader.load_stack(default_terraform_dir(), stack)  # an unknown stack: one line, early
     out = writable(out or REPORTS_DIR).resolve()
     with embedded_target(target):
@@ -104,6 +107,8 @@ def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_dura
             run_async(prepare_local(ctx))
         if "redis_geo" in kinds:
             run_async(load_workload(ctx))
+        if target == "local" and "kinesis_stream" in kinds:
+            run_async(create_target_streams(ctx))
         environ = dict(os.environ)
         environ["LOADGEN_SHAPE"] = shape_name(stack, env) if shape else ",".join(stack_shapes(stack))
         code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, rate_scale, ramp_duration,

@@ -16,6 +16,8 @@ The conversation, over the child's stdin/stdout, each message one length-prefixe
   records as `Piece`s of at most PIECE_RECORDS records of one stream each (so the loop unpacks one in well under a
   millisecond), then SLICE_DONE. The parent asks for a slice only when it is one slice ahead of the clock and its
   backlog allows: generation is bounded in memory and in time.
+- The parent is GenerationProcess (asyncio: the Kinesis driver) or PipedGeneration (blocking pipes: in a gevent
+  process, whose patched subprocess makes them cooperative: the Locust KinesisUser); the child is the same.
 - End of the parent's stdin (the run ended, or the parent died) ends the child: none is left behind. SIGINT is the
   parent's to handle (the child ignores it and ends when the parent closes its stdin); a child that fails says
   why in one ERROR message.
@@ -30,6 +32,7 @@ import os
 import pickle
 import signal
 import struct
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +40,7 @@ from typing import Any, AsyncIterator, BinaryIO
 
 import numpy as np
 
-from loadgen.drive.kinesis_client import PutLimits, PutRecordsClient
+from loadgen.drive.put_records_batches import PutLimits, entries as put_entries
 from loadgen.drive.ramp import RampPlan
 from loadgen.errors import LoadgenError
 from loadgen.measure.shard_model import HashCache, ShardMap
@@ -171,7 +174,7 @@ class Generator:
             due, sizes, stages = due[~too_big], sizes[~too_big], stages[~too_big]
         shard_map = self.maps.get(stream)
         shards = shard_map.shards_of(keys) if shard_map is not None else None
-        entries = PutRecordsClient.entries(data, keys)
+        entries = put_entries(data, keys)
         n_stages = len(plan.durations_s)
         pieces = []
         for a in range(0, max(len(entries), 1), PIECE_RECORDS):
@@ -293,3 +296,50 @@ class GenerationProcess:
                 pass
         process.kill()
         await process.wait()
+
+
+class PipedGeneration:
+    """The parent's side over blocking pipes, for a gevent process (Locust's: its patched subprocess and pipes
+    yield to other greenlets while they wait): the same child and messages as GenerationProcess."""
+
+    def __init__(self) -> None:
+        """Start the child (Python and its imports: ~0.5 s), which then waits for its Setup."""
+        self.process = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def start(self, setup: Setup) -> None:
+        """Send the Setup and wait until the child's model is built."""
+        _write(self.process.stdin, setup)
+        answer = self._receive()
+        if answer != READY:
+            raise LoadgenError(f"the record generation process did not start: {answer!r}")
+
+    def slice(self, k: int) -> list[Piece]:
+        """Slice k's pieces."""
+        _write(self.process.stdin, k)
+        pieces = []
+        while True:
+            message = self._receive()
+            if isinstance(message, Piece):
+                pieces.append(message)
+            elif message == (SLICE_DONE, k):
+                return pieces
+            else:
+                raise LoadgenError(f"record generation failed: {message!r}")
+
+    def _receive(self) -> Any:
+        message = _read(self.process.stdout)
+        if message is None:
+            raise LoadgenError(f"the record generation process ended (exit {self.process.wait()})")
+        if isinstance(message, tuple) and message[0] == ERROR:
+            raise LoadgenError(f"record generation failed: {message[1]}")
+        return message
+
+    def close(self) -> None:
+        """End the child at once (it has nothing to finish; at SCHED_IDLE on a busy machine, waiting for it to see
+        the end of its stdin could hold up a test's stop for seconds)."""
+        process = self.process
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stdout.close()

@@ -41,15 +41,15 @@ How a run goes:
   finish is `in_flight`. Always: generated == acknowledged + failed +
   in_flight (checked; a mismatch raises).
 
-PutRecords goes through drive.kinesis_client (the body a slice of a generated piece, signed as botocore's SigV4
-signer would, posted on a keep-alive pool, no per-record work; it does no retries, the pusher retries per
-record); streams are created with aiobotocore.
+What a batch is, what an answer means for each record and the accounting are drive.put_records_batches' (the
+Locust KinesisUser runs the same code); PutRecords goes through drive.kinesis_client (the body a slice of a
+generated piece, signed as botocore's SigV4 signer would, posted on a keep-alive pool, no per-record work; it
+does no retries, the pusher retries per record); streams are created with aiobotocore.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
 from collections import deque
@@ -62,28 +62,21 @@ import numpy as np
 from aiobotocore.session import AioSession
 
 from loadgen.drive.generation_process import GenerationProcess, Piece, Setup
-from loadgen.drive.kinesis_client import PutLimits, PutRecordsClient, PutRecordsError
+from loadgen.drive.kinesis_client import PutRecordsClient
+from loadgen.drive.put_records_batches import (DEFAULT_LINGER_S, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_IN_FLIGHT,
+                                               RECORD_TOO_LARGE, Chunk, PutLimits, PutRecordsError, Retries, Retry,
+                                               Span, StreamCounts, accounting, failure_line, ready_retries, settle,
+                                               stream_result, streams_of)
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import TICK_S, clock, drive, frozen_heap
 from loadgen.errors import LoadgenError
-from loadgen.target.local_resources import create_streams, stream_definition
+from loadgen.target.local_resources import create_streams
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.measure.shard_model import ShardLoad
 from loadgen.measure.staged_recorder import StagedRecorder, is_throttle
 
-BACKOFF_BASE_S = 0.05
-BACKOFF_CAP_S = 2.0
-FATAL_CALL_ERRORS = frozenset({
-    "ResourceNotFoundException", "InvalidArgumentException", "AccessDeniedException", "ValidationException",
-    "UnrecognizedClientException", "InvalidSignatureException", "KMSDisabledException", "KMSNotFoundException",
-    "KMSAccessDeniedException", "KMSInvalidStateException", "KMSOptInRequired", "UnknownOperationException",
-})
-"""Call-level errors no retry can fix: the call's records fail at once."""
-RECORD_TOO_LARGE = "RecordTooLarge"
-DEFAULT_LINGER_S = 0.05
-"""How long a batch waits for more records (the KPL's RecordMaxBufferedTime is 100 ms)."""
 RECORD_EVERY = 2000
 RECORD_AGE_S = 0.2
 """Acknowledged records go into the recorder at a tick, once a stream has RECORD_EVERY of them or its oldest
@@ -126,73 +119,8 @@ class PushOutcome:
                 "streams": self.streams}
 
 
-class _Chunk:
-    """The records of one generated piece, due in time order: [0, handed) the scheduler has handed out, [0, pos)
-    are in calls already."""
-
-    __slots__ = ("piece", "entries", "offsets", "due", "sizes", "cum", "pos", "handed", "n")
-
-    def __init__(self, piece: Piece):
-        self.piece, self.due, self.sizes, self.offsets = piece, piece.due, piece.sizes, piece.entry_offsets
-        self.entries = memoryview(piece.entries)
-        self.cum = np.zeros(piece.n + 1, dtype=np.int64)
-        np.cumsum(piece.sizes, out=self.cum[1:])
-        self.pos, self.handed, self.n = 0, 0, piece.n
-
-    def joined(self, a: int, b: int) -> memoryview:
-        """Records [a, b) as PutRecords entries joined by commas (a view: nothing copied)."""
-        return self.entries[int(self.offsets[a]):int(self.offsets[b]) - 1]
-
-    def entry(self, i: int) -> bytes:
-        return bytes(self.joined(i, i + 1))
-
-    def key(self, i: int) -> str:
-        offsets = self.piece.key_offsets
-        return self.piece.keys[int(offsets[i]):int(offsets[i + 1])].decode()
-
-
-class _Span:
-    """Records [a, a + n) of a chunk, as one call carries them (entries and keys looked up only on failure)."""
-
-    __slots__ = ("chunk", "a")
-
-    def __init__(self, chunk: _Chunk, a: int):
-        self.chunk, self.a = chunk, a
-
-    def entry(self, i: int) -> bytes:
-        return self.chunk.entry(self.a + i)
-
-    def key(self, i: int) -> str:
-        return self.chunk.key(self.a + i)
-
-
 @dataclass
-class _Retry:
-    ready_at: float
-    entry: bytes
-    key: str
-    due: float
-    attempts: int
-    size: int
-
-
-class _Retries:
-    """Retried records, as one call carries them."""
-
-    __slots__ = ("retries",)
-
-    def __init__(self, retries: list[_Retry]):
-        self.retries = retries
-
-    def entry(self, i: int) -> bytes:
-        return self.retries[i].entry
-
-    def key(self, i: int) -> str:
-        return self.retries[i].key
-
-
-@dataclass
-class _Stream:
+class _Stream(StreamCounts):
     key: str
     name: str
     target_rate: float
@@ -203,23 +131,9 @@ class _Stream:
     """Chunks with records not yet in a call, in due order."""
     unhanded: deque = field(default_factory=deque)
     """Chunks with records not yet handed out, in due order (a tail of `chunks`)."""
-    retries: list[_Retry] = field(default_factory=list)
-    generated: int = 0
-    acknowledged: int = 0
-    failed: int = 0
-    queued: int = 0
-    """Generated (or waiting for a retry) and not yet in a call."""
-    sending: int = 0
-    """In a call that has not returned."""
-    acknowledged_bytes: int = 0
-    offered_bytes: int = 0
-    """Data + partition key bytes of every record generated (sent or not)."""
-    retried: int = 0
+    retries: list[Retry] = field(default_factory=list)
     scheduled_per_stage: list[int] = field(default_factory=list)
     """Records generated for each ramp stage (by intended time): the load offered."""
-    calls: int = 0
-    call_errors: int = 0
-    error_codes: dict[str, int] = field(default_factory=dict)
     acked: list = field(default_factory=list)
     """(intended offsets, acknowledgement offset) of acknowledged records not yet in the recorder."""
     acked_n: int = 0
@@ -234,24 +148,6 @@ class _Stream:
 
     def in_flight(self) -> int:
         return self.queued + self.sending
-
-
-def _streams_of(ctx: RunContext, only: frozenset[str] | None = None) -> list[tuple[Any, Any]]:
-    """(demand, stream definition) for each Kinesis stream of the profile (those in `only`, when given), matched to
-    the stack's streams by their for_each key."""
-    definitions = {inst.key: inst for inst in ctx.resolved.instances("aws_kinesis_stream")}
-    pairs = []
-    for demand in ctx.profile.demand():
-        if demand.kind != "kinesis" or (only is not None and demand.name not in only):
-            continue
-        inst = definitions.get(demand.name)
-        if inst is None:
-            raise LoadgenError(f"{ctx.profile.path}: stream '{demand.name}' has no aws_kinesis_stream instance in "
-                               f"{ctx.stack} (keys: {', '.join(sorted(map(str, definitions))) or 'none'})")
-        pairs.append((demand, stream_definition(inst)))
-    if not pairs:
-        raise LoadgenError(f"{ctx.stack} {ctx.env}: the profile drives no Kinesis stream; nothing to push")
-    return pairs
 
 
 class _Pusher:
@@ -274,7 +170,7 @@ class _Pusher:
         self.last_ack = 0.0
         self.generation_error: str | None = None
         self.streams: dict[str, _Stream] = {}
-        for demand, definition in _streams_of(ctx, only):
+        for demand, definition in streams_of(ctx, only):
             name = f"{demand.name}_stream"
             self.streams[demand.name] = _Stream(
                 demand.name, definition.name, demand.peak_rps * rate_scale * plan.top_fraction,
@@ -293,21 +189,13 @@ class _Pusher:
 
     # -- accounting --------------------------------------------------------------------------------------------
 
-    def totals(self) -> dict[str, int]:
-        s = self.streams.values()
-        return {"generated": sum(x.generated for x in s), "acknowledged": sum(x.acknowledged for x in s),
-                "failed": sum(x.failed for x in s), "in_flight": sum(x.in_flight() for x in s)}
-
     def backlog(self) -> int:
         return sum(x.in_flight() for x in self.streams.values())
 
     def _fail(self, s: _Stream, key: str, due: float, code: str, attempts: int, now: float) -> None:
-        s.failed += 1
-        s.error_codes[code] = s.error_codes.get(code, 0) + 1
+        """A record that finally failed, counted already (StreamCounts.fail): its latency and its line."""
         s.recorder.record(due, max(now - due, 0.0), ok=False, cause=code)
-        self.failures.write(json.dumps({"stream": s.key, "stream_name": s.name, "partition_key": key,
-                                        "error_code": code, "attempts": attempts,
-                                        "intended_offset_s": round(due, 6)}) + "\n")
+        self.failures.write(failure_line(s.key, s.name, key, code, attempts, due))
 
     # -- generation --------------------------------------------------------------------------------------------
 
@@ -342,18 +230,19 @@ class _Pusher:
         for k, count in enumerate(piece.per_stage.tolist()):
             s.scheduled_per_stage[k] += count
         for key, due in piece.too_large:
+            s.fail(RECORD_TOO_LARGE)
             self._fail(s, key, due, RECORD_TOO_LARGE, 0, now)
         if piece.shards is not None:
             s.load.add_indexed(piece.shards, piece.sizes)
         if piece.n:
-            chunk = _Chunk(piece)
+            chunk = Chunk(piece)
             s.chunks.append(chunk)
             s.unhanded.append(chunk)
             s.queued += piece.n
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    def _launch(self, s: _Stream, joined: bytes | memoryview, records: _Span | _Retries, due: np.ndarray,
+    def _launch(self, s: _Stream, joined: bytes | memoryview, records: Span | Retries, due: np.ndarray,
                 sizes: np.ndarray, attempts: list[int] | None) -> None:
         n = len(due)
         s.queued -= n
@@ -367,7 +256,7 @@ class _Pusher:
         self.tasks.discard(task)
         self.calls_in_flight -= 1
 
-    async def _call(self, s: _Stream, joined: bytes | memoryview, records: _Span | _Retries, due: np.ndarray,
+    async def _call(self, s: _Stream, joined: bytes | memoryview, records: Span | Retries, due: np.ndarray,
                     sizes: np.ndarray, attempts: list[int] | None) -> None:
         n = len(due)
         started = self.clock()
@@ -381,49 +270,21 @@ class _Pusher:
             code = type(exc).__name__
         ended = self.clock()
         now = ended - self.began
-        s.sending -= n
-        s.calls += 1
-        failed_count = response.get("FailedRecordCount", 0) if response is not None else n
-        s.call_recorder.record(ended - started, ok=response is not None and not failed_count)
-        if response is not None and not failed_count:
-            s.acknowledged += n
-            s.acknowledged_bytes += int(sizes.sum())
-            s.acked.append((due, now))
-            s.acked_n += n
+        settled = settle(s, response, code, sizes, attempts, self.max_attempts, self.rng)
+        s.call_recorder.record(ended - started, ok=settled.acknowledged is None)
+        acked = due if settled.acknowledged is None else due[settled.acknowledged]
+        if len(acked):
+            s.acked.append((acked, now))
+            s.acked_n += len(acked)
             self.last_ack = now
-            return
-        if response is None:
-            s.call_errors += 1
-            failed = [(i, code) for i in range(n)]
-            retryable = code not in FATAL_CALL_ERRORS
-        else:
-            results = response.get("Records", [])
-            failed = [(i, e.get("ErrorCode") or "Unknown") for i, e in enumerate(results) if e.get("ErrorCode")]
-            if len(results) != n:  # a malformed answer: what it does not mention is not acknowledged
-                failed += [(i, "MissingResult") for i in range(len(results), n)]
-            retryable = True
-            ok = np.ones(n, dtype=bool)
-            ok[[i for i, _ in failed]] = False
-            acked = int(ok.sum())
-            s.acknowledged += acked
-            s.acknowledged_bytes += int(sizes[ok].sum())
-            s.acked.append((due[ok], now))
-            s.acked_n += acked
-            if acked:
-                self.last_ack = now
-        for i, error in failed:
-            tries = attempts[i] if attempts else 1
-            if retryable and tries < self.max_attempts:
-                delay = self.rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (tries - 1)))
-                s.retries.append(_Retry(now + delay, records.entry(i), records.key(i), float(due[i]), tries,
-                                        int(sizes[i])))
-                s.queued += 1
-                s.retried += 1
-                if is_throttle(error):
-                    s.recorder.throttled(now)
-            else:
-                self._fail(s, records.key(i), float(due[i]), error, tries, now)
-        s.retries.sort(key=lambda r: r.ready_at)
+        for i, error, tries, delay in settled.retry:
+            s.retries.append(Retry(now + delay, records.entry(i), records.key(i), float(due[i]), tries, int(sizes[i])))
+            if is_throttle(error):
+                s.recorder.throttled(now)
+        for i, error, tries in settled.failed:
+            self._fail(s, records.key(i), float(due[i]), error, tries, now)
+        if settled.retry:
+            s.retries.sort(key=lambda r: r.ready_at)
 
     # -- the scheduler's view (drive.scheduler.Work) -----------------------------------------------------------
 
@@ -448,7 +309,7 @@ class _Pusher:
                 s.unhanded.popleft()
         return handed
 
-    def _ready(self, s: _Stream) -> _Chunk | None:
+    def _ready(self, s: _Stream) -> Chunk | None:
         """The first chunk with records handed out and not yet in a call (hand-outs go chunk by chunk, so only
         the first chunk not fully sent can be it)."""
         chunks = s.chunks
@@ -507,36 +368,22 @@ class _Pusher:
     def _send_retries(self, s: _Stream, now: float) -> bool:
         if not s.retries or s.retries[0].ready_at > now:
             return False
-        ready, size = [], 0
-        for r in s.retries:
-            if r.ready_at > now or len(ready) >= self.limits.max_records or size + r.size > self.limits.max_bytes:
-                break
-            ready.append(r)
-            size += r.size
-        del s.retries[:len(ready)]
-        self._launch(s, b",".join(r.entry for r in ready), _Retries(ready), np.array([r.due for r in ready]),
+        ready = ready_retries(s.retries, now, self.limits)
+        self._launch(s, b",".join(r.entry for r in ready), Retries(ready), np.array([r.due for r in ready]),
                      np.array([r.size for r in ready], dtype=np.int64), [r.attempts + 1 for r in ready])
         return True
 
     def _send_handed(self, s: _Stream, now: float, flushing: bool) -> bool:
-        """Send one batch of the stream's handed-out records if one is ready: full (count or bytes), the end of
-        its chunk, its oldest record lingered long enough, or a flush. True when a call was launched."""
+        """Send one batch of the stream's handed-out records if one is ready (Chunk.batch_end). True when a call
+        was launched."""
         c = self._ready(s)
         if c is None:
             return False
-        limits = self.limits
-        waiting = c.handed - c.pos
-        if not (flushing or waiting >= limits.max_records or c.handed == c.n
-                or now - c.due[c.pos] >= self.linger_s or c.cum[c.handed] - c.cum[c.pos] > limits.max_bytes):
-            return False  # the common case, decided without a search
-        count_end = min(c.pos + limits.max_records, c.handed)
-        byte_end = int(np.searchsorted(c.cum, c.cum[c.pos] + limits.max_bytes, side="right")) - 1
-        end = max(min(count_end, byte_end), c.pos + 1)
-        full = end - c.pos >= limits.max_records or byte_end < count_end or (end == c.n and c.handed == c.n)
-        if not (full or flushing or now - float(c.due[c.pos]) >= self.linger_s):
+        end = c.batch_end(now, self.limits, self.linger_s, flushing)
+        if end is None:
             return False
         a, c.pos = c.pos, end
-        self._launch(s, c.joined(a, end), _Span(c, a), c.due[a:end], c.sizes[a:end], None)
+        self._launch(s, c.joined(a, end), Span(c, a), c.due[a:end], c.sizes[a:end], None)
         return True
 
 
@@ -548,7 +395,8 @@ class KinesisDriver:
 
     def __init__(self, ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
                  watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
-                 max_attempts: int = 8, failures_path: Path | None = None, *, max_in_flight: int = 16,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS, failures_path: Path | None = None, *,
+                 max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
                  linger_s: float = DEFAULT_LINGER_S, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
                  max_backlog: int = 200_000, create_on_target: bool | None = None,
                  seed: int = 1, streams: frozenset[str] | None = None):
@@ -571,8 +419,7 @@ class KinesisDriver:
     async def prepare(self) -> None:
         self.failures_path.parent.mkdir(parents=True, exist_ok=True)
         if self.create:
-            async with AioSession().create_client("kinesis", **self.ctx.target.client_kwargs()) as kinesis:
-                await create_streams(self.ctx.resolved, kinesis)
+            await create_target_streams(self.ctx)
         client = PutRecordsClient(self.ctx.target, self.max_in_flight)
         self.resources.push_async_callback(client.close)
         failures = self.resources.enter_context(open(self.failures_path, "w"))
@@ -632,6 +479,12 @@ class KinesisDriver:
         return outcome
 
 
+async def create_target_streams(ctx: RunContext) -> None:
+    """The stack's streams on ctx's target, from Terraform (those that exist are left as they are)."""
+    async with AioSession().create_client("kinesis", **ctx.target.client_kwargs()) as kinesis:
+        await create_streams(ctx.resolved, kinesis)
+
+
 async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
                        watch: Callable[[StagedRecorder], None] | None = None, stop: asyncio.Event | None = None,
                        **options: Any) -> PushOutcome:
@@ -649,35 +502,19 @@ async def push_kinesis(ctx: RunContext, plan: RampPlan, rate_scale: float = 1.0,
 
 def _outcome(ctx: RunContext, pusher: _Pusher, failures_path: Path, duration_s: float, elapsed: float,
              aborted: bool, rate_scale: float) -> PushOutcome:
-    totals = pusher.totals()
-    if totals["generated"] != totals["acknowledged"] + totals["failed"] + totals["in_flight"]:
-        raise RuntimeError(f"kinesis accounting does not add up: {totals}")  # a pusher bug, never user error
+    counted = accounting({s.key: s for s in pusher.streams.values()})
     span = max(pusher.last_ack, duration_s) if not aborted else max(elapsed, 1e-9)
-    results, shards, per_stream = [], {}, {}
+    results, shards = [], {}
     for s in pusher.streams.values():
-        achieved = s.acknowledged / span
-        extra = {"stream_name": s.name, "generated": s.generated, "acknowledged": s.acknowledged,
-                 "failed": s.failed, "in_flight": s.in_flight(), "retried_records": s.retried,
-                 "put_records_calls": s.calls, "error_codes": dict(sorted(s.error_codes.items())),
-                 "bytes_per_s": round(s.acknowledged_bytes / span, 1),
-                 "shard_count": s.load.shard_count if s.load else None}
-        # throughput alarms see the top stage's rate the profile offers (not its noisy count in a short stage)
-        results.append(HotPathResult(s.recorder.name, s.recorder.name, s.recorder.total(), s.target_rate, achieved,
-                                     counts_per_s={"IncomingRecords": s.target_rate, "IncomingBytes":
-                                                   s.target_rate * s.offered_bytes / max(s.generated, 1)},
-                                     extra=extra, staged=s.recorder, kind="kinesis_stream",
-                                     scheduled_per_stage=s.scheduled_per_stage))
+        results.append(stream_result(s.recorder, s.name, s, s.target_rate, span,
+                                     s.load.shard_count if s.load else None, s.scheduled_per_stage))
         # the call recorder is its own (undeclared) hot path: GetRecords.Latency alarms are not about PutRecords
         results.append(HotPathResult(s.call_recorder.name, s.call_recorder.name, s.call_recorder,
                                      s.target_rate / pusher.limits.max_records if s.target_rate else None,
                                      s.calls / span, extra={"stream_name": s.name}))
         shards[s.key] = (s.load.report(duration_s) if s.load else
                          {"stream": s.key, "shard_count": None, "note": "ON_DEMAND: no fixed shard count"})
-        per_stream[s.key] = {"generated": s.generated, "acknowledged": s.acknowledged, "failed": s.failed,
-                             "in_flight": s.in_flight()}
-    in_flight_split = {"unsent": sum(s.queued for s in pusher.streams.values()),
-                       "sending": sum(s.sending for s in pusher.streams.values())}
     target = sum(s.target_rate for s in pusher.streams.values())
-    return PushOutcome(results, {**totals, **in_flight_split, "per_stream": per_stream}, shards, failures_path,
-                       duration_s, elapsed, aborted, {s.key: s.name for s in pusher.streams.values()}, rate_scale,
-                       target, totals["acknowledged"] / span)
+    return PushOutcome(results, counted, shards, failures_path, duration_s, elapsed, aborted,
+                       {s.key: s.name for s in pusher.streams.values()}, rate_scale, target,
+                       counted["acknowledged"] / span)

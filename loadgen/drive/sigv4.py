@@ -1,7 +1,8 @@
 """AWS Signature Version 4 for the Kinesis driver's one hot call: the signature botocore's SigV4Auth computes,
 without its per-request header machinery.
 
-Where it sits: under drive.kinesis_client, which posts one PutRecords body per call. botocore's signer walks an
+Where it sits: under drive.kinesis_client (asyncio) and loadgen.locust's KinesisUser (gevent), which post one
+PutRecords body per call. botocore's signer walks an
 AWSRequest through HTTPHeaders, urllib and email-header policies on every call (~0.4 ms a call here), a share of
 the core at hundreds of calls per second. This computes the same canonical request, string to sign and
 signature (JSON-protocol POST to "/", no query string, the body's SHA-256) with the signing key cached per day;
@@ -12,11 +13,38 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from loadgen.errors import LoadgenError
+from loadgen.run_context import LOCAL_CREDENTIALS
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class StaticCredentials:
+    """The local target's fixed credentials, shaped as botocore's frozen credentials."""
+
+    access_key: str
+    secret_key: str
+    token: str | None = None
+
+
+def credentials_for(target: Any) -> Any:
+    """The credentials a run_context.Target's calls are signed with: the local target's fixed ones, or botocore's
+    credentials chain for AWS (imported here, when asked: a gevent process imports botocore only once patched)."""
+    if target.kind == "local":
+        return StaticCredentials(LOCAL_CREDENTIALS["aws_access_key_id"], LOCAL_CREDENTIALS["aws_secret_access_key"])
+    import botocore.session
+
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        raise LoadgenError("no AWS credentials found for --target aws (environment, profile or instance role); "
+                           "configure them as for the AWS CLI")
+    return credentials
 
 
 def _hmac(key: bytes, text: str) -> bytes:

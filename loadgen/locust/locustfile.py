@@ -1,15 +1,18 @@
 """loadgen's locustfile: `locust -f loadgen/locust/locustfile.py --stack S --env E` (or `loadgen locust`).
 
 Where it sits: Locust's command line and web UI (the edge: this file reads Locust's parsed options) -> one
-LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users) -> each worker's recording sent
+LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users: HotPathUser for API routes and GEO
+queries; loadgen.locust.kinesis_user: one KinesisUser in the whole test for the streams; a user class with
+nothing to drive in the stack is taken out at init) -> each worker's recording sent
 with its stats (`events.report_to_master`) and merged exactly on the master (`events.worker_report`) -> at the
 test's end the master (or a local runner) writes reports/<run-id>/ (loadgen.locust.report) and sets
 `environment.process_exit_code` from the verdict (0 pass, 1 fail). Bad options: one line, exit 2.
 
 Import order: Locust patches the standard library for gevent when it is imported, before this file is loaded,
 and nothing imported here pulls in boto3, botocore or aiobotocore (tests/test_locust.py checks both files in a
-real Locust process): an AWS client imported before the patching ends in RecursionError. Only a `--target aws`
-run fetching its API key imports botocore, at init, after the patching.
+real Locust process): an AWS client imported before the patching ends in RecursionError. botocore is imported
+only at init, after the patching: by a stack's stream definitions, and a `--target aws` run's API key and
+credentials.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ from loadgen.locust.recording import WorkerRecordings, local_merged
 from loadgen.locust.report import write_report
 from loadgen.locust.run import OPEN_ENDED_S, LocustRun, RunOptions, clock
 from loadgen.locust.profile_shapes import ProfileShape
+from loadgen.locust import kinesis_user
+from loadgen.locust.kinesis_user import KinesisUser
 from loadgen.locust.users import HotPathUser, attach
 
-__all__ = ["HotPathUser"]
+__all__ = ["HotPathUser", "KinesisUser"]
 log = logging.getLogger("loadgen.locust")
 TEST_MESSAGE = "loadgen_test"
 """Master -> workers at each test start (and to a worker joining a running test): the run id, the stage plan and
@@ -80,6 +85,8 @@ def _init(environment, **_) -> None:
     except LoadgenError as exc:
         _fail(str(exc))
     attach(environment, run)
+    drives = {HotPathUser: bool(run.user_peaks), KinesisUser: bool(run.streams)}
+    environment.user_classes = [u for u in environment.user_classes if drives.get(u, True)]  # same in every process
     if run.loads:
         url = urlsplit(next(iter(run.loads.values())).url)
         HotPathUser.host = f"{url.scheme}://{url.netloc}"
@@ -87,6 +94,10 @@ def _init(environment, **_) -> None:
         _Worker(environment, run)
     else:
         _Judge(environment, run)
+    if run.streams and not isinstance(environment.runner, MasterRunner):  # after the message handlers: starting a
+        # process yields to gevent's hub, which may deliver the master's first message meanwhile
+        kinesis_user.prepare(environment)
+        events.quitting.add_listener(lambda environment, **_: kinesis_user.release(environment))
     gevent.get_hub().loop.update_now()  # set-up blocked the loop for seconds: timers armed next (--run-time) count
     # from now, not from the loop's last look at the clock
 

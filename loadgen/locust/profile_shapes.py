@@ -2,7 +2,8 @@
 
 Where it sits: profiles (stages: duration, fraction of the peak) -> drive.ramp.RampPlan (compressed to
 `--ramp-duration` when given) -> a user count per stage, `users_at_peak` x the stage's fraction (each user sends
-a fixed share of the peak rate, loadgen.locust.run), so the offered rate follows the profile's stages -> Locust's
+a fixed share of the peak rate, loadgen.locust.run), plus the fixed-count users (the KinesisUser, whose records
+follow the stages by themselves), so the offered rate follows the profile's stages -> Locust's
 runner. loadgen/locust/shapes.py is the locustfile that offers them to Locust.
 """
 
@@ -34,7 +35,10 @@ class ProfileShape(LoadTestShape):
     def tick(self) -> tuple[int, float] | None:
         users = stage_users(self.plan(), self.runner.environment.parsed_options.users_at_peak,
                             self.get_run_time())
-        return None if users is None else (users, max(users, 1) / SPAWN_S)
+        if users is None:
+            return None
+        users += sum(u.fixed_count for u in self.runner.user_classes)  # the KinesisUser, on top of the stage's
+        return users, max(users, 1) / SPAWN_S
 
 
 def profile_shapes() -> dict[str, type]:

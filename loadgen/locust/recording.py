@@ -2,8 +2,8 @@
 
 Where it sits: the Locust users (loadgen.locust.users) record every request here from its intended start (a
 StagedRecorder per hot path: HdrHistograms per ramp stage, 3 significant digits) and an API route's answer in
-its RouteLoad (drive.api_requests); a worker sends its whole recording so far with every stats report
-(`events.report_to_master`: the same message as Locust's own stats), and the master keeps each worker's latest
+its RouteLoad (drive.api_requests), a stream's accounting in its StreamCounts (drive.put_records_batches); a
+worker sends its whole recording so far with every stats report (`events.report_to_master`: the same message as Locust's own stats), and the master keeps each worker's latest
 and merges them exactly on demand (StagedRecorder.merge: the merged histogram is that of every recorded value).
 Nothing here runs in the request loop beyond `scheduled()` and the recorder's own `record`.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from loadgen.drive.api_requests import RouteLoad
+from loadgen.drive.put_records_batches import StreamCounts
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.measure.wire import staged_from_wire, staged_to_wire
 
@@ -30,7 +31,10 @@ class RouteRecording:
     load: RouteLoad | None
     """An API route's accounting (status counts); None for other kinds."""
     scheduled_per_stage: list[int]
-    """Requests sent per ramp stage, by intended time (what the schedule offered and a user took)."""
+    """Requests sent per ramp stage, by intended time (what the schedule offered and a user took); a stream's
+    records generated per stage."""
+    stream: StreamCounts | None = None
+    """A kinesis_stream hot path's accounting (every record generated, acknowledged, failed or in flight)."""
 
     def scheduled(self, intended_s: float) -> None:
         """A user sends a request due at `intended_s` from the test's start."""
@@ -47,7 +51,8 @@ class ProcessRecording:
         """Plain data for Locust's message pack: the histograms encoded, the timeline up to its last second."""
         return {name: {"staged": _packed(r.recorder), "scheduled": list(r.scheduled_per_stage),
                        **({"status_counts": dict(r.load.status_counts), "client_errors": r.load.client_errors}
-                          if r.load is not None else {})}
+                          if r.load is not None else {}),
+                       **({"stream": r.stream.to_wire()} if r.stream is not None else {})}
                 for name, r in self.routes.items()}
 
 
@@ -81,6 +86,8 @@ class MergedRoute:
     client_errors: int
     scheduled_per_stage: list[int]
     ops_per_worker: list[int]
+    stream: StreamCounts | None = None
+    """A stream's accounting, summed over the workers."""
 
 
 class WorkerRecordings:
@@ -103,8 +110,11 @@ class WorkerRecordings:
                 staged = _unpacked(wire["staged"])
                 into = merged.get(name)
                 if into is None:
-                    merged[name] = MergedRoute(staged, dict(wire.get("status_counts", {})),
-                                               wire.get("client_errors", 0), list(wire["scheduled"]), [staged.ops])
+                    merged[name] = into = MergedRoute(staged, dict(wire.get("status_counts", {})),
+                                                      wire.get("client_errors", 0), list(wire["scheduled"]),
+                                                      [staged.ops], StreamCounts() if "stream" in wire else None)
+                    if into.stream is not None:
+                        into.stream.add(wire["stream"])
                     continue
                 into.recorder.merge(staged)
                 for kind, n in wire.get("status_counts", {}).items():
@@ -112,11 +122,14 @@ class WorkerRecordings:
                 into.client_errors += wire.get("client_errors", 0)
                 into.scheduled_per_stage = [a + b for a, b in zip(into.scheduled_per_stage, wire["scheduled"])]
                 into.ops_per_worker.append(staged.ops)
+                if into.stream is not None:
+                    into.stream.add(wire["stream"])
         return merged
 
 
 def local_merged(recording: ProcessRecording) -> dict[str, MergedRoute]:
     """A local (single-process) run's recording in the merged form the report reads."""
     return {name: MergedRoute(r.recorder, dict(r.load.status_counts) if r.load else {},
-                              r.load.client_errors if r.load else 0, list(r.scheduled_per_stage), [r.recorder.ops])
+                              r.load.client_errors if r.load else 0, list(r.scheduled_per_stage), [r.recorder.ops],
+                              r.stream)
             for name, r in recording.routes.items()}

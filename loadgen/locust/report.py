@@ -4,7 +4,9 @@ Where it sits: the master's merged recordings (loadgen.locust.recording; a local
 -> drive.api_requests.route_result for API routes (the same accounting as the API driver) -> measure.validate_summary (the
 alarm judge and the delivery checks against the stages the users offered) with the capacity model -> summary.json,
 the histograms and report.html. Each driven hot path's entry carries `locust`: Locust's own request count and
-percentiles (service time, rounded) beside loadgen's exact ones from the merged HdrHistograms. Hot paths of
+percentiles (service time, rounded) beside loadgen's exact ones from the merged HdrHistograms. A stream's entry
+is drive.put_records_batches.stream_result (as `push kinesis` writes it) and the summary's `accounting` that
+module's, over the workers' summed StreamCounts. Hot paths of
 kinds no Locust user drives yet are listed as not run, with the reason. GEO queries are judged as validate
 judges them: GeoSpatialBasedCmdsLatency as the server measured it over the test (INFO commandstats).
 """
@@ -12,7 +14,9 @@ judges them: GeoSpatialBasedCmdsLatency as the server measured it over the test 
 from __future__ import annotations
 
 from loadgen.drive.api_requests import route_result
+from loadgen.drive.put_records_batches import accounting, stream_result
 from loadgen.drive.ramp import RampPlan
+from loadgen.locust.kinesis_user import FAILURES_FILE, PUT_RECORDS
 from loadgen.locust.recording import MergedRoute
 from loadgen.locust.run import LocustRun, fresh_accounting, not_driven_because
 from loadgen.measure.capacity_model import capacity_model
@@ -37,6 +41,14 @@ def results_of(run: LocustRun, merged: dict[str, MergedRoute], stats, span_s: fl
     (geo_bench.server_geo_latency), judging the GEO hot paths."""
     results = []
     for name, route in merged.items():
+        if name in run.streams:
+            stream = run.streams[name]
+            target_rate = run.peaks[name] * run.options.rate_scale * plan.top_fraction
+            results.append(stream_result(route.recorder, stream.name, route.stream, target_rate, span_s,
+                                         stream.shard_count, list(route.scheduled_per_stage),
+                                         {"ops_per_worker": route.ops_per_worker,
+                                          "locust": locust_entry(stats, name, PUT_RECORDS)}))
+            continue
         if name not in run.loads:  # a GEO query
             extra = {"ops_per_worker": route.ops_per_worker, "command": "GEOSEARCH",
                      "locust": locust_entry(stats, name, "GEOSEARCH")}
@@ -63,7 +75,8 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
     not_driven = {p.name: not_driven_because(ctx, p.kind) for p in ctx.hot_paths if p.name not in run.peaks}
     capacity = capacity_model(ctx.resolved, ctx.profile, run.options.headroom, measured_p99_ms(results)).to_json()
     config = {"stack": ctx.stack, "env": ctx.env, "target": ctx.target.kind, "driver": "locust",
-              "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale, "pace_s": round(run.pace_s, 6),
+              "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale,
+              "pace_s": round(run.pace_s, 6) if run.pace_s else None,
               "ramp_duration_s": run.options.ramp_duration, "headroom": run.options.headroom,
               "tfvars": run.options.tfvars or f"{ctx.env}.tfvars",
               "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
@@ -72,6 +85,11 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
                                      processes=max(workers, 1), tfvars=config["tfvars"], capacity=capacity,
                                      config=config, aborted=aborted)
     summary["driver"] = "locust"
+    streams = {run.streams[name].key: route.stream for name, route in merged.items() if name in run.streams}
+    if streams:
+        summary["accounting"] = accounting(streams)
+        if (ctx.run_dir / FAILURES_FILE).exists():
+            summary["failures_file"] = FAILURES_FILE
     write_summary(ctx, summary, results)
     render_report(ctx.run_dir)
     return summary

@@ -26,7 +26,9 @@ import redis
 
 from loadgen.drive.api_requests import RouteLoad, plan_routes
 from loadgen.drive.geo_bench import workload
+from loadgen.drive.put_records_batches import StreamCounts, streams_of
 from loadgen.drive.ramp import RampPlan, peak_rate
+from loadgen.drive.sigv4 import credentials_for
 from loadgen.errors import LoadgenError
 from loadgen.locust.recording import ProcessRecording, RouteRecording
 from loadgen.measure.staged_recorder import StagedRecorder
@@ -38,7 +40,7 @@ OPEN_ENDED_S = 3600.0
 """The recording's span when the test has no end known up front (web UI, no --run-time): an hour of timeline."""
 QUERY_TIMEOUT_S = 30.0
 """A GEO query with no answer by then fails (as an API request does after its network timeout)."""
-DRIVEN_KINDS = ("api_route", "redis_geo")
+DRIVEN_KINDS = ("api_route", "redis_geo", "kinesis_stream")
 """The hot-path kinds a Locust user drives (the others are reported not run)."""
 
 
@@ -48,9 +50,23 @@ def not_driven_because(ctx: RunContext, kind: str) -> str | None:
         return f"no Locust user drives {kind} hot paths yet (`loadgen validate` drives them)"
     if kind == "api_route" and not ctx.target.api_url:
         return "no API URL for the target"
+    if kind == "kinesis_stream" and ctx.target.kind == "local" and not ctx.target.aws_endpoint_url:
+        return "no Kinesis endpoint for the local target"
     if kind == "redis_geo" and not ctx.target.redis_url:
         return "no Redis URL for the target (REDIS_URL for --target aws)"
     return None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A kinesis_stream hot path's stream."""
+
+    key: str
+    """The profile's stream key (the Terraform for_each key)."""
+    name: str
+    """The stream's name on the target."""
+    shard_count: int | None
+    """None: on demand."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +110,22 @@ class LocustRun:
         """One connection pool per process (gevent-patched sockets); its members are loaded before the run."""
         self.peaks = {name: peak_rate(ctx, path) for name, path in paths.items()}
         self.kinds = {name: path.kind for name, path in paths.items()}
+        kinesis = {path.rate_source: name for name, path in paths.items() if path.kind == "kinesis_stream"}
+        self.streams = {kinesis[demand.name]: Stream(demand.name, definition.name, definition.shard_count)
+                        for demand, definition in streams_of(ctx, frozenset(kinesis))} if kinesis else {}
+        """A kinesis_stream hot path's stream (the KinesisUser's: loadgen.locust.kinesis_user)."""
+        self.kinesis_credentials = credentials_for(ctx.target) if self.streams else None
+        """What the KinesisUser signs with (looked up at init: missing AWS credentials are one line, exit 2)."""
+        self.user_peaks = {name: peak for name, peak in self.peaks.items() if name not in self.streams}
+        """The hot paths HotPathUsers drive, and their peak rates."""
         for flag, value in (("--users-at-peak", options.users_at_peak), ("--rate-scale", options.rate_scale)):
             if not (0 < value < float("inf")):
                 raise LoadgenError(f"{flag} must be a positive number, got {value}")
-        self.pace_s = options.users_at_peak / (sum(self.peaks.values()) * options.rate_scale)
-        """Seconds between one user's intended sends."""
-        self._credit = dict.fromkeys(self.peaks, 0.0)
-        self._sent = dict.fromkeys(self.peaks, 0)
+        self.pace_s = (options.users_at_peak / (sum(self.user_peaks.values()) * options.rate_scale)
+                       if self.user_peaks else None)
+        """Seconds between one HotPathUser's intended sends (None: no hot path for HotPathUsers)."""
+        self._credit = dict.fromkeys(self.user_peaks, 0.0)
+        self._sent = dict.fromkeys(self.user_peaks, 0)
         self._phases = random.Random(ctx.profile.seed)
         self.plan: RampPlan = self.ramp
         self.span_s = self.ramp.total_s
@@ -115,16 +140,18 @@ class LocustRun:
                                        started_at=time.time() - elapsed_s)
         self.recording = ProcessRecording({name: RouteRecording(
             StagedRecorder(name, plan.starts_s, span_s),
-            fresh_accounting(self.loads[name]) if name in self.loads else None, [0] * len(plan.durations_s))
+            fresh_accounting(self.loads[name]) if name in self.loads else None, [0] * len(plan.durations_s),
+            StreamCounts() if name in self.streams else None)
             for name in self.peaks})
-        self._credit = dict.fromkeys(self.peaks, 0.0)
-        self._sent = dict.fromkeys(self.peaks, 0)
+        self._credit = dict.fromkeys(self.user_peaks, 0.0)
+        self._sent = dict.fromkeys(self.user_peaks, 0)
         self.began = clock() - elapsed_s
 
     def next_hot_path(self) -> str:
-        """The hot path the next user drives (smooth weighted round robin over the hot paths' peak rates)."""
-        total = sum(self.peaks.values())
-        for name, peak in self.peaks.items():
+        """The hot path the next HotPathUser drives (smooth weighted round robin over the hot paths' peak
+        rates)."""
+        total = sum(self.user_peaks.values())
+        for name, peak in self.user_peaks.items():
             self._credit[name] += peak
         chosen = max(self._credit, key=self._credit.__getitem__)
         self._credit[chosen] -= total

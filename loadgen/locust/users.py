@@ -1,4 +1,5 @@
-"""The Locust user: the I/O half of a hot path's driver, gevent-friendly (Locust's FastHttpUser).
+"""The Locust user of API routes and GEO queries: the I/O half of their drivers, gevent-friendly (Locust's
+FastHttpUser); the streams' user is loadgen.locust.kinesis_user.
 
 Where it sits: loadgen.locust.run decides the hot path, the request (an API route's body from the fleet model, a
 GEO query from drive.geo_bench's workload) and each request's intended time; drive.api_requests decides a
