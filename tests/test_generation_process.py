@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import signal
 
 import numpy as np
 import pytest
 
-from loadgen.drive.generation_process import PIECE_RECORDS, GenerationProcess, Generator, Setup
+from loadgen.drive.generation_process import PIECE_RECORDS, GenerationProcess, Generator, PipedGeneration, Setup
 from loadgen.drive import put_records_batches as batches
 from loadgen.drive.put_records_batches import PutLimits
 from loadgen.drive.ramp import RampPlan
@@ -102,3 +103,25 @@ def test_a_process_stopped_mid_slice_is_ended_and_a_failing_one_says_why():
         return process.returncode
 
     assert asyncio.run(main()) is not None
+
+
+def blocked_signals(pid: int | str) -> int:
+    """The SigBlk mask of a process (/proc)."""
+    status = open(f"/proc/{pid}/status").read()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")), 16)
+
+
+def test_the_piped_process_is_forked_with_sigint_held_and_neither_side_keeps_it_held():
+    """Locust's KinesisUser forks from a gevent greenlet: a SIGINT during the fork must not land in gevent's
+    at-fork hook (it is swallowed there), so it is held over the fork; afterwards the parent takes signals again
+    and the child can be ended by SIGTERM."""
+    before = blocked_signals("self")
+    source = PipedGeneration()
+    try:
+        source.start(setup())
+        assert blocked_signals("self") == before
+        assert blocked_signals(source.process.pid) & (1 << (signal.SIGTERM - 1)) == 0
+        source.process.send_signal(signal.SIGTERM)
+        assert source.process.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        source.close()

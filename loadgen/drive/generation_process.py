@@ -52,6 +52,7 @@ HEADER = struct.Struct("!Q")
 CHILD = "from loadgen.drive.generation_process import main; main()"
 """The child's program (imported by name, so what it pickles is this module's classes, not __main__'s)."""
 CLOSE_WAIT_S = 5.0
+HELD_DURING_FORK = {signal.SIGINT, signal.SIGTERM}
 STREAM_LIMIT = 1 << 24
 """The parent's read buffer: a whole piece fits, so a read never waits on the child half way."""
 
@@ -205,6 +206,7 @@ def _lower_priority() -> None:
 def main() -> None:
     """The child: set up, then answer slice requests until the parent closes stdin."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_DURING_FORK)  # a mask outlives exec: PipedGeneration's
     requests, answers = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing but messages on the parent's pipe
     _lower_priority()
@@ -304,7 +306,13 @@ class PipedGeneration:
 
     def __init__(self) -> None:
         """Start the child (Python and its imports: ~0.5 s), which then waits for its Setup."""
-        self.process = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_DURING_FORK)
+        try:  # a SIGINT landing in gevent's at-fork hook is swallowed there (Locust would never quit): held over
+            # the fork, it arrives just after, in the greenlet that forked, and reaches Locust's main greenlet
+            self.process = subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def start(self, setup: Setup) -> None:
         """Send the Setup and wait until the child's model is built."""
