@@ -36,7 +36,7 @@ def wait_until_running(state: Path, process: subprocess.Popen, seconds: float = 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
         services = LocalTarget(state).services()
-        if set(services) == {"redis", "moto", "postgres", "api"} and _geo_calls(services["redis"].port) > 20:
+        if set(services) == {"redis", "moto", "postgres", "api"} and _geo_calls(services["redis"].port) > 2:
             return services
         time.sleep(0.2)
     raise AssertionError("the run never started sending load")
@@ -96,8 +96,10 @@ def test_a_service_killed_mid_run_fails_the_run_naming_it(tmp_path, stack, servi
     assert summary["verdict"] == "fail"
     alive = next(c for c in summary["checks"] if c["name"] == "target alive")
     assert not alive["passed"] and alive["detail"].startswith(f"{service} (127.0.0.1:{services[service].port}")
-    failed = [hp for hp in summary["hot_paths"] if hp["errors"]]
-    assert failed and all(hp["error_causes"] for hp in failed)
+    assert summary["aborted"] and summary["abort_reason"].startswith(f"stopped when the local target's {service} (")
+    assert summary["duration_s"] < RUN_S  # stopped at the death, not pushing at a dead target to the schedule's end
+    # the run stops within a second of the death: its operations against the dead service may not have failed yet
+    assert all(hp["error_causes"] for hp in summary["hot_paths"] if hp["errors"])
     if "accounting" in summary:
         assert_kinesis_adds_up(summary)
     lines = [line for line in err.splitlines() if line.startswith("error:")]

@@ -14,7 +14,6 @@ import math
 import signal
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any, Awaitable, Callable
 
 import click
@@ -121,6 +120,7 @@ def cell(value: Any) -> str:
 
 
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+TARGET_WATCH_S = 1.0
 
 
 class Stop:
@@ -131,6 +131,8 @@ class Stop:
         self.signal: signal.Signals | None = None
         self.task: asyncio.Task | None = None
         self.event: asyncio.Event | None = None
+        self.died: list[str] = []
+        """The local target's services found dead during the run (on_target_death)."""
 
     def install(self) -> None:
         loop = asyncio.get_running_loop()
@@ -151,14 +153,20 @@ class Stop:
         elif self.task is not None:
             self.task.cancel()
 
+    async def on_target_death(self, target: str) -> None:
+        """Until cancelled, look at the local target's services every TARGET_WATCH_S; when one has died, stop the
+        run as a signal does (each hot path drains, bounded), so a run does not push load at a dead target for the
+        rest of its schedule. `died` names it; the exit code stays the verdict's."""
+        while target == "local" and not self.event.is_set():
+            await asyncio.sleep(TARGET_WATCH_S)
+            self.died = dead_services(target)
+            if self.died:
+                self.event.set()
+
 
 def dead_services(target: str) -> list[str]:
-    """The local target's services that are no longer running (after a run)."""
-    if target != "local":
-        return []
-    services = LocalTarget(state_dir()).status()["services"]
-    return [f"{name} ({urlsplit(s['url']).hostname}:{s['port']}, pid {s['pid']})" for name, s in services.items()
-            if not s["alive"]]
+    """The local target's services that are no longer running."""
+    return LocalTarget(state_dir()).dead() if target == "local" else []
 
 
 def finish_run(ctx: RunContext, results: list, duration_s: float, as_json: bool, extra: dict | None = None,

@@ -64,17 +64,27 @@ async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: Live
         watched.append(recorder)
         board.watch(recorder)
 
+    watching = asyncio.create_task(stop.on_target_death(ctx.target.kind))
     try:
         run = await run_stack(ctx, plan, rate_scale, watch=watch, stop=stop.event)
-        return run, f"stopped by {stop.signal.name}" if stop.signal else run.abort_reason
+        return run, _stopped_by(stop) or run.abort_reason
     except asyncio.CancelledError:
         if stop.signal is None:
             raise
-        return None, f"stopped by {stop.signal.name}"
+        return None, _stopped_by(stop)
     except LoadgenError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever failed, the run ends with a report that names it
         return None, f"the run failed: {cause_of(exc)}"
+    finally:
+        watching.cancel()
+
+
+def _stopped_by(stop: Stop) -> str | None:
+    """Why a run stopped before its schedule ended: a signal, or a service of the local target that died."""
+    if stop.signal:
+        return f"stopped by {stop.signal.name}"
+    return f"stopped when the local target's {', '.join(stop.died)} died" if stop.died else None
 
 
 def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
@@ -120,7 +130,8 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     write_summary(ctx, summary, results)
     if not all_stacks_run:
         render_report(ctx.run_dir)
-    lines = [f"the local target's {d} died during the run" for d in dead] + ([aborted] if aborted else [])
+    lines = [f"the local target's {d} died during the run" for d in dead] + ([aborted] if aborted and
+                                                                            not stop.died else [])
     for line in lines + ([summary["shortfall"]] if summary.get("shortfall") and not lines else []):
         click.echo(f"error: {stack}/{env}: {line}; report: {ctx.run_dir}", err=True)
     return summary, SIGNAL_EXIT.get(stop.signal) if stop.signal else None

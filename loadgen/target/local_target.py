@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from loadgen.errors import LoadgenError
 from loadgen.target.local_postgres import (AURORA_PORT, LocalPostgres, as_user, prepare_server,
@@ -309,6 +310,11 @@ class LocalTarget:
             "postgres_url": url.get("postgres"),
             "services": {name: {**asdict(s), "alive": alive[name]} for name, s in services.items()},
         }
+
+    def dead(self) -> list[str]:
+        """The services this state file lists that no longer run, each as `name (host:port, pid N)`."""
+        return [f"{name} ({urlsplit(s.url).hostname}:{s.port}, pid {s.pid})" for name, s in self.services().items()
+                if not is_ours(s)]
 
     def down(self) -> list[str]:
         """Stop exactly the processes this state file lists, the last started first (the API emulator's handlers
