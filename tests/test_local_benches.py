@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from loadgen.cli import main
 from loadgen.cli.common import build_context
 from loadgen.profiles import load_profile
+from loadgen.target.api_emulator import HEALTH_PATH
 from loadgen.target.local_target import LocalTarget, _cmdline
 
 
@@ -108,3 +109,12 @@ def test_aws_prod_without_confirmation_exits_2_before_sending(monkeypatch, comma
     result = CliRunner().invoke(main, [*command, "--stack", "food_delivery", "--env", "prod", "--target", "aws"])
     assert result.exit_code == 2
     assert "--confirm-prod" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_locust_ceiling_measures_one_locust_process_and_the_api_driver_on_the_emulators_cheapest_route(local_target):
+    result = run_json("bench", "locust-ceiling", "--seconds", "0.5", "--users", "4")
+    assert result["server"] == "loadgen API Gateway emulator" and result["path"] == HEALTH_PATH
+    assert result["locust_requests_per_s"] > 0 and result["open_loop"]["sustained_requests_per_s"] > 0
+    assert result["api_over_locust"] == round(result["open_loop"]["sustained_requests_per_s"]
+                                              / result["locust_requests_per_s"], 3)
+    assert run_json("local", "status")["up"]  # a running target is used, and left running

@@ -7,14 +7,14 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadgen.drive.api_pusher import api_push_ceiling
-from loadgen.cli.common import (Finite, build_context, emit_json, env_option, finish_run, json_option,
+from loadgen.cli.common import (Finite, build_context, embedded_target, emit_json, env_option, finish_run, json_option,
                                 load_options, open_or_closed_loop, run_async, run_options, state_dir, user_errors)
 from loadgen.drive.ddb_bench import ddb_hot_path, run_ddb_bench
 from loadgen.errors import LoadgenError
 from loadgen.hot_paths import declared_stacks, of_kind
 from loadgen.report.live_board import LiveBoard
 from loadgen.bench.generate_bench import run_generate_bench
-from loadgen.bench.api_ceiling import run_api_ceiling
+from loadgen.bench.api_ceiling import run_api_ceiling, run_locust_ceiling
 from loadgen.bench.harness import run_harness_bench
 from loadgen.drive.kinesis_pusher import DEFAULT_LINGER_S
 from loadgen.drive.geo_bench import run_geo_bench
@@ -173,6 +173,31 @@ def bench_harness(stacks: tuple[str, ...], all_stacks: bool, env: str, seconds: 
         click.echo(f"api driver on one core vs {a['server']}: sustains {a['open_loop']['sustained_requests_per_s']:,.0f}"
                    f" req/s open loop (late < 1%, p99 < 5 ms); Locust FastHttpUser ({a['locust_users']} users) "
                    f"{locust}; api_over_locust {ratio}")
+
+
+@bench.command("locust-ceiling")
+@click.option("--seconds", default=3.0, show_default=True, type=Finite(0.5, 600),
+              help="Seconds per step of the API driver's rate search (Locust runs max(seconds, 5)).")
+@click.option("--users", default=32, show_default=True, type=click.IntRange(1, 10_000),
+              help="Locust users (closed loop, no wait) in its one process.")
+@json_option
+@user_errors
+def bench_locust_ceiling(seconds: float, users: int, as_json: bool) -> None:
+    """Requests/s one Locust worker process (FastHttpUser, as the API routes' user) gets out of the local API
+    Gateway emulator on its cheapest route, beside the open-loop rate `loadgen push api`'s client sustains there,
+    both on the same core in one run (printed, never asserted). Starts the embedded target when none is up."""
+    with embedded_target("local"):
+        api_url = LocalTarget(state_dir()).status()["api_url"]
+        result = run_async(run_locust_ceiling(api_url, measuring_cpus()[0], seconds, users))
+    if as_json:
+        emit_json(result)
+        return
+    locust = f"{result['locust_requests_per_s']:,.0f} req/s" if result["locust_requests_per_s"] else "did not run"
+    ratio = f"{result['api_over_locust']:.2f}" if result["api_over_locust"] else "n/a"
+    click.echo(f"{result['server']} GET {result['path']}: one Locust worker process (FastHttpUser, "
+               f"{result['locust_users']} users) {locust}; loadgen push api's client sustains "
+               f"{result['open_loop']['sustained_requests_per_s']:,.0f} req/s open loop (late < 1%, p99 < 5 ms); "
+               f"api_over_locust {ratio}")
 
 
 @bench.command("generate")

@@ -13,8 +13,9 @@ import asyncio
 import math
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import click
 from rich.console import Console
@@ -162,6 +163,20 @@ class Stop:
             self.died = dead_services(target)
             if self.died:
                 self.event.set()
+
+
+@contextmanager
+def embedded_target(kind: str) -> Iterator[bool]:
+    """Start the local target for the run when it is not up (and stop it afterwards); yields whether it did."""
+    local = LocalTarget(state_dir())
+    if kind != "local" or local.status()["up"]:
+        yield False
+        return
+    try:
+        local.up()  # stops what it started if it fails part way
+        yield True
+    finally:
+        local.down()
 
 
 def dead_services(target: str) -> list[str]:

@@ -14,15 +14,13 @@ import asyncio
 import json
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
 
 from loadgen.cli.common import (SIGNAL_EXIT, Finite, Stop, build_context, dead_services, confirm_prod_option, console,
-                                default_terraform_dir, emit_json, json_option, out_option, rate_scale_option,
-                                run_async, state_dir, target_option, terraform_dir_option, user_errors, writable)
+                                embedded_target, default_terraform_dir, emit_json, json_option, out_option, rate_scale_option,
+                                run_async, target_option, terraform_dir_option, user_errors, writable)
 from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import cause_of
@@ -37,23 +35,7 @@ from loadgen.paths import REPORTS_DIR
 from loadgen.report.html_report import render_report
 from loadgen.report.live_board import LiveBoard
 from loadgen.run_context import RunContext
-from loadgen.target.local_target import LocalTarget
 from loadgen.tf import hcl_reader
-
-
-
-@contextmanager
-def embedded_target(kind: str) -> Iterator[bool]:
-    """Start the local target for the run when it is not up (and stop it afterwards); yields whether it did."""
-    local = LocalTarget(state_dir())
-    if kind != "local" or local.status()["up"]:
-        yield False
-        return
-    try:
-        local.up()  # stops what it started if it fails part way
-        yield True
-    finally:
-        local.down()
 
 
 async def _drive(ctx: RunContext, plan: RampPlan, rate_scale: float, board: LiveBoard, stop: Stop,
