@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 from hdrh.histogram import HdrHistogram
 
 from loadgen.drive.ramp import RampPlan
@@ -303,3 +304,20 @@ def test_the_web_ui_starts_a_test_and_its_verdict_tab_shows_every_hot_path_and_t
             assert name in dom and alarm in dom and f">{threshold}<" in dom
     summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
     assert summary["driver"] == "locust" and summary["verdict"] == "pass"
+
+
+def test_a_plain_locust_f_prepares_the_local_target_as_loadgen_locust_does(local_target, tmp_path):
+    from loadgen.cli.common import build_context
+    from loadgen.drive.geo_bench import workload
+
+    ctx = build_context("food_delivery", "dev", "local", tmp_path, "locust", False, needs_api=True)
+    members = {key: len(ids) for key, (_, _, ids) in workload(ctx).members.items()}
+    client = redis.Redis.from_url(ctx.target.redis_url)
+    client.delete(*members)  # as on a target no loadgen run has prepared
+    done = subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--stack", "food_delivery", "--env",
+                           "dev", "--out", str(tmp_path), "--users-at-peak", "2", "--headless", "-u", "5", "-r", "5",
+                           "-t", "3s"], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert {key: client.zcard(key) for key in members} == members
+    summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    assert next(hp for hp in summary["hot_paths"] if hp["name"] == "driver_geo_search")["ops"] > 0

@@ -1,9 +1,9 @@
 """`loadgen locust`: Locust with loadgen's users, shapes, exact percentiles and alarm verdict (loadgen.locust).
 
 Checks the input as validate does (the stack, the candidate tfvars, the guarding alarms, --out writable; one
-line and exit 2 otherwise), starts the embedded target when none is running (stopped afterwards), warms the
-emulator and primes the routes' state, loads the GEO members the queries search, creates the streams from
-Terraform (local target), then runs Locust on loadgen's locustfile in a process of its own (gevent patches that
+line and exit 2 otherwise), starts the embedded target when none is running (stopped afterwards), prepares it
+(loadgen.locust.prepare: the emulator warmed, the routes' state primed, the GEO members loaded, the streams
+created), then runs Locust on loadgen's locustfile in a process of its own (gevent patches that
 process, never this one) with every argument after `--` passed to Locust as given. Exit code:
 Locust's, which the locustfile sets from the last test's verdict (0 pass, 1 fail, 2 bad input); a SIGINT or
 SIGTERM is passed on to Locust, and a test it cuts short is reported aborted (a fail).
@@ -19,15 +19,12 @@ from pathlib import Path
 
 import click
 
-from loadgen.cli.common import (Finite, build_context, default_terraform_dir, env_option, out_option,
-                                rate_scale_option, run_async, stack_option, target_option, user_errors, writable)
-from loadgen.cli.validate_commands import embedded_target
-from loadgen.drive.api_pusher import prepare_local
-from loadgen.drive.geo_bench import load_workload
-from loadgen.drive.kinesis_pusher import create_target_streams
+from loadgen.cli.common import (Finite, build_context, default_terraform_dir, embedded_target, env_option,
+                                out_option, rate_scale_option, stack_option, target_option, user_errors, writable)
 from loadgen.errors import LoadgenError
-from loadgen.locust import LOCUSTFILE, SHAPES, shape_name, stack_shapes
-from loadgen.locust.run import DRIVEN_KINDS, not_driven_because
+from loadgen.locust import LOCUSTFILE, PREPARED_ENV, SHAPES, shape_name, stack_shapes
+from loadgen.locust.prepare import driven_kinds, prepare_target
+from loadgen.locust.run import DRIVEN_KINDS
 from loadgen.paths import REPORTS_DIR
 from loadgen.target.children import stop_child
 from loadgen.tf import hcl_reader
@@ -99,17 +96,11 @@ def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_dura
     out = writable(out or REPORTS_DIR).resolve()
     with embedded_target(target):
         ctx = build_context(stack, env, target, out, "locust", False, needs_api=True, tfvars=tfvars)
-        kinds = {p.kind for p in ctx.hot_paths if not not_driven_because(ctx, p.kind)}
-        if not kinds:
+        if not driven_kinds(ctx):
             raise LoadgenError(f"stack '{stack}' declares no hot path the Locust users drive on --target {target} "
                                f"({', '.join(DRIVEN_KINDS)})")
-        if target == "local" and "api_route" in kinds:
-            run_async(prepare_local(ctx))
-        if "redis_geo" in kinds:
-            run_async(load_workload(ctx))
-        if target == "local" and "kinesis_stream" in kinds:
-            run_async(create_target_streams(ctx))
-        environ = dict(os.environ)
+        prepare_target(ctx)
+        environ = {**os.environ, PREPARED_ENV: "1"}
         environ["LOADGEN_SHAPE"] = shape_name(stack, env) if shape else ",".join(stack_shapes(stack))
         code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, rate_scale, ramp_duration,
                                          shape, locust_args), environ)

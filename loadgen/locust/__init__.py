@@ -16,6 +16,9 @@ from loadgen.paths import PROFILES_DIR
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SHAPES = Path(__file__).with_name("shapes.py")
+PREPARED_ENV = "LOADGEN_LOCUST_PREPARED"
+"""Set to "1" in Locust's environment by `loadgen locust`, which prepared the target (loadgen.locust.prepare)
+before starting it; a plain `locust -f` prepares it at init."""
 
 
 def shape_name(stack: str, env: str) -> str:

@@ -1,4 +1,6 @@
-"""loadgen's locustfile: `locust -f loadgen/locust/locustfile.py --stack S --env E` (or `loadgen locust`).
+"""loadgen's locustfile: `locust -f loadgen/locust/locustfile.py --stack S --env E` (or `loadgen locust`). Run
+plainly, it prepares the target at init as `loadgen locust` does before it starts Locust (loadgen.locust.prepare,
+in a child process); the embedded target must be up (`loadgen local up`).
 
 Where it sits: Locust's command line and web UI (the edge: this file reads Locust's parsed options) -> one
 LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users: HotPathUser for API routes and GEO
@@ -18,6 +20,8 @@ credentials.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,7 +34,7 @@ from loadgen.edge_context import build_context
 from loadgen.drive.geo_bench import geo_totals, server_geo_latency
 from loadgen.drive.ramp import RampPlan
 from loadgen.errors import LoadgenError
-from loadgen.locust import verdict_tab
+from loadgen.locust import PREPARED_ENV, verdict_tab
 from loadgen.locust.recording import WorkerRecordings, local_merged
 from loadgen.locust.report import write_report
 from loadgen.locust.run import OPEN_ENDED_S, LocustRun, RunOptions, clock
@@ -71,6 +75,17 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _prepare(options) -> None:
+    """A plain `locust -f`: the target is prepared as `loadgen locust` prepares it, in a child process (its AWS
+    clients stay out of this gevent process)."""
+    command = [sys.executable, "-m", "loadgen.locust.prepare", "--stack", options.stack, "--env", options.env,
+               "--target", options.target] + (["--tfvars", options.tfvars] if options.tfvars else [])
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        _fail(lines[-1].removeprefix("error: ") if lines else f"preparing the target failed (exit {done.returncode})")
+
+
 @events.init.add_listener
 def _init(environment, **_) -> None:
     options = environment.parsed_options
@@ -79,6 +94,8 @@ def _init(environment, **_) -> None:
     try:
         ctx = build_context(options.stack, options.env, options.target, Path(options.out) if options.out else None,
                             "locust", False, needs_api=True, tfvars=Path(options.tfvars) if options.tfvars else None)
+        if not isinstance(environment.runner, WorkerRunner) and os.environ.get(PREPARED_ENV) != "1":
+            _prepare(options)
         run = LocustRun(ctx, RunOptions(options.stack, options.env, options.tfvars, options.out,
                                         options.users_at_peak, options.rate_scale, options.ramp_duration,
                                         options.headroom))
