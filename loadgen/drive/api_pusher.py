@@ -31,10 +31,10 @@ from aiobotocore.session import AioSession
 import numpy as np
 
 from loadgen.drive.api_requests import (MAX_REQUESTS, STATUS_CLASSES, RouteLoad, plan_routes, request_target,
-                                       route_result, status_class)
+                                       route_result, status_class, table_writes)
 from loadgen.drive.http_client import HttpPool
 from loadgen.errors import LoadgenError
-from loadgen.target.local_resources import TableDefinition, count_items, prime_table, table_at
+from loadgen.target.local_resources import TableDefinition, count_tables, prime_table, table_at
 from loadgen.run_context import RunContext
 from loadgen.measure.run_summary import HotPathResult
 from loadgen.drive.ramp import RampPlan
@@ -68,16 +68,8 @@ class ApiDriver:
             await prepare_local(self.ctx)
             tables = {load.hot_path: table_at(self.ctx.resolved, load.writes_table, "writes_table")
                       for load in self.loads if load.writes_table}
-            counts = await self._count(tables.values())
+            counts = await count_tables(self.ctx.target.client_kwargs(), tables.values())
             self.written = {path: (table, counts[table.name]) for path, table in tables.items()}
-
-    async def _count(self, tables) -> dict[str, int]:
-        """Item count per table name (local target only: a COUNT scan is not something to run on a real table)."""
-        names = {table.name: table for table in tables}
-        if not names:
-            return {}
-        async with AioSession().create_client("dynamodb", **self.ctx.target.client_kwargs()) as client:
-            return {name: await count_items(client, table) for name, table in names.items()}
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -100,16 +92,13 @@ class ApiDriver:
 
         outcomes = await asyncio.gather(*(drive(load) for load in self.loads))
         span = max(clock() - began, plan.total_s)
-        after = await self._count(table for table, _ in self.written.values())
+        after = await count_tables(self.ctx.target.client_kwargs(), (table for table, _ in self.written.values()))
         results = []
         for load, outcome in zip(self.loads, outcomes):
             writes = {}
             if load.hot_path in self.written:
                 table, before = self.written[load.hot_path]
-                routes = [x for x in self.loads if x.writes_table == load.writes_table]  # the table's writers
-                writes = {"table_writes": {"table": table.name, "new_items": after[table.name] - before,
-                                           "answered_2xx": sum(x.status_counts["2xx"] for x in routes),
-                                           "routes": [x.route for x in routes]}}
+                writes = {"table_writes": table_writes(load, self.loads, table.name, before, after[table.name])}
             scheduled = np.bincount(plan.stage_of(load.offsets), minlength=len(plan.durations_s)).tolist()
             results.append(route_result(load, self.recorders[load.hot_path], plan, span, scheduled,
                                         {"cancelled": outcome.cancelled, **writes}))

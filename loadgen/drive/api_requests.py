@@ -132,6 +132,15 @@ def client_headers(ctx: RunContext, api: RestApi, route: ApiRoute) -> dict[str, 
     return {"x-api-key": value} if value else {}
 
 
+def table_writes(load: RouteLoad, loads: list[RouteLoad], table: str, before: int, after: int) -> dict:
+    """`table_writes` of a route whose hot path declares a writes_table: the table's new items over the run
+    (`before` and `after` its item counts) against the 2xx answers of every route that writes it (one item each),
+    what validate checks."""
+    routes = [x for x in loads if x.writes_table == load.writes_table]
+    return {"table": table, "new_items": after - before, "answered_2xx": sum(x.status_counts["2xx"] for x in routes),
+            "routes": [x.route for x in routes]}
+
+
 def route_result(load: RouteLoad, recorder: StagedRecorder, plan: RampPlan, span_s: float,
                  scheduled_per_stage: list[int], extra: dict | None = None) -> HotPathResult:
     """The route's hot-path result from its recording and accounting: API Gateway's 4XXError and 5XXError rates

@@ -19,6 +19,7 @@ credentials.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 
 import gevent
 from locust import events
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadgen.edge_context import build_context
 from loadgen.drive.geo_bench import geo_totals, server_geo_latency
@@ -75,15 +76,24 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _prepare_child(stack: str, env: str, target: str, tfvars: str | None,
+                   *extra: str) -> subprocess.CompletedProcess:
+    """loadgen.locust.prepare in a child process (its AWS clients stay out of this gevent process)."""
+    return subprocess.run([sys.executable, "-m", "loadgen.locust.prepare", "--stack", stack, "--env", env,
+                           "--target", target, *(["--tfvars", tfvars] if tfvars else []), *extra],
+                          capture_output=True, text=True)
+
+
+def _last_line(done: subprocess.CompletedProcess) -> str:
+    lines = done.stderr.strip().splitlines()
+    return lines[-1].removeprefix("error: ") if lines else f"exit {done.returncode}"
+
+
 def _prepare(options) -> None:
-    """A plain `locust -f`: the target is prepared as `loadgen locust` prepares it, in a child process (its AWS
-    clients stay out of this gevent process)."""
-    command = [sys.executable, "-m", "loadgen.locust.prepare", "--stack", options.stack, "--env", options.env,
-               "--target", options.target] + (["--tfvars", options.tfvars] if options.tfvars else [])
-    done = subprocess.run(command, capture_output=True, text=True)
+    """A plain `locust -f`: the target is prepared as `loadgen locust` prepares it."""
+    done = _prepare_child(options.stack, options.env, options.target, options.tfvars)
     if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        _fail(lines[-1].removeprefix("error: ") if lines else f"preparing the target failed (exit {done.returncode})")
+        _fail(f"preparing the target failed: {_last_line(done)}")
 
 
 @events.init.add_listener
@@ -162,6 +172,10 @@ class _Judge:
         events.worker_connect.add_listener(self.worker_connect)
         events.quitting.add_listener(self.quitting)
         self.geo_before = (0, 0)
+        self.written_tables = sorted({load.writes_table for load in run.loads.values() if load.writes_table}
+                                     if run.ctx.target.kind == "local" else ())
+        """The tables the routes write (local target): their items are counted at init and after each test."""
+        self.table_items = self.table_counts()
         verdict_tab.install(environment, run, self.merged, self.server_geo)
 
     def plan(self) -> tuple[RampPlan | None, float]:
@@ -208,6 +222,16 @@ class _Judge:
         """GeoSpatialBasedCmdsLatency as the Redis server measured it since the test started."""
         return server_geo_latency(self.geo_before, self.geo_totals())
 
+    def table_counts(self) -> dict | str:
+        """The written tables' item counts (loadgen.locust.prepare --table-counts), or why they could not be
+        read."""
+        if not self.written_tables:
+            return {}
+        options = self.run.options
+        done = _prepare_child(options.stack, options.env, self.run.ctx.target.kind, options.tfvars, "--table-counts",
+                              *self.written_tables)
+        return json.loads(done.stdout) if done.returncode == 0 else f"counting the items failed: {_last_line(done)}"
+
     def merged(self):
         return self.recordings.merged() if self.distributed else local_merged(self.run.recording)
 
@@ -226,11 +250,18 @@ class _Judge:
         self.elapsed_s = clock() - self.run.began
         self.maybe_write()
 
+    def connected_workers(self) -> set[str]:
+        """The workers still connected (each sends its last recording as the test stops, whether it had users or
+        not; one that reported nothing yet, in a short test, is waited for too)."""
+        if not self.distributed:
+            return set()
+        return {node.id for node in self.environment.runner.clients.all if node.state != STATE_MISSING}
+
     def maybe_write(self, missing_ok: bool = False) -> None:
-        """Write once the test stopped and every worker that recorded sent its last recording."""
+        """Write once the test stopped and every worker that recorded or is connected sent its last recording."""
         if not self.stopped or self.written:
             return
-        missing = set(self.recordings.latest) - self.finals
+        missing = (set(self.recordings.latest) | self.connected_workers()) - self.finals
         if missing and not missing_ok:
             return
         if missing:
@@ -238,8 +269,9 @@ class _Judge:
         self.written = True
         plan = self.run.plan if self.shaped else RampPlan.constant(self.elapsed_s)
         workers = len(self.recordings.latest) if self.distributed else 1
+        before, self.table_items = self.table_items, self.table_counts()
         summary = write_report(self.run, self.merged(), self.environment.stats, self.elapsed_s, plan, workers,
-                               self.server_geo(), self.aborted)
+                               self.server_geo(), self.aborted, (before, self.table_items))
         self.environment.process_exit_code = 0 if summary["verdict"] == "pass" else 1
         log.info(f"loadgen verdict: {summary['verdict'].upper()}  report: {self.run.ctx.run_dir}")
 

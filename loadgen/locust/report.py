@@ -4,7 +4,9 @@ Where it sits: the master's merged recordings (loadgen.locust.recording; a local
 -> drive.api_requests.route_result for API routes (the same accounting as the API driver) -> measure.validate_summary (the
 alarm judge and the delivery checks against the stages the users offered) with the capacity model -> summary.json,
 the histograms and report.html. Each driven hot path's entry carries `locust`: Locust's own request count and
-percentiles (service time, rounded) beside loadgen's exact ones from the merged HdrHistograms. A stream's entry
+percentiles (service time, rounded) beside loadgen's exact ones from the merged HdrHistograms; a route that
+writes a table (local target) gets `table_writes` from the master's item counts before and after the test
+(loadgen.locust.prepare), as the API driver's. A stream's entry
 is drive.put_records_batches.stream_result (as `push kinesis` writes it) and the summary's `accounting` that
 module's, over the workers' summed StreamCounts. Hot paths of
 kinds no Locust user drives yet are listed as not run, with the reason. GEO queries are judged as validate
@@ -13,7 +15,7 @@ judges them: GeoSpatialBasedCmdsLatency as the server measured it over the test 
 
 from __future__ import annotations
 
-from loadgen.drive.api_requests import route_result
+from loadgen.drive.api_requests import RouteLoad, route_result, table_writes
 from loadgen.drive.put_records_batches import accounting, stream_result
 from loadgen.drive.ramp import RampPlan
 from loadgen.locust.kinesis_user import FAILURES_FILE, PUT_RECORDS
@@ -35,10 +37,33 @@ def locust_entry(stats, name: str, method: str) -> dict:
                            "under 1 s to 10 ms)"}
 
 
+TableCounts = tuple[dict | str, dict | str]
+"""The written tables' item counts before and after a test (address -> {"table", "items"}), or why a count
+could not be read; ({}, {}) when no route writes a table or the target is not local."""
+
+
+def writes_of(load: RouteLoad, loads: list[RouteLoad], tables: TableCounts) -> dict:
+    """The route's `table_writes` (as the API driver's), or a `finish_error` when the counts could not be read."""
+    before, after = tables
+    if not load.writes_table or (before == {} and after == {}):
+        return {}
+    problem = next((counts for counts in tables if isinstance(counts, str)), None)
+    if problem is not None:
+        return {"finish_error": problem}
+    start, end = before[load.writes_table], after[load.writes_table]
+    return {"table_writes": table_writes(load, loads, end["table"], start["items"], end["items"])}
+
+
 def results_of(run: LocustRun, merged: dict[str, MergedRoute], stats, span_s: float, plan: RampPlan,
-               server_geo: dict) -> list[HotPathResult]:
+               server_geo: dict, tables: TableCounts = ({}, {})) -> list[HotPathResult]:
     """Each driven hot path's result; `server_geo` is what the Redis server measured of the GEO commands
-    (geo_bench.server_geo_latency), judging the GEO hot paths."""
+    (geo_bench.server_geo_latency), judging the GEO hot paths; `tables` the written tables' item counts."""
+    loads = {}
+    for name, route in merged.items():
+        if name in run.loads:
+            loads[name] = load = fresh_accounting(run.loads[name])
+            load.status_counts.update(route.status_counts)
+            load.client_errors = route.client_errors
     results = []
     for name, route in merged.items():
         if name in run.streams:
@@ -57,21 +82,21 @@ def results_of(run: LocustRun, merged: dict[str, MergedRoute], stats, span_s: fl
                 route.recorder.ops / span_s, extra=extra, measured=server_geo, staged=route.recorder,
                 kind=run.kinds[name], scheduled_per_stage=list(route.scheduled_per_stage)))
             continue
-        load = fresh_accounting(run.loads[name])
-        load.status_counts.update(route.status_counts)
-        load.client_errors = route.client_errors
+        load = loads[name]
         results.append(route_result(load, route.recorder, plan, span_s, route.scheduled_per_stage,
                                     {"ops_per_worker": route.ops_per_worker,
-                                     "locust": locust_entry(stats, name, "POST")}))
+                                     "locust": locust_entry(stats, name, "POST"),
+                                     **writes_of(load, list(loads.values()), tables)}))
     return results
 
 
 def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_s: float, plan: RampPlan,
-                 workers: int, server_geo: dict, aborted: str | None = None) -> dict:
+                 workers: int, server_geo: dict, aborted: str | None = None,
+                 tables: TableCounts = ({}, {})) -> dict:
     """Write the test's run dir; returns its summary (verdict `pass` or `fail`; an aborted test fails)."""
     ctx = run.ctx
     span = max(elapsed_s, 1e-3)
-    results = results_of(run, merged, stats, span, plan, server_geo)
+    results = results_of(run, merged, stats, span, plan, server_geo, tables)
     not_driven = {p.name: not_driven_because(ctx, p.kind) for p in ctx.hot_paths if p.name not in run.peaks}
     capacity = capacity_model(ctx.resolved, ctx.profile, run.options.headroom, measured_p99_ms(results)).to_json()
     config = {"stack": ctx.stack, "env": ctx.env, "target": ctx.target.kind, "driver": "locust",

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
+from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 
 from loadgen.errors import LoadgenError
@@ -279,6 +280,16 @@ async def count_items(client: Any, table: TableDefinition) -> int:
         start = page.get("LastEvaluatedKey")
         if not start:
             return count
+
+
+async def count_tables(client_kwargs: dict, tables: Iterable[TableDefinition]) -> dict[str, int]:
+    """Item count per table name, over one DynamoDB client made with `client_kwargs` (local target only: a COUNT
+    scan is not something to run on a real table)."""
+    named = {table.name: table for table in tables}
+    if not named:
+        return {}
+    async with AioSession().create_client("dynamodb", **client_kwargs) as client:
+        return {name: await count_items(client, table) for name, table in named.items()}
 
 
 async def prime_table(resolved: ResolvedStack, address: str, items: list[dict], client: Any, width: int = 8) -> int:
