@@ -7,6 +7,7 @@ recording (gevent side) -> report (reports/<run-id>/, as validate writes it) and
 Nothing in this package imports boto3, botocore or aiobotocore: Locust's gevent patching comes first.
 """
 
+import tomllib
 from pathlib import Path
 
 from loadgen.hot_paths import FILE_NAME
@@ -16,12 +17,20 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 SHAPES = Path(__file__).with_name("shapes.py")
 
 
-def shape_name(stack: str, env: str) -> str:
-    """The LoadTestShape class of a stack and env's profile ramp, e.g. FoodDeliveryDevShape."""
-    return "".join(part.title() for part in (*stack.split("_"), env)) + "Shape"
+def shape_name(stack: str, env: str, scenario: str | None = None) -> str:
+    """The LoadTestShape class of a stack and env's profile ramp (under one of its scenarios), e.g.
+    FoodDeliveryDevShape, FoodDeliveryDevGameNightShape."""
+    words = (*stack.split("_"), env, *(scenario.split("_") if scenario else ()))
+    return "".join(part.title() for part in words) + "Shape"
 
 
-def stack_shapes(stack: str) -> dict[str, str]:
-    """Shape class name -> env, for every env of the stack with a profile (profiles/<stack>/<env>.toml)."""
-    return {shape_name(stack, p.stem): p.stem for p in sorted((PROFILES_DIR / stack).glob("*.toml"))
-            if p.name != FILE_NAME}
+def stack_shapes(stack: str) -> dict[str, tuple[str, str | None]]:
+    """Shape class name -> (env, scenario or None), for every env of the stack with a profile
+    (profiles/<stack>/<env>.toml) and every [scenarios.NAME] it declares."""
+    shapes = {}
+    for path in sorted((PROFILES_DIR / stack).glob("*.toml")):
+        if path.name == FILE_NAME:
+            continue
+        for scenario in (None, *sorted(tomllib.loads(path.read_text()).get("scenarios", {}))):
+            shapes[shape_name(stack, path.stem, scenario)] = (path.stem, scenario)
+    return shapes

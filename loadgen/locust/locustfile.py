@@ -45,6 +45,8 @@ span every worker records on (so their recordings merge) and how far into the te
 def _options(parser) -> None:
     parser.add_argument("--stack", env_var="LOADGEN_STACK", include_in_web_ui=False, help="Stack, e.g. food_delivery.")
     parser.add_argument("--env", env_var="LOADGEN_ENV", include_in_web_ui=False, help="dev, staging or prod.")
+    parser.add_argument("--scenario", env_var="LOADGEN_SCENARIO", default=None, include_in_web_ui=False,
+                        help="A named scenario of the profile ([scenarios.NAME]): the requests and rates it drives.")
     parser.add_argument("--tfvars", env_var="LOADGEN_TFVARS", include_in_web_ui=False,
                         help="A candidate tfvars file judged in place of the env's own.")
     parser.add_argument("--out", env_var="LOADGEN_OUT", include_in_web_ui=False,
@@ -73,7 +75,8 @@ def _init(environment, **_) -> None:
         _fail("loadgen's locustfile needs --stack S and --env E (or LOADGEN_STACK / LOADGEN_ENV)")
     try:
         ctx = build_context(options.stack, options.env, options.target, Path(options.out) if options.out else None,
-                            "locust", False, needs_api=True, tfvars=Path(options.tfvars) if options.tfvars else None)
+                            "locust", False, needs_api=True, tfvars=Path(options.tfvars) if options.tfvars else None,
+                            scenario=options.scenario)
         run = LocustRun(ctx, RunOptions(options.stack, options.env, options.tfvars, options.out,
                                         options.users_at_peak, options.rate_scale, options.ramp_duration,
                                         options.headroom))
