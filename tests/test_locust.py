@@ -255,3 +255,19 @@ def test_the_web_ui_starts_a_test_and_its_verdict_tab_shows_every_hot_path_and_t
             assert name in dom and alarm in dom and f">{threshold}<" in dom
     summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
     assert summary["driver"] == "locust" and summary["verdict"] == "pass"
+
+
+def test_a_scenario_run_sends_the_scenarios_peak_and_records_it(local_target, tmp_path):
+    unknown = loadgen_locust(tmp_path, "--scenario", "heatwave", "--", "--headless", "-t", "1s")
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
+    assert "food_delivery/dev.toml" in unknown.stderr and "game_night" in unknown.stderr
+    done = loadgen_locust(tmp_path, "--scenario", "game_night", "--users-at-peak", "4", "--", "--headless", "-u", "4",
+                          "-r", "4", "-t", "4s")
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    assert summary["scenario"] == summary["config"]["scenario"] == "game_night"
+    (api,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "api_route"]
+    peaks = {s: sum(d.peak_rps for d in load_profile("food_delivery", "dev", scenario=s).demand()
+                    if d.name == "POST /orders") for s in (None, "game_night")}
+    assert peaks["game_night"] > 2 * peaks[None]
+    assert abs(api["achieved_rate"] - peaks["game_night"]) < 0.35 * peaks["game_night"], (api["achieved_rate"], peaks)

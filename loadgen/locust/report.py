@@ -66,12 +66,13 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
               "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale, "pace_s": round(run.pace_s, 6),
               "ramp_duration_s": run.options.ramp_duration, "headroom": run.options.headroom,
               "tfvars": run.options.tfvars or f"{ctx.env}.tfvars",
-              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
+              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2])), "scenario": ctx.profile.scenario}
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     summary = build_validate_summary(ctx, results, not_driven, plan, elapsed_s, rate_scale=run.options.rate_scale,
                                      processes=max(workers, 1), tfvars=config["tfvars"], capacity=capacity,
                                      config=config, aborted=aborted)
     summary["driver"] = "locust"
+    summary["scenario"] = ctx.profile.scenario
     write_summary(ctx, summary, results)
     render_report(ctx.run_dir)
     return summary
