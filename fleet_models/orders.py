@@ -78,8 +78,8 @@ class GameNight:
     def during(self, t: np.ndarray | float) -> np.ndarray:
         """Whether simulated times fall in the window (every week)."""
         hour_of_week = (np.asarray(t, dtype=float) % WEEK_S) / 3600.0
-        start = (self.weekday - 1) * 24 + self.start_hour
-        return (hour_of_week >= start) & (hour_of_week < start - self.start_hour + self.end_hour)
+        day = (self.weekday - 1) * 24
+        return (hour_of_week >= day + self.start_hour) & (hour_of_week < day + self.end_hour)
 
     @property
     def share_of_week(self) -> float:
@@ -129,7 +129,8 @@ class OrdersConfig:
 
     def demand(self) -> list[Demand]:
         shape = self.order_shape(week_grid())
-        mean, peak, at = self.mean_order_rate * float(shape.mean()), self.mean_order_rate * float(shape.max()), self.peak_time_s
+        mean, peak, at = (self.mean_order_rate * float(shape.mean()), self.mean_order_rate * float(shape.max()),
+                          self.peak_time_s)
         locations = self.drivers / self.location_interval_s
         game = self.game_night
         location_mean = locations if game is None else (

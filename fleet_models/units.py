@@ -172,8 +172,8 @@ class Portfolio:
         self.property_lat, self.property_lon = scatter(lat_c, lon_c, radius, place)
         self.unit_lat = self.property_lat[self.unit_property]
         self.unit_lon = self.property_lon[self.unit_property]
-        self.surge_units = (np.flatnonzero(metro[self.unit_property] == [m.name for m in METROS].index(config.surge.metro))
-                            if config.surge else np.empty(0, dtype=np.int64))
+        surge_metro = [m.name for m in METROS].index(config.surge.metro) if config.surge else -1
+        self.surge_units = np.flatnonzero(metro[self.unit_property] == surge_metro)  # the surge's metro's units
         vendor_metro = place.integers(0, len(METROS), config.vendors)
         self.vendor_lat, self.vendor_lon = scatter(
             np.array([m.lat for m in METROS])[vendor_metro], np.array([m.lon for m in METROS])[vendor_metro],

@@ -36,8 +36,8 @@ def profile_show(terraform_dir: Path | None, stack: str, env: str, scenario: str
         return
     title = f"profile: {stack} / {env}" + (f", scenario {scenario}" if scenario else "")
     table = Table(title=f"{title} ({report['domain']}, seed {report['seed']})")
-    columns = ("name", "kind", "mean_rps", "peak_rps", "peak_to_mean", "peak_at_utc", "mean_record_bytes", "shards", "peak_rps_per_shard",
-               "peak_shard_records_utilization", "peak_shard_bytes_utilization", "throttle_rps",
+    columns = ("name", "kind", "mean_rps", "peak_rps", "peak_to_mean", "peak_at_utc", "mean_record_bytes", "shards",
+               "peak_rps_per_shard", "peak_shard_records_utilization", "peak_shard_bytes_utilization", "throttle_rps",
                "peak_throttle_utilization")
     for column in columns:
         table.add_column(column.replace("_", " "))

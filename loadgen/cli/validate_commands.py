@@ -22,7 +22,8 @@ import click
 
 from loadgen.cli.common import (SIGNAL_EXIT, Finite, Stop, build_context, dead_services, confirm_prod_option, console,
                                 default_terraform_dir, emit_json, json_option, out_option, rate_scale_option,
-                                run_async, scenario_option, state_dir, target_option, terraform_dir_option, user_errors, writable)
+                                run_async, scenario_option, state_dir, target_option, terraform_dir_option, user_errors,
+                                writable)
 from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import cause_of
