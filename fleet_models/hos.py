@@ -13,9 +13,10 @@ A driver alternates shifts and rests: on duty (pre-trip, loading, deliveries), d
 plan with the loosened limits of `VIOLATOR_LIMITS` and so break the 11 h and 30 min rules every shift.
 
 Drivers given a daily shift start (`shift_start_s`, seconds into the model's day) keep a daily rhythm: a rest
-lasts its 10-12 h or until the driver's next shift start, whichever is later, so shifts open at that time of day
-(a shift that ran late opens the next one late, never with less than 10 h of rest). Without it, shifts are
-spread around the clock.
+lasts until the driver's next shift start, and at least 10 h (`SAFETY_S` more), so shifts open at that time of
+day; one that ran past 14 h (on-duty work after the last drive, a violator's longer day) opens the next late by
+the difference, and the one after on time again. Without it, rests last 10-12 h and shifts are spread around the
+clock.
 """
 
 from __future__ import annotations
@@ -126,10 +127,12 @@ class HosFleet:
         # Shift over: 10-12 h rest, off duty or in the sleeper berth.
         rest = shift_over & ~new_shift
         next_status[rest] = np.where(rng.random(int(rest.sum())) < 0.4, SLEEPER_BERTH, OFF_DUTY)
-        duration[rest] = rng.uniform(10 * HOUR, 12 * HOUR, int(rest.sum()))
-        if self.shift_start_of_day is not None:
+        if self.shift_start_of_day is None:
+            duration[rest] = rng.uniform(10 * HOUR, 12 * HOUR, int(rest.sum()))
+        else:
             resting = idx[rest]
-            duration[rest] = np.maximum(duration[rest], self._next_shift_start(resting, np.full(resting.size, t)) - t)
+            duration[rest] = np.maximum(10 * HOUR + SAFETY_S,
+                                        self._next_shift_start(resting, np.full(resting.size, t)) - t)
 
         # Need a break before driving again: 30-45 min off duty (or a delivery stop on duty).
         need_break = ~rest & (can_drive < 0.25 * HOUR) & was_driving
