@@ -43,9 +43,10 @@ def test_a_candidate_with_the_matcher_p99_below_the_measured_fails_naming_the_al
 
 
 def test_a_dev_freeze_is_answered_429_by_the_request_throttle_and_the_report_names_its_key(local_target, tmp_path):
+    # two worker processes: the scenario reaches the one that drives the routes
     result = CliRunner().invoke(main, ["validate", "--stack", "property_maintenance", "--env", "dev", "--scenario",
-                                       "freeze", "--duration", "5", "--rate-scale", "4", "--out", str(tmp_path),
-                                       "--json"])
+                                       "freeze", "--duration", "5", "--rate-scale", "4", "--processes", "2",
+                                       "--out", str(tmp_path), "--json"])
     summary = json.loads(result.stdout)
     assert result.exit_code == 1 and summary["scenario"] == "freeze" and summary["config"]["scenario"] == "freeze"
     request = next(hp for hp in summary["hot_paths"] if hp["name"] == "request_api")
