@@ -3,11 +3,13 @@
 A `RateShape` maps simulated time to a multiplier whose mean over a week is 1, so `mean_rate x shape(t)` is the
 instantaneous rate and `mean_rate x shape.peak` the busiest moment. Arrivals in a slice are Poisson with the
 slice's integrated rate and uniform times within it, which is exact for a rate that is constant over the
-slice (slices are seconds, shapes change over hours).
+slice (slices are seconds, shapes change over hours). A `Pulse` is a one-off burst on top of a shape (a named
+scenario's surge): its arrivals in a slice are Poisson with the pulse's exact integral over the slice.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -67,13 +69,43 @@ FLAT = RateShape()
 
 def busiest_time_s(rate: Callable[[np.ndarray], np.ndarray]) -> float:
     """Seconds after t = 0 of the busiest minute of the week for a rate curve (a shape or a sum of shapes)."""
-    grid = np.arange(0, WEEK_S, 60.0)
+    grid = week_grid()
     return float(grid[int(np.argmax(rate(grid)))])
 
 
-def poisson_arrivals(rng: np.random.Generator, mean_rate: float, shape: RateShape, t0: float,
-                     t1: float) -> np.ndarray:
+def poisson_arrivals(rng: np.random.Generator, mean_rate: float, shape: Callable[[np.ndarray], np.ndarray],
+                     t0: float, t1: float) -> np.ndarray:
     """Sorted arrival times in [t0, t1) for a rate of mean_rate x shape(t) per second."""
     expected = mean_rate * float(shape(0.5 * (t0 + t1))[0]) * (t1 - t0)
     count = rng.poisson(expected)
     return np.sort(rng.uniform(t0, t1, count))
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """A one-off Gaussian burst of `count` expected arrivals centred on `centre_s` (standard deviation `width_s`),
+    in simulated seconds after t = 0."""
+
+    count: float
+    centre_s: float
+    width_s: float
+
+    def rate(self, t: np.ndarray) -> np.ndarray:
+        """Arrivals per second at t."""
+        z = (np.asarray(t, dtype=float) - self.centre_s) / self.width_s
+        return self.count * np.exp(-0.5 * z * z) / (self.width_s * math.sqrt(2 * math.pi))
+
+    def expected(self, t0: float, t1: float) -> float:
+        """Expected arrivals in [t0, t1)."""
+        def cdf(t: float) -> float:
+            return 0.5 * (1 + math.erf((t - self.centre_s) / (self.width_s * math.sqrt(2))))
+        return self.count * (cdf(t1) - cdf(t0))
+
+    def arrivals(self, rng: np.random.Generator, t0: float, t1: float) -> np.ndarray:
+        """Sorted arrival times in [t0, t1) (uniform within the slice: slices are seconds, a pulse lasts hours)."""
+        return np.sort(rng.uniform(t0, t1, rng.poisson(self.expected(t0, t1))))
+
+
+def week_grid() -> np.ndarray:
+    """A minute grid over the week: where rates are evaluated for their peak and mean."""
+    return np.arange(0, WEEK_S, 60.0)

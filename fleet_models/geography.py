@@ -15,15 +15,17 @@ class Metro:
     lat: float
     lon: float
     radius_km: float
+    utc_offset_h: float
+    """Local time minus UTC in January (standard time), hours."""
 
 
 METROS = (
-    Metro("dallas", 32.7767, -96.7970, 45.0),
-    Metro("atlanta", 33.7490, -84.3880, 40.0),
-    Metro("chicago", 41.8781, -87.6298, 40.0),
-    Metro("los_angeles", 34.0522, -118.2437, 50.0),
-    Metro("columbus", 39.9612, -82.9988, 30.0),
-    Metro("phoenix", 33.4484, -112.0740, 40.0),
+    Metro("dallas", 32.7767, -96.7970, 45.0, -6.0),
+    Metro("atlanta", 33.7490, -84.3880, 40.0, -5.0),
+    Metro("chicago", 41.8781, -87.6298, 40.0, -6.0),
+    Metro("los_angeles", 34.0522, -118.2437, 50.0, -8.0),
+    Metro("columbus", 39.9612, -82.9988, 30.0, -5.0),
+    Metro("phoenix", 33.4484, -112.0740, 40.0, -7.0),
 )
 
 

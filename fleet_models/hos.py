@@ -11,6 +11,12 @@ A driver alternates shifts and rests: on duty (pre-trip, loading, deliveries), d
 10-12 h rest. Segments are planned so that compliant drivers end each driving segment before any limit is hit
 (`SAFETY_S` short of it, since transitions fire at slice boundaries). Violators (a configurable fraction)
 plan with the loosened limits of `VIOLATOR_LIMITS` and so break the 11 h and 30 min rules every shift.
+
+Drivers given a daily shift start (`shift_start_s`, seconds into the model's day) keep a daily rhythm: a rest
+lasts until the driver's next shift start, and at least 10 h (`SAFETY_S` more), so shifts open at that time of
+day; one that ran past 14 h (on-duty work after the last drive, a violator's longer day) opens the next late by
+the difference, and the one after on time again. Without it, rests last 10-12 h and shifts are spread around the
+clock.
 """
 
 from __future__ import annotations
@@ -51,8 +57,10 @@ VIOLATOR_LIMITS = HosLimits(max_driving=12.5 * HOUR, window=16 * HOUR, driving_b
 class HosFleet:
     """Duty status of `n` drivers; `advance(t)` applies every transition due by time t (seconds)."""
 
-    def __init__(self, n: int, rng: np.random.Generator, violator_fraction: float = 0.02, start_s: float = 0.0):
+    def __init__(self, n: int, rng: np.random.Generator, violator_fraction: float = 0.02, start_s: float = 0.0,
+                 shift_start_s: np.ndarray | None = None):
         self.n = n
+        self.shift_start_of_day = shift_start_s
         self.rng = rng
         self.violator = rng.random(n) < violator_fraction
         limits = [VIOLATOR_LIMITS if v else COMPLIANT_LIMITS for v in (False, True)]
@@ -60,15 +68,21 @@ class HosFleet:
         self.max_driving = np.array([l.max_driving for l in limits])[pick]
         self.window = np.array([l.window for l in limits])[pick]
         self.before_break = np.array([l.driving_before_break for l in limits])[pick]
-        # Everyone starts resting at start_s, the rest ending at a random time over the first day so that
-        # shifts are spread around the clock (the 10 h rest is taken as already complete when it ends).
+        # Everyone starts resting at start_s, the rest ending at the driver's next shift start, else at a random
+        # time over the first day (the 10 h rest is taken as already complete when it ends).
         self.status = np.where(rng.random(n) < 0.3, SLEEPER_BERTH, OFF_DUTY).astype(np.int8)
-        self.status_end = start_s + rng.uniform(0, 24 * HOUR, n)
+        self.status_end = (start_s + rng.uniform(0, 24 * HOUR, n) if shift_start_s is None
+                           else self._next_shift_start(np.arange(n), np.full(n, start_s)))
         self.status_start = self.status_end - 10 * HOUR
         self.shift_start = np.full(n, -np.inf)
         self.driving_in_shift = np.zeros(n)
         self.driving_since_break = np.zeros(n)
         self.resting = np.ones(n, dtype=bool)
+
+    def _next_shift_start(self, idx: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """The first of the drivers' daily shift starts at or after `after`."""
+        day = 24 * HOUR
+        return after + (self.shift_start_of_day[idx] - after) % day
 
     def warm_up(self, start_s: float, end_s: float, step_s: float = 60.0) -> None:
         """Run the fleet from start_s to end_s so that shifts are under way at end_s (a realistic mix)."""
@@ -113,7 +127,12 @@ class HosFleet:
         # Shift over: 10-12 h rest, off duty or in the sleeper berth.
         rest = shift_over & ~new_shift
         next_status[rest] = np.where(rng.random(int(rest.sum())) < 0.4, SLEEPER_BERTH, OFF_DUTY)
-        duration[rest] = rng.uniform(10 * HOUR, 12 * HOUR, int(rest.sum()))
+        if self.shift_start_of_day is None:
+            duration[rest] = rng.uniform(10 * HOUR, 12 * HOUR, int(rest.sum()))
+        else:
+            resting = idx[rest]
+            duration[rest] = np.maximum(10 * HOUR + SAFETY_S,
+                                        self._next_shift_start(resting, np.full(resting.size, t)) - t)
 
         # Need a break before driving again: 30-45 min off duty (or a delivery stop on duty).
         need_break = ~rest & (can_drive < 0.25 * HOUR) & was_driving

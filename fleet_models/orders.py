@@ -6,16 +6,20 @@ restaurant_id. Each order becomes the exact POST /orders body of terraform/food_
 order_request.json and the orders-stream record its order validator writes; its lifecycle (assigned,
 picked_up, delivered) follows with realistic delays. Every driver reports GPS at a fixed interval to the
 locations stream, partitioned by driver_id.
+
+A profile's scenario may declare a game night (`GameNight`): on one weekday's evening window the metro's orders run
+at orders_multiplier x their usual rate, and its drivers report their location every location_interval_s instead
+(they are all out). The metro, its restaurants, customers and drivers stay as they are.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fleet_models.arrivals import WEEK_START_EPOCH_MS, Peak, RateShape, busiest_time_s, poisson_arrivals
-from fleet_models.demand import Demand
+from fleet_models.arrivals import DAY_S, WEEK_S, WEEK_START_EPOCH_MS, Peak, RateShape, poisson_arrivals, week_grid
+from fleet_models.demand import Demand, scenario_changes
 from fleet_models.geography import METROS, bearing_deg, distance_km, move, scatter
 from fleet_models.payloads import RecordBatch, fill, keys
 from fleet_models.periodic import PeriodicReporters
@@ -55,6 +59,34 @@ EVENT_TEMPLATE = b'{"action":"sendmessage","order_id":"%s","status":"picked_up"}
 
 
 @dataclass(frozen=True)
+class GameNight:
+    """An evening when the whole metro orders in (a profile scenario)."""
+
+    weekday: int
+    """1 = Monday (the week of the model's t = 0)."""
+    start_hour: float
+    end_hour: float
+    orders_multiplier: float
+    """Orders in the window run at this multiple of their usual rate."""
+    location_interval_s: float
+    """Drivers' location interval in the window."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.weekday <= 7 or not 0 <= self.start_hour < self.end_hour <= 24:
+            raise ValueError("weekday must be 1-7 and 0 <= start_hour < end_hour <= 24")
+
+    def during(self, t: np.ndarray | float) -> np.ndarray:
+        """Whether simulated times fall in the window (every week)."""
+        hour_of_week = (np.asarray(t, dtype=float) % WEEK_S) / 3600.0
+        day = (self.weekday - 1) * 24
+        return (hour_of_week >= day + self.start_hour) & (hour_of_week < day + self.end_hour)
+
+    @property
+    def share_of_week(self) -> float:
+        return (self.end_hour - self.start_hour) * 3600.0 / WEEK_S
+
+
+@dataclass(frozen=True)
 class OrdersConfig:
     """The metro's size and rates; a profile fills it per env."""
 
@@ -67,32 +99,49 @@ class OrdersConfig:
     hot_restaurant_skew: float = 1.1
     metro: str = "dallas"
     start_epoch_ms: int = WEEK_START_EPOCH_MS
+    game_night: GameNight | None = None
 
     @classmethod
-    def from_profile(cls, seed: int, fleet: dict, streams: dict) -> "OrdersConfig":
-        return cls(restaurants=int(fleet["restaurants"]), drivers=int(fleet["drivers"]),
-                   customers=int(fleet["customers"]), orders_per_day=float(fleet["orders_per_day"]),
-                   seed=seed, location_interval_s=float(streams["locations"]["interval_s"]),
-                   hot_restaurant_skew=float(fleet.get("hot_restaurant_skew", 1.1)),
-                   metro=str(fleet.get("metro", "dallas")))
+    def from_profile(cls, seed: int, fleet: dict, streams: dict, scenario: dict | None = None) -> "OrdersConfig":
+        config = cls(restaurants=int(fleet["restaurants"]), drivers=int(fleet["drivers"]),
+                     customers=int(fleet["customers"]), orders_per_day=float(fleet["orders_per_day"]),
+                     seed=seed, location_interval_s=float(streams["locations"]["interval_s"]),
+                     hot_restaurant_skew=float(fleet.get("hot_restaurant_skew", 1.1)),
+                     metro=str(fleet.get("metro", "dallas")))
+        changes = scenario_changes(tuple(GameNight.__dataclass_fields__), scenario)
+        return replace(config, game_night=GameNight(**changes)) if changes else config
 
     @property
     def mean_order_rate(self) -> float:
         return self.orders_per_day / 86400.0
 
+    def order_shape(self, t: np.ndarray | float) -> np.ndarray:
+        """The orders' rate multiplier at simulated times t: the meal shape, times the game night's in its window."""
+        shape = MEAL_SHAPE(t)
+        return shape if self.game_night is None else shape * np.where(
+            self.game_night.during(np.atleast_1d(t)), self.game_night.orders_multiplier, 1.0)
+
     @property
     def peak_time_s(self) -> float:
-        """Seconds after t = 0 of the week's busiest minute (a weekend dinner)."""
-        return busiest_time_s(MEAL_SHAPE)
+        """Seconds after t = 0 of the week's busiest minute of orders (a weekend dinner, or the game night)."""
+        grid = week_grid()
+        return float(grid[int(np.argmax(self.order_shape(grid)))])
 
     def demand(self) -> list[Demand]:
-        order_peak = self.mean_order_rate * MEAL_SHAPE.peak
+        shape = self.order_shape(week_grid())
+        mean, peak, at = (self.mean_order_rate * float(shape.mean()), self.mean_order_rate * float(shape.max()),
+                          self.peak_time_s)
         locations = self.drivers / self.location_interval_s
+        game = self.game_night
+        location_mean = locations if game is None else (
+            locations * (1 - game.share_of_week) + self.drivers / game.location_interval_s * game.share_of_week)
+        location_peak = locations if game is None else max(locations, self.drivers / game.location_interval_s)
+        location_at = 0.0 if game is None else ((game.weekday - 1) * DAY_S + game.start_hour * 3600.0)
         return [
-            Demand("POST /orders", "api", self.mean_order_rate, order_peak, None),
-            Demand("orders", "kinesis", self.mean_order_rate, order_peak, "restaurant_id"),
-            Demand("locations", "kinesis", locations, locations, "driver_id"),
-            Demand("order_events", "websocket", self.mean_order_rate, order_peak, None),
+            Demand("POST /orders", "api", mean, peak, None, at),
+            Demand("orders", "kinesis", mean, peak, "restaurant_id", at),
+            Demand("locations", "kinesis", location_mean, location_peak, "driver_id", location_at),
+            Demand("order_events", "websocket", mean, peak, None, at),
         ]
 
     def build(self) -> "OrdersWorld":
@@ -130,6 +179,8 @@ class OrdersWorld:
                                      dtype=object)
         self.item_pool, self.item_subtotals = self._item_pool(place)
         self.locations = PeriodicReporters(config.drivers, config.location_interval_s, phases)
+        self.game_locations = (PeriodicReporters(config.drivers, config.game_night.location_interval_s, phases)
+                               if config.game_night else None)
         self.next_order = 0
         # Lifecycle events still to come: due time, order sequence number, driver, stage index.
         self.pending = (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8))
@@ -171,7 +222,7 @@ class OrdersWorld:
 
     def _orders(self, t0: float, t1: float) -> tuple[RecordBatch, RecordBatch]:
         rng = self.choice_rng
-        times = poisson_arrivals(self.arrival_rng, self.config.mean_order_rate, MEAL_SHAPE, t0, t1)
+        times = poisson_arrivals(self.arrival_rng, self.config.mean_order_rate, self.config.order_shape, t0, t1)
         n = times.size
         seq = np.arange(self.next_order, self.next_order + n, dtype=np.int64)
         self.next_order += n
@@ -221,7 +272,9 @@ class OrdersWorld:
         return RecordBatch("order_events", data, keys("DV%06d", driver[picked]), times[picked])
 
     def _locations(self, t0: float, t1: float) -> RecordBatch:
-        idx, times = self.locations.due(t0, t1)
+        game = self.config.game_night
+        reporters = self.game_locations if game is not None and game.during(0.5 * (t0 + t1))[()] else self.locations
+        idx, times = reporters.due(t0, t1)
         rng = self.motion_rng
         elapsed_h = (times - self.driver_last[idx]) / 3600.0
         speed = np.clip(self.driver_speed[idx] + rng.normal(0, 6, idx.size), 0, 70)

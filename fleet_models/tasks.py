@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fleet_models.arrivals import Peak, RateShape, busiest_time_s, poisson_arrivals
-from fleet_models.demand import Demand
+from fleet_models.arrivals import WEEK_START_EPOCH_MS, Peak, RateShape, busiest_time_s, poisson_arrivals
+from fleet_models.demand import Demand, scenario_changes
 from fleet_models.payloads import RecordBatch, fill, keys
 
 ROUTE = "POST /tasks"
@@ -46,9 +46,12 @@ class TasksConfig:
     team_size: int = 8
     description_fraction: float = 0.6
     assigned_fraction: float = 0.7
+    start_epoch_ms: int = WEEK_START_EPOCH_MS
+    """The wall-clock time of t = 0, where TASK_SHAPE's week begins."""
 
     @classmethod
-    def from_profile(cls, seed: int, fleet: dict, streams: dict) -> "TasksConfig":
+    def from_profile(cls, seed: int, fleet: dict, streams: dict, scenario: dict | None = None) -> "TasksConfig":
+        scenario_changes((), scenario)  # the task model takes no scenario
         return cls(users=int(fleet["users"]), tasks_per_user_per_day=float(fleet["tasks_per_user_per_day"]),
                    seed=seed, team_size=int(fleet.get("team_size", 8)),
                    description_fraction=float(fleet.get("description_fraction", 0.6)),
@@ -71,7 +74,7 @@ class TasksConfig:
 
     def demand(self) -> list[Demand]:
         rate = self.mean_task_rate
-        return [Demand(ROUTE, "api", rate, rate * TASK_SHAPE.peak)]
+        return [Demand(ROUTE, "api", rate, rate * TASK_SHAPE.peak, None, self.peak_time_s)]
 
     def build(self) -> "TaskClients":
         return TaskClients(self)

@@ -10,16 +10,22 @@ them assigned, half in progress, each to the vendor `vendor_of` names): an assig
 in_progress, an in-progress one to completed, each update from the request's own vendor, every request of a
 pool updated once before any is updated again (a repeat is the handler's idempotent duplicate). The run's
 state is therefore consistent with the handler's rules as long as the open requests are in the table first.
+
+A profile's scenario may add a metro-wide surge (`MetroSurge`, e.g. a freeze bursting pipes): a share of one
+metro's units file requests within a few hours (a Gaussian pulse of unit_fraction x the metro's expected units,
+95% of it within duration_h), with their own emergency share, and their vendors' two status updates each follow
+vendor_lag_h later. The surge adds to the everyday shape; the portfolio itself (units, vendors) never changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fleet_models.arrivals import WEEK_START_EPOCH_MS, Peak, RateShape, busiest_time_s, poisson_arrivals
-from fleet_models.demand import Demand
+from fleet_models.arrivals import (DAY_S, WEEK_START_EPOCH_MS, Peak, Pulse, RateShape, poisson_arrivals,
+                                   week_grid)
+from fleet_models.demand import Demand, scenario_changes
 from fleet_models.geography import METROS, scatter
 from fleet_models.payloads import RecordBatch, fill
 
@@ -52,6 +58,42 @@ STATUS_TEMPLATE = b'{"request_id":"RQ%010d","vendor_id":"VN%05d","status":"%s","
 
 
 @dataclass(frozen=True)
+class MetroSurge:
+    """A one-off burst of requests from one metro's units (a profile scenario)."""
+
+    metro: str
+    unit_fraction: float
+    """Share of the metro's units that file a request in the surge."""
+    weekday: int
+    """Day of the surge's peak, 1 = Monday (the week of the model's t = 0)."""
+    hour: float
+    """Hour of the surge's peak on that day (the model's clock)."""
+    duration_h: float
+    """95% of the surge's requests fall within this window around its peak."""
+    emergency_fraction: float
+    """Share of the surge's requests filed as emergencies."""
+    vendor_lag_h: float
+    """How much later the vendors' status updates on the surge's requests come (two per request)."""
+
+    def __post_init__(self) -> None:
+        if self.metro not in {m.name for m in METROS}:
+            raise ValueError(f"metro {self.metro!r} is not one of {', '.join(m.name for m in METROS)}")
+        if not 1 <= self.weekday <= 7 or not 0 <= self.hour < 24:
+            raise ValueError("weekday must be 1-7 and hour within 0-24")
+
+    def requests(self, units: int) -> Pulse:
+        """The surge's requests: the metro's expected units (properties are dealt to the metros evenly at random)
+        x unit_fraction."""
+        centre = (self.weekday - 1) * DAY_S + self.hour * 3600.0
+        return Pulse(self.unit_fraction * units / len(METROS), centre, self.duration_h * 3600.0 / 4)
+
+    def status_updates(self, units: int) -> Pulse:
+        """The vendors' updates on the surge's requests: two per request, vendor_lag_h later."""
+        pulse = self.requests(units)
+        return replace(pulse, count=2 * pulse.count, centre_s=pulse.centre_s + self.vendor_lag_h * 3600.0)
+
+
+@dataclass(frozen=True)
 class UnitsConfig:
     """The portfolio's size and rates; a profile fills it per env."""
 
@@ -64,25 +106,46 @@ class UnitsConfig:
     low_fraction: float = 0.15
     mean_units_per_property: float = 40.0
     start_epoch_ms: int = WEEK_START_EPOCH_MS
+    surge: MetroSurge | None = None
 
     @classmethod
-    def from_profile(cls, seed: int, fleet: dict, streams: dict) -> "UnitsConfig":
-        return cls(units=int(fleet["units"]), vendors=int(fleet["vendors"]),
-                   requests_per_unit_per_year=float(fleet["requests_per_unit_per_year"]), seed=seed,
-                   emergency_fraction=float(fleet.get("emergency_fraction", 0.08)))
+    def from_profile(cls, seed: int, fleet: dict, streams: dict, scenario: dict | None = None) -> "UnitsConfig":
+        config = cls(units=int(fleet["units"]), vendors=int(fleet["vendors"]),
+                     requests_per_unit_per_year=float(fleet["requests_per_unit_per_year"]), seed=seed,
+                     emergency_fraction=float(fleet.get("emergency_fraction", 0.08)))
+        changes = scenario_changes(tuple(MetroSurge.__dataclass_fields__), scenario)
+        return replace(config, surge=MetroSurge(**changes)) if changes else config
+
+    def __post_init__(self) -> None:
+        for emergency in (self.emergency_fraction, *([self.surge.emergency_fraction] if self.surge else [])):
+            if emergency + self.high_fraction + self.low_fraction > 1:
+                raise ValueError(f"emergency_fraction {emergency} + high {self.high_fraction} + low "
+                                 f"{self.low_fraction} exceed 1")
 
     @property
     def mean_request_rate(self) -> float:
         return self.units * self.requests_per_unit_per_year / (365.0 * 86400.0)
 
+    def rates(self, t: np.ndarray) -> dict[str, np.ndarray]:
+        """Requests per second per route at simulated times t: the everyday shapes plus the surge, if any."""
+        rate = self.mean_request_rate
+        rates = {"POST /request": rate * REQUEST_SHAPE(t), "POST /vendor/status": 2 * rate * VENDOR_SHAPE(t)}
+        if self.surge is not None:
+            rates["POST /request"] = rates["POST /request"] + self.surge.requests(self.units).rate(t)
+            rates["POST /vendor/status"] = rates["POST /vendor/status"] + self.surge.status_updates(self.units).rate(t)
+        return rates
+
     @property
     def peak_time_s(self) -> float:
-        return busiest_time_s(lambda t: REQUEST_SHAPE(t) + 2 * VENDOR_SHAPE(t))
+        """The week's busiest minute of requests (what every hot path but the vendor webhooks follows)."""
+        grid = week_grid()
+        return float(grid[int(np.argmax(self.rates(grid)["POST /request"]))])
 
     def demand(self) -> list[Demand]:
-        rate = self.mean_request_rate
-        return [Demand("POST /request", "api", rate, rate * REQUEST_SHAPE.peak),
-                Demand("POST /vendor/status", "api", 2 * rate, 2 * rate * VENDOR_SHAPE.peak)]
+        """Per route: the week's mean (the surge's requests included) and its busiest minute."""
+        grid = week_grid()
+        return [Demand(name, "api", float(rate.mean()), float(rate.max()), None, float(grid[int(np.argmax(rate))]))
+                for name, rate in self.rates(grid).items()]
 
     def build(self) -> "Portfolio":
         return Portfolio(self)
@@ -109,6 +172,8 @@ class Portfolio:
         self.property_lat, self.property_lon = scatter(lat_c, lon_c, radius, place)
         self.unit_lat = self.property_lat[self.unit_property]
         self.unit_lon = self.property_lon[self.unit_property]
+        surge_metro = [m.name for m in METROS].index(config.surge.metro) if config.surge else -1
+        self.surge_units = np.flatnonzero(metro[self.unit_property] == surge_metro)  # the surge's metro's units
         vendor_metro = place.integers(0, len(METROS), config.vendors)
         self.vendor_lat, self.vendor_lon = scatter(
             np.array([m.lat for m in METROS])[vendor_metro], np.array([m.lon for m in METROS])[vendor_metro],
@@ -135,16 +200,24 @@ class Portfolio:
         return {}
 
     def _requests(self, t0: float, t1: float) -> RecordBatch:
-        rng = self.choice_rng
-        times = poisson_arrivals(self.request_rng, self.config.mean_request_rate, REQUEST_SHAPE, t0, t1)
+        rng, c = self.choice_rng, self.config
+        times = poisson_arrivals(self.request_rng, c.mean_request_rate, REQUEST_SHAPE, t0, t1)
+        unit = rng.integers(0, c.units, times.size)
+        emergency = np.full(times.size, c.emergency_fraction)
+        if c.surge is not None:
+            surge = c.surge.requests(c.units).arrivals(self.request_rng, t0, t1)
+            times = np.concatenate([times, surge])
+            unit = np.concatenate([unit, self.surge_units[rng.integers(0, self.surge_units.size, surge.size)]])
+            emergency = np.concatenate([emergency, np.full(surge.size, c.surge.emergency_fraction)])
+            order = np.argsort(times, kind="stable")
+            times, unit, emergency = times[order], unit[order], emergency[order]
         n = times.size
         self.next_request += n
-        unit = rng.integers(0, self.config.units, n)
         category = rng.choice(len(CATEGORIES), n, p=CATEGORY_SHARE)
-        c = self.config
-        priority = np.searchsorted(np.cumsum([c.emergency_fraction, c.high_fraction,
-                                              1 - c.emergency_fraction - c.high_fraction - c.low_fraction]),
-                                   rng.random(n), side="right")
+        # priority: emergency below its share, then high, standard, low
+        draw = rng.random(n)
+        priority = ((draw >= emergency).astype(int) + (draw >= emergency + c.high_fraction)
+                    + (draw >= 1 - c.low_fraction))
         pick = rng.random(n)
         descriptions = [self.descriptions[k][int(p * len(self.descriptions[k]))]
                         for k, p in zip(category.tolist(), pick.tolist())]
@@ -184,6 +257,9 @@ class Portfolio:
     def _status_updates(self, t0: float, t1: float) -> RecordBatch:
         rng = self.status_rng
         times = poisson_arrivals(rng, 2 * self.config.mean_request_rate, VENDOR_SHAPE, t0, t1)
+        if self.config.surge is not None:
+            surge = self.config.surge.status_updates(self.config.units).arrivals(rng, t0, t1)
+            times = np.sort(np.concatenate([times, surge]))
         n = times.size
         status = np.where(rng.random(n) < 0.5, b"in_progress", b"completed").astype(object)
         request = np.empty(n, dtype=np.int64)

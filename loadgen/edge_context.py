@@ -38,14 +38,15 @@ def state_dir() -> Path:
 def build_context(stack: str, env: str, target_kind: str, out: Path | None, what: str, confirm_prod: bool,
                   terraform_dir: Path | None = None, needs_api: bool = False, tfvars: Path | None = None,
                   run_id: str | None = None, profiles_dir: Path | None = None,
-                  tf_outputs: Path | None = None) -> RunContext:
+                  tf_outputs: Path | None = None, scenario: str | None = None) -> RunContext:
     """The run's configuration, resolved once here at the edge (the only place that reads the environment).
-    `tfvars` is a candidate file read in place of the env's own."""
+    `tfvars` is a candidate file read in place of the env's own; `scenario` one of the profile's named
+    scenarios."""
     loaded = hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)
     if tfvars is not None:
         loaded = hcl_reader.with_candidate_tfvars(loaded, env, tfvars)
     resolved = ResolvedStack(loaded, env)
-    profile = load_profile(stack, env, profiles_dir)
+    profile = load_profile(stack, env, profiles_dir, scenario)
     if target_kind == "local":
         local = LocalTarget(state_dir())
         redis_url, endpoint = local.endpoints()

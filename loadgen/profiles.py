@@ -3,13 +3,15 @@
 A profile says how much of the synthetic world an env sees (fleet size, report intervals, arrival rates, ramp
 stages). The rates per stream and route follow from it through the domain model in fleet_models/, and are set
 against what the env's tfvars provision (Kinesis shards) so a profile that cannot fit is visible before a run.
+A profile may name scenarios (`[scenarios.NAME]`: a surge, a rhythm) that change the model's rates and mixes, never
+its topology; `load_profile(..., scenario=NAME)` gives the profile with that scenario in force.
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,8 +26,9 @@ from loadgen.paths import PROFILES_DIR
 KINESIS_RECORDS_PER_SHARD = 1000
 KINESIS_BYTES_PER_SHARD = 1024 * 1024
 
-# domain name -> (stack it loads, config factory taking (seed, [fleet], [streams])); a config has
-# .demand() (cheap) and .build() (the stateful model that generates records).
+# domain name -> (stack it loads, config factory taking (seed, [fleet], [streams], [scenarios.NAME] or None)); a
+# config has .demand() (cheap: mean and peak per stream or route) and .build() (the stateful model that generates
+# records).
 DOMAINS: dict[str, tuple[str, Callable[..., Any]]] = {
     "vehicles": ("fleet_telematics", VehicleFleetConfig.from_profile),
     "units": ("property_maintenance", UnitsConfig.from_profile),
@@ -54,10 +57,15 @@ class Profile:
     fleet: dict
     streams: dict
     stages: tuple[Stage, ...]
+    scenarios: dict = field(default_factory=dict)
+    """Every [scenarios.NAME] table the profile declares, by name."""
+    scenario: str | None = None
+    """The scenario in force (None: the everyday profile)."""
 
     def config(self) -> Any:
-        """The domain model's configuration for this profile."""
-        return DOMAINS[self.domain][1](self.seed, self.fleet, self.streams)
+        """The domain model's configuration for this profile (and its scenario)."""
+        return DOMAINS[self.domain][1](self.seed, self.fleet, self.streams,
+                                       self.scenarios[self.scenario] if self.scenario else None)
 
     def model(self) -> Any:
         """A fresh domain model (its own seeded state) for this profile."""
@@ -81,8 +89,9 @@ SHARES = frozenset({"dtc_rate"})
 
 
 def _check_numbers(section: dict, path: Path, where: str) -> None:
-    """Every number of a [fleet] or [streams.*] table is finite; a share (`*_fraction`, SHARES) is in [0, 1], a
-    skew (`*_skew`) >= 0, anything else (sizes, intervals, per-day rates) > 0."""
+    """Every number of a [fleet], [streams.*] or [scenarios.*] table is finite; a share (`*_fraction`, SHARES) is
+    in [0, 1], a skew (`*_skew`) >= 0, an hour of the day (`hour`, `*_hour`) in [0, 24], anything else (sizes,
+    intervals, per-day rates, multipliers, weekdays) > 0."""
     for key, value in section.items():
         if isinstance(value, dict):
             _check_numbers(value, path, f"{where}{key}.")
@@ -98,12 +107,16 @@ def _check_numbers(section: dict, path: Path, where: str) -> None:
         elif key.endswith("_skew"):
             if value < 0:
                 raise LoadgenError(f"{path}: {name} must be >= 0")
+        elif key == "hour" or key.endswith("_hour"):
+            if not 0 <= value <= 24:
+                raise LoadgenError(f"{path}: {name} is an hour of the day; it must be between 0 and 24")
         elif value <= 0:
             raise LoadgenError(f"{path}: {name} must be > 0 (a size, interval or rate)")
 
 
-def load_profile(stack: str, env: str, profiles_dir: Path | None = None) -> Profile:
-    """Read and check profiles/<stack>/<env>.toml; every problem is one LoadgenError line."""
+def load_profile(stack: str, env: str, profiles_dir: Path | None = None, scenario: str | None = None) -> Profile:
+    """Read and check profiles/<stack>/<env>.toml (with the named scenario in force when given); every problem is
+    one LoadgenError line."""
     path = (profiles_dir or PROFILES_DIR) / stack / f"{env}.toml"
     if not path.exists():
         known = sorted(p.stem for p in path.parent.glob("*.toml")) if path.parent.is_dir() else []
@@ -128,10 +141,13 @@ def load_profile(stack: str, env: str, profiles_dir: Path | None = None) -> Prof
             raise LoadgenError(f"{path}: stage {k}'s duration_s = {stage.duration_s!r}; it must be > 0")
         if not (math.isfinite(stage.rate_fraction) and stage.rate_fraction >= 0):
             raise LoadgenError(f"{path}: stage {k}'s rate_fraction = {stage.rate_fraction!r}; it must be >= 0")
+    scenarios = data.get("scenarios", {})
+    if not isinstance(scenarios, dict) or not all(isinstance(t, dict) for t in scenarios.values()):
+        raise LoadgenError(f"{path}: scenarios must be tables, [scenarios.NAME]; see profiles/README.md")
     profile = Profile(path=path, stack=stack, env=env, domain=domain,
                       seed=int(_require(data, "seed", int, path)),
                       fleet=_require(data, "fleet", dict, path), streams=data.get("streams", {}),
-                      stages=stages)
+                      stages=stages, scenarios=scenarios)
     _check_numbers(profile.fleet, path, "[fleet].")
     _check_numbers(profile.streams, path, "[streams].")
     try:
@@ -139,6 +155,18 @@ def load_profile(stack: str, env: str, profiles_dir: Path | None = None) -> Prof
     except (KeyError, TypeError, ValueError) as exc:
         raise LoadgenError(f"{path}: the {domain} model rejects this profile ({type(exc).__name__}: {exc}); "
                            "check [fleet] and [streams.*]") from None
+    for name, table in scenarios.items():
+        _check_numbers(table, path, f"[scenarios.{name}].")
+        try:
+            replace(profile, scenario=name).config()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LoadgenError(f"{path}: the {domain} model rejects [scenarios.{name}] ({type(exc).__name__}: "
+                               f"{exc}); a scenario changes rates and mixes, never topology") from None
+    if scenario is not None:
+        if scenario not in scenarios:
+            raise LoadgenError(f"{path}: no scenario '{scenario}'; this profile has: "
+                               f"{', '.join(sorted(scenarios)) or 'none'}")
+        profile = replace(profile, scenario=scenario)
     return profile
 
 

@@ -41,12 +41,14 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(domain):
     assert digest(make(7)) != digest(make(8))
 
 
-@pytest.mark.parametrize("stack, env", [("fleet_telematics", "prod"), ("food_delivery", "prod"),
-                                        ("property_maintenance", "prod"), ("food_delivery", "dev"),
-                                        ("task_api", "prod")])
-def test_sixty_seconds_match_the_profile_rates(stack, env):
-    """Periodic streams must match within 2%; Poisson streams within 2% or 4 sigma of their count."""
-    profile = load_profile(stack, env)
+@pytest.mark.parametrize("stack, env, scenario", [
+    ("fleet_telematics", "prod", None), ("food_delivery", "prod", None), ("property_maintenance", "prod", None),
+    ("food_delivery", "dev", None), ("task_api", "prod", None), ("property_maintenance", "prod", "freeze"),
+    ("food_delivery", "dev", "game_night"), ("fleet_telematics", "prod", "shift_change")])
+def test_sixty_seconds_match_the_profile_rates(stack, env, scenario):
+    """At the busiest moment, periodic streams must match their peak within 2%; Poisson streams within 2% or 4
+    sigma of their count."""
+    profile = load_profile(stack, env, scenario=scenario)
     config = profile.config()
     model = config.build()
     counts: dict[str, int] = {}

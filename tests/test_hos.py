@@ -78,3 +78,28 @@ def test_violators_break_the_rules_at_the_configured_fraction():
     assert np.array_equal(breaking, fleet.violator)
     sigma = np.sqrt(fraction * (1 - fraction) / n)
     assert abs(breaking.mean() - fraction) < 4 * sigma
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), spread_h=st.sampled_from([0.1, 1.5, 6.0]))
+def test_drivers_on_a_daily_rhythm_keep_the_rules_and_open_every_shift_at_their_hour(seed, spread_h):
+    rng = np.random.default_rng(seed)
+    starts = ((7 + spread_h * rng.standard_normal(40)) * HOUR) % (24 * HOUR)
+    fleet = HosFleet(40, rng, 0.2, shift_start_s=starts)
+    segments, changes = observe(fleet, hours=96)
+    assert set(changes) <= ALLOWED_TRANSITIONS
+    for driver in range(fleet.n):
+        broken = violations(segments[driver])
+        assert bool(broken) == bool(fleet.violator[driver]), (driver, broken)
+        if fleet.violator[driver]:
+            continue
+        # a shift opens after the fleet's first rest or after one of 10 h (not after a break)
+        opened = [start for k, ((before, rest_start, rest_end), (status, start, _)) in
+                  enumerate(zip(segments[driver], segments[driver][1:]))
+                  if before in (OFF_DUTY, SLEEPER_BERTH) and status not in (OFF_DUTY, SLEEPER_BERTH)
+                  and (k == 0 or rest_end - rest_start >= 10 * HOUR)]
+        assert len(opened) >= 3, driver
+        # on time, or late by what the shift before ran past 14 h (a stop or break after the last drive, under an
+        # hour): measured from the driver's hour each day, so lateness never adds up from day to day
+        late = [(t - starts[driver]) % (24 * HOUR) for t in opened]
+        assert all(x <= HOUR for x in late), (driver, late)

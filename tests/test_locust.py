@@ -337,3 +337,20 @@ def test_a_route_that_writes_a_table_gets_the_table_writes_check_as_in_validate(
     assert writes["new_items"] == writes["answered_2xx"] == route["status_counts"]["2xx"] > 0
     check = next(c for c in route["checks"] if c["name"] == "table writes")
     assert check["passed"], check
+
+
+def test_a_scenario_run_sends_the_scenarios_peak_and_records_it(local_target, tmp_path):
+    unknown = loadgen_locust(tmp_path, "--scenario", "heatwave", "--", "--headless", "-t", "1s")
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
+    assert "food_delivery/dev.toml" in unknown.stderr and "game_night" in unknown.stderr
+    done = loadgen_locust(tmp_path, "--scenario", "game_night", "--users-at-peak", "4", "--", "--headless", "-u", "4",
+                          "-r", "4", "-t", "4s")
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]  # (the streams'
+    # delivery in a 4 s test is not what this test is about)
+    summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    assert summary["scenario"] == summary["config"]["scenario"] == "game_night"
+    (api,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "api_route"]
+    peaks = {s: sum(d.peak_rps for d in load_profile("food_delivery", "dev", scenario=s).demand()
+                    if d.name == "POST /orders") for s in (None, "game_night")}
+    assert peaks["game_night"] > 2 * peaks[None]
+    assert abs(api["achieved_rate"] - peaks["game_night"]) < 0.35 * peaks["game_night"], (api["achieved_rate"], peaks)

@@ -28,12 +28,17 @@ def test_profiles_scale_up_from_dev_to_prod(stack):
     assert 0 < peaks[0] < peaks[1] < peaks[2]
 
 
-def test_fleet_telematics_prod_peak_is_the_full_fleet_and_fits_its_shards():
+def test_fleet_telematics_prod_peak_follows_the_duty_cycle_and_fits_its_shards():
     report = cli_json("profile", "show", "--stack", "fleet_telematics", "--env", "prod")
     assert report["fleet"]["vehicles"] == 234_000
-    assert report["peak_rps_total"] >= 40_000
     rates = {r["name"]: r for r in report["rates"]}
-    assert rates["gps"]["peak_rps"] == 23_400
+    gps, hos = rates["gps"], rates["hos"]
+    # below every vehicle driving at once (234,000 / 10 s), well above the night's heartbeats
+    assert 234_000 / 900 < gps["mean_rps"] < gps["peak_rps"] < 23_400
+    assert gps["peak_to_mean"] >= 1.5 and gps["peak_to_mean"] == round(gps["peak_rps"] / gps["mean_rps"], 2)
+    assert 0 <= gps["peak_hour_utc"] < 24 and gps["peak_at_utc"][-5:-3] == f"{int(gps['peak_hour_utc']):02d}"
+    # the ELD reports its driver's duty status whatever it is
+    assert hos["peak_rps"] == pytest.approx(hos["mean_rps"]) and hos["peak_rps"] == pytest.approx(234_000 / 60)
     for stream in ("gps", "diagnostics", "hos"):
         assert rates[stream]["shards"] > 0
         assert rates[stream]["peak_shard_records_utilization"] <= 1.0

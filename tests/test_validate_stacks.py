@@ -40,3 +40,19 @@ def test_a_candidate_with_the_matcher_p99_below_the_measured_fails_naming_the_al
     assert alarm["name"] in page
     assert f"{margin_pct(alarm):.1f} %" in page  # the margin, as the report's tables print it
     assert margin_pct(alarm) < 0
+
+
+def test_a_dev_freeze_is_answered_429_by_the_request_throttle_and_the_report_names_its_key(local_target, tmp_path):
+    # two worker processes: the scenario reaches the one that drives the routes
+    result = CliRunner().invoke(main, ["validate", "--stack", "property_maintenance", "--env", "dev", "--scenario",
+                                       "freeze", "--duration", "5", "--rate-scale", "4", "--processes", "2",
+                                       "--out", str(tmp_path), "--json"])
+    summary = json.loads(result.stdout)
+    assert result.exit_code == 1 and summary["scenario"] == "freeze" and summary["config"]["scenario"] == "freeze"
+    request = next(hp for hp in summary["hot_paths"] if hp["name"] == "request_api")
+    assert request["status_counts"]["429"] > 0 and request["verdict"] == "fail"
+    throttled = next(c for c in request["checks"] if c["name"] == "throttled")
+    assert f"{request['status_counts']['429']:,} of" in throttled["detail"]
+    assert "api_request_throttle_rate_limit = 5" in throttled["detail"]  # dev.tfvars
+    capacity = next(c for c in summary["checks"] if c["name"] == "capacity")
+    assert not capacity["passed"] and "api_request_throttle_rate_limit" in capacity["detail"]

@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 
 from loadgen.cli.common import (Finite, cell, console, default_terraform_dir, emit_json, env_option, json_option,
-                                stack_option, terraform_dir_option, user_errors)
+                                scenario_option, stack_option, terraform_dir_option, user_errors)
 from loadgen.errors import LoadgenError
 from loadgen.measure.capacity_model import capacity_model
 from loadgen.profiles import load_profile
@@ -24,14 +24,15 @@ from loadgen.tf.env_model import ResolvedStack
 @terraform_dir_option
 @stack_option
 @env_option
+@scenario_option
 @click.option("--tfvars", "candidate", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Evaluate this candidate .tfvars in place of the env's own.")
 @click.option("--headroom", default=1.3, show_default=True, type=Finite(),
               help="Demand multiple every capacity must hold (1.3 = 30% above the top ramp stage).")
 @json_option
 @user_errors
-def capacity(terraform_dir: Path | None, stack: str, env: str, candidate: Path | None, headroom: float,
-             as_json: bool) -> None:
+def capacity(terraform_dir: Path | None, stack: str, env: str, scenario: str | None, candidate: Path | None,
+             headroom: float, as_json: bool) -> None:
     """Demand (profile, top ramp stage) x capacity (tfvars): utilization, saturation multiple, recommended value of
     each tfvars key, and the key that breaks first. Exit 1 when any demand x headroom exceeds its capacity."""
     if not headroom > 0:
@@ -39,12 +40,13 @@ def capacity(terraform_dir: Path | None, stack: str, env: str, candidate: Path |
     loaded = hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)
     if candidate is not None:
         loaded = hcl_reader.with_candidate_tfvars(loaded, env, candidate)
-    result = capacity_model(ResolvedStack(loaded, env), load_profile(stack, env), headroom)
-    payload = result.to_json()
+    result = capacity_model(ResolvedStack(loaded, env), load_profile(stack, env, scenario=scenario), headroom)
+    payload = {**result.to_json(), "scenario": scenario}
     if as_json:
         emit_json(payload)
     else:
-        table = Table(title=f"capacity: {stack} / {env} ({Path(payload['tfvars']).name}, top stage "
+        table = Table(title=f"capacity: {stack} / {env}{f', scenario {scenario}' if scenario else ''} "
+                            f"({Path(payload['tfvars']).name}, top stage "
                             f"{payload['top_stage_rate_fraction']:g}x peak, headroom {headroom:g}): "
                             f"{payload['verdict'].upper()}")
         for column in ("key", "resource", "unit", "demand", "capacity", "utilization", "saturates at", "current",

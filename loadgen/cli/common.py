@@ -64,6 +64,8 @@ stack_option = click.option("--stack", required=True, help="Stack folder name, e
 
 
 env_option = click.option("--env", required=True, help="Environment: dev, staging or prod.")
+scenario_option = click.option("--scenario", default=None, metavar="NAME",
+                               help="A named scenario of the profile ([scenarios.NAME]: a surge, a rhythm).")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")

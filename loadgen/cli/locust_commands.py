@@ -20,7 +20,8 @@ from pathlib import Path
 import click
 
 from loadgen.cli.common import (Finite, build_context, default_terraform_dir, embedded_target, env_option,
-                                out_option, rate_scale_option, stack_option, target_option, user_errors, writable)
+                                out_option, rate_scale_option, scenario_option, stack_option, target_option,
+                                user_errors, writable)
 from loadgen.errors import LoadgenError
 from loadgen.locust import LOCUSTFILE, PREPARED_ENV, SHAPES, shape_name, stack_shapes
 from loadgen.locust.prepare import driven_kinds, prepare_target
@@ -36,7 +37,7 @@ killed."""
 
 def locust_command(stack: str, env: str, target: str, tfvars: Path | None, out: Path, users_at_peak: float,
                    rate_scale: float, ramp_duration: float | None, shape: bool,
-                   locust_args: tuple[str, ...]) -> list[str]:
+                   locust_args: tuple[str, ...], scenario: str | None = None) -> list[str]:
     files = f"{LOCUSTFILE},{SHAPES}" if shape or "--class-picker" in locust_args else str(LOCUSTFILE)
     command = [sys.executable, "-m", "locust", "-f", files, "--stack", stack, "--env", env, "--target", target,
                "--out", str(out), "--users-at-peak", repr(users_at_peak), "--rate-scale", repr(rate_scale)]
@@ -44,6 +45,8 @@ def locust_command(stack: str, env: str, target: str, tfvars: Path | None, out: 
         command += ["--tfvars", str(tfvars.resolve())]
     if ramp_duration is not None:
         command += ["--ramp-duration", repr(ramp_duration)]
+    if scenario is not None:
+        command += ["--scenario", scenario]
     return command + list(locust_args)
 
 
@@ -76,6 +79,7 @@ def run_locust(command: list[str], environ: dict[str, str]) -> int:
 @click.command("locust", context_settings={"ignore_unknown_options": True})
 @stack_option
 @env_option
+@scenario_option
 @click.option("--tfvars", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="A candidate tfvars file judged in place of the env's own.")
 @target_option
@@ -89,19 +93,22 @@ def run_locust(command: list[str], environ: dict[str, str]) -> int:
               "(with -- --class-picker instead, the web UI offers the stack's shapes).")
 @click.argument("locust_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
-def locust(stack, env, tfvars, target, out, users_at_peak, rate_scale, ramp_duration, shape, locust_args) -> None:
+def locust(stack, env, scenario, tfvars, target, out, users_at_peak, rate_scale, ramp_duration, shape,
+           locust_args) -> None:
     """Locust on the stack's API, GEO and Kinesis hot paths: `loadgen locust --stack S --env E -- --headless -u 20
     -t 60s`."""
     hcl_reader.load_stack(default_terraform_dir(), stack)  # an unknown stack: one line, early
     out = writable(out or REPORTS_DIR).resolve()
     with embedded_target(target):
-        ctx = build_context(stack, env, target, out, "locust", False, needs_api=True, tfvars=tfvars)
+        ctx = build_context(stack, env, target, out, "locust", False, needs_api=True, tfvars=tfvars,
+                            scenario=scenario)
         if not driven_kinds(ctx):
             raise LoadgenError(f"stack '{stack}' declares no hot path the Locust users drive on --target {target} "
                                f"({', '.join(DRIVEN_KINDS)})")
         prepare_target(ctx)
         environ = {**os.environ, PREPARED_ENV: "1"}
-        environ["LOADGEN_SHAPE"] = shape_name(stack, env) if shape else ",".join(stack_shapes(stack))
+        environ["LOADGEN_SHAPE"] = (shape_name(stack, env, scenario) if shape
+                                    else ",".join(n for n, (_, s) in stack_shapes(stack).items() if s == scenario))
         code = run_locust(locust_command(stack, env, target, tfvars, out, users_at_peak, rate_scale, ramp_duration,
-                                         shape, locust_args), environ)
+                                         shape, locust_args, scenario), environ)
     sys.exit(code)

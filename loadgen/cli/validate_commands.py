@@ -19,8 +19,9 @@ from pathlib import Path
 import click
 
 from loadgen.cli.common import (SIGNAL_EXIT, Finite, Stop, build_context, dead_services, confirm_prod_option, console,
-                                embedded_target, default_terraform_dir, emit_json, json_option, out_option, rate_scale_option,
-                                run_async, target_option, terraform_dir_option, user_errors, writable)
+                                embedded_target, default_terraform_dir, emit_json, json_option, out_option,
+                                rate_scale_option, run_async, scenario_option, target_option, terraform_dir_option,
+                                user_errors, writable)
 from loadgen.cli.validate_workers import WorkerArgs, run_in_processes
 from loadgen.drive.ramp import RampPlan
 from loadgen.drive.scheduler import cause_of
@@ -32,6 +33,7 @@ from loadgen.measure.run_summary import HotPathResult, measured_p99_ms, write_su
 from loadgen.measure.staged_recorder import StagedRecorder
 from loadgen.measure.validate_summary import build_validate_summary, target_check
 from loadgen.paths import REPORTS_DIR
+from loadgen.profiles import load_profile
 from loadgen.report.html_report import render_report
 from loadgen.report.live_board import LiveBoard
 from loadgen.run_context import RunContext
@@ -77,11 +79,11 @@ def _partial(watched: list[StagedRecorder]) -> list[HotPathResult]:
 def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *, terraform_dir: Path | None,
                    profiles_dir: Path | None, tfvars: Path | None, tf_outputs: Path | None, duration: float | None, rate_scale: float, headroom: float,
                    confirm_prod: bool, as_json: bool, processes: int = 1,
-                   all_stacks_run: bool = False) -> tuple[dict, int | None]:
+                   all_stacks_run: bool = False, scenario: str | None = None) -> tuple[dict, int | None]:
     """One stack's validate run; returns its summary and the exit code a signal asks for (or None)."""
     ctx = build_context(stack, env, target, out, "validate", confirm_prod, terraform_dir,
                         needs_api=True, tfvars=tfvars, run_id=run_id, profiles_dir=profiles_dir,
-                        tf_outputs=tf_outputs)
+                        tf_outputs=tf_outputs, scenario=scenario)
     plan = RampPlan.from_profile(ctx.profile, duration)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     stop, watched = Stop(), []
@@ -89,7 +91,7 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     if processes > 1:
         run, aborted, stopped_by = run_in_processes(WorkerArgs(
             stack, env, target, out, run_id, terraform_dir, profiles_dir, tfvars, tf_outputs, duration, rate_scale,
-            confirm_prod), processes)
+            confirm_prod, scenario), processes)
         stop.signal = stopped_by
     else:
         with LiveBoard(not as_json, f"validate {stack}/{env}") as board:
@@ -100,13 +102,14 @@ def validate_stack(stack: str, env: str, target: str, out: Path, run_id: str, *,
     dead = dead_services(target)
     config = {"stack": stack, "env": env, "target": target, "duration_s": plan.total_s, "rate_scale": rate_scale,
               "headroom": headroom, "tfvars": str(tfvars) if tfvars else f"{env}.tfvars",
-              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
+              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2])), "scenario": scenario}
     if run and run.kinesis:
         config["kinesis_accounting"] = run.kinesis["accounting"]
     summary = build_validate_summary(
         ctx, results, run.not_driven if run else {}, plan, run.elapsed_s if run else elapsed,
         rate_scale=rate_scale, processes=processes, tfvars=config["tfvars"], capacity=capacity, config=config,
         aborted=aborted, target_checks=[target_check(dead)] if target == "local" else [])
+    summary["scenario"] = scenario
     if run and run.kinesis:
         summary.update(run.kinesis)
     write_summary(ctx, summary, results)
@@ -148,6 +151,7 @@ def _print(summary: dict, run_dir: Path) -> None:
               help="Seconds for the whole ramp (the profile's stages compressed proportionally; default: as the "
                    "profile says).")
 @rate_scale_option
+@scenario_option
 @click.option("--headroom", default=1.3, show_default=True, type=Finite(min=1.0, max=100.0),
               help="Capacity must hold the top stage's demand x this.")
 @click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
@@ -160,16 +164,20 @@ def _print(summary: dict, run_dir: Path) -> None:
 @out_option
 @json_option
 @user_errors
-def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, duration, rate_scale, headroom, processes,
-             target, tf_outputs, confirm_prod, out, as_json) -> None:
+def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, duration, rate_scale, scenario, headroom,
+             processes, target, tf_outputs, confirm_prod, out, as_json) -> None:
     """Capacity model + every hot path through the ramp, judged against the env's alarms; exit 0 pass, 1 fail."""
     if bool(stack) == all_stacks:
         raise LoadgenError("give exactly one of --stack S or --all")
     if (tfvars is not None or tf_outputs is not None) and all_stacks:
         raise LoadgenError("--tfvars and --tf-outputs are one stack's files; use them with --stack")
+    if scenario is not None and all_stacks:
+        raise LoadgenError("--scenario names one profile's scenario; use it with --stack")
     stacks = declared_stacks(profiles_dir) if all_stacks else [stack]
     if not all_stacks:
         hcl_reader.load_stack(terraform_dir or default_terraform_dir(), stack)  # an unknown stack: one line, early
+        if scenario is not None:
+            load_profile(stack, env, profiles_dir, scenario)  # an unknown scenario: one line, before any load
     out = writable(out or REPORTS_DIR)  # before the embedded target starts or any load is sent
     suite_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{env}-validate"
     summaries, signal_exit = [], None
@@ -180,7 +188,7 @@ def validate(terraform_dir, profiles_dir, stack, all_stacks, env, tfvars, durati
                 name, env, target, base, run_id, terraform_dir=terraform_dir, profiles_dir=profiles_dir,
                 tfvars=tfvars, tf_outputs=tf_outputs, duration=duration,
                 rate_scale=rate_scale, headroom=headroom, confirm_prod=confirm_prod, as_json=as_json,
-                processes=processes, all_stacks_run=all_stacks)
+                processes=processes, all_stacks_run=all_stacks, scenario=scenario)
             summaries.append((summary, base / run_id))
             if not as_json:
                 _print(summary, base / run_id)

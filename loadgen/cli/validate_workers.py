@@ -44,6 +44,7 @@ class WorkerArgs:
     duration: float | None
     rate_scale: float
     confirm_prod: bool
+    scenario: str | None = None
 
 
 def _worker(args: WorkerArgs, k: int, n: int, conn: Connection) -> None:
@@ -51,7 +52,8 @@ def _worker(args: WorkerArgs, k: int, n: int, conn: Connection) -> None:
     try:
         ctx = build_context(args.stack, args.env, args.target, args.out, "validate", args.confirm_prod,
                             args.terraform_dir, needs_api=True, tfvars=args.tfvars, run_id=args.run_id,
-                            profiles_dir=args.profiles_dir, tf_outputs=args.tf_outputs)
+                            profiles_dir=args.profiles_dir, tf_outputs=args.tf_outputs,
+                            scenario=args.scenario)
         plan = RampPlan.from_profile(ctx.profile, args.duration)
         run = run_async(_worker_run(ctx, plan, args.rate_scale, (k, n), conn))
         conn.send(("done", {"results": [result_to_wire(r) for r in run.results], "not_driven": run.not_driven,

@@ -9,6 +9,7 @@ aiobotocore when it is imported: Locust's gevent patching comes first (botocore 
 the stream definitions, and an AWS target's credentials).
 """
 
+import tomllib
 from pathlib import Path
 
 from loadgen.hot_paths import FILE_NAME
@@ -21,12 +22,20 @@ PREPARED_ENV = "LOADGEN_LOCUST_PREPARED"
 before starting it; a plain `locust -f` prepares it at init."""
 
 
-def shape_name(stack: str, env: str) -> str:
-    """The LoadTestShape class of a stack and env's profile ramp, e.g. FoodDeliveryDevShape."""
-    return "".join(part.title() for part in (*stack.split("_"), env)) + "Shape"
+def shape_name(stack: str, env: str, scenario: str | None = None) -> str:
+    """The LoadTestShape class of a stack and env's profile ramp (under one of its scenarios), e.g.
+    FoodDeliveryDevShape, FoodDeliveryDevGameNightShape."""
+    words = (*stack.split("_"), env, *(scenario.split("_") if scenario else ()))
+    return "".join(part.title() for part in words) + "Shape"
 
 
-def stack_shapes(stack: str) -> dict[str, str]:
-    """Shape class name -> env, for every env of the stack with a profile (profiles/<stack>/<env>.toml)."""
-    return {shape_name(stack, p.stem): p.stem for p in sorted((PROFILES_DIR / stack).glob("*.toml"))
-            if p.name != FILE_NAME}
+def stack_shapes(stack: str) -> dict[str, tuple[str, str | None]]:
+    """Shape class name -> (env, scenario or None), for every env of the stack with a profile
+    (profiles/<stack>/<env>.toml) and every [scenarios.NAME] it declares."""
+    shapes = {}
+    for path in sorted((PROFILES_DIR / stack).glob("*.toml")):
+        if path.name == FILE_NAME:
+            continue
+        for scenario in (None, *sorted(tomllib.loads(path.read_text()).get("scenarios", {}))):
+            shapes[shape_name(stack, path.stem, scenario)] = (path.stem, scenario)
+    return shapes

@@ -55,6 +55,8 @@ span every worker records on (so their recordings merge) and how far into the te
 def _options(parser) -> None:
     parser.add_argument("--stack", env_var="LOADGEN_STACK", include_in_web_ui=False, help="Stack, e.g. food_delivery.")
     parser.add_argument("--env", env_var="LOADGEN_ENV", include_in_web_ui=False, help="dev, staging or prod.")
+    parser.add_argument("--scenario", env_var="LOADGEN_SCENARIO", default=None, include_in_web_ui=False,
+                        help="A named scenario of the profile ([scenarios.NAME]): the requests and rates it drives.")
     parser.add_argument("--tfvars", env_var="LOADGEN_TFVARS", include_in_web_ui=False,
                         help="A candidate tfvars file judged in place of the env's own.")
     parser.add_argument("--out", env_var="LOADGEN_OUT", include_in_web_ui=False,
@@ -76,12 +78,12 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _prepare_child(stack: str, env: str, target: str, tfvars: str | None,
+def _prepare_child(stack: str, env: str, target: str, tfvars: str | None, scenario: str | None,
                    *extra: str) -> subprocess.CompletedProcess:
     """loadgen.locust.prepare in a child process (its AWS clients stay out of this gevent process)."""
     return subprocess.run([sys.executable, "-m", "loadgen.locust.prepare", "--stack", stack, "--env", env,
-                           "--target", target, *(["--tfvars", tfvars] if tfvars else []), *extra],
-                          capture_output=True, text=True)
+                           "--target", target, *(["--tfvars", tfvars] if tfvars else []),
+                           *(["--scenario", scenario] if scenario else []), *extra], capture_output=True, text=True)
 
 
 def _last_line(done: subprocess.CompletedProcess) -> str:
@@ -91,7 +93,7 @@ def _last_line(done: subprocess.CompletedProcess) -> str:
 
 def _prepare(options) -> None:
     """A plain `locust -f`: the target is prepared as `loadgen locust` prepares it."""
-    done = _prepare_child(options.stack, options.env, options.target, options.tfvars)
+    done = _prepare_child(options.stack, options.env, options.target, options.tfvars, options.scenario)
     if done.returncode != 0:
         _fail(f"preparing the target failed: {_last_line(done)}")
 
@@ -103,7 +105,8 @@ def _init(environment, **_) -> None:
         _fail("loadgen's locustfile needs --stack S and --env E (or LOADGEN_STACK / LOADGEN_ENV)")
     try:
         ctx = build_context(options.stack, options.env, options.target, Path(options.out) if options.out else None,
-                            "locust", False, needs_api=True, tfvars=Path(options.tfvars) if options.tfvars else None)
+                            "locust", False, needs_api=True, tfvars=Path(options.tfvars) if options.tfvars else None,
+                            scenario=options.scenario)
         if not isinstance(environment.runner, WorkerRunner) and os.environ.get(PREPARED_ENV) != "1":
             _prepare(options)
         run = LocustRun(ctx, RunOptions(options.stack, options.env, options.tfvars, options.out,
@@ -228,8 +231,8 @@ class _Judge:
         if not self.written_tables:
             return {}
         options = self.run.options
-        done = _prepare_child(options.stack, options.env, self.run.ctx.target.kind, options.tfvars, "--table-counts",
-                              *self.written_tables)
+        done = _prepare_child(options.stack, options.env, self.run.ctx.target.kind, options.tfvars,
+                              self.run.ctx.profile.scenario, "--table-counts", *self.written_tables)
         return json.loads(done.stdout) if done.returncode == 0 else f"counting the items failed: {_last_line(done)}"
 
     def merged(self):

@@ -55,12 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env", required=True)
     parser.add_argument("--target", default="local", choices=("local", "aws"))
     parser.add_argument("--tfvars")
+    parser.add_argument("--scenario")
     parser.add_argument("--table-counts", nargs="+", metavar="ADDRESS",
                         help="Print the item counts of these tables (JSON) instead of preparing.")
     args = parser.parse_args(argv)
     try:
         ctx = build_context(args.stack, args.env, args.target, None, "locust", False, needs_api=True,
-                            tfvars=Path(args.tfvars) if args.tfvars else None)
+                            tfvars=Path(args.tfvars) if args.tfvars else None, scenario=args.scenario)
         if args.table_counts:
             print(json.dumps(run_async(table_counts(ctx, args.table_counts))))
         else:

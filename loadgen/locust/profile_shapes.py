@@ -1,4 +1,5 @@
-"""One LoadTestShape per stack and env, from `profiles/<stack>/<env>.toml`'s ramp stages.
+"""One LoadTestShape per stack, env and scenario, from `profiles/<stack>/<env>.toml`'s ramp stages (and its
+`[scenarios.NAME]`, whose peak the users' share is of: pick the shape with `--scenario NAME` in the run).
 
 Where it sits: profiles (stages: duration, fraction of the peak) -> drive.ramp.RampPlan (compressed to
 `--ramp-duration` when given) -> a user count per stage, `users_at_peak` x the stage's fraction (each user sends
@@ -27,10 +28,12 @@ class ProfileShape(LoadTestShape):
     abstract = True
     stack: str = ""
     env: str = ""
+    scenario: str | None = None
 
     def plan(self) -> RampPlan:
         options = self.runner.environment.parsed_options
-        return RampPlan.from_profile(load_profile(self.stack, self.env), getattr(options, "ramp_duration", None))
+        return RampPlan.from_profile(load_profile(self.stack, self.env, scenario=self.scenario),
+                                     getattr(options, "ramp_duration", None))
 
     def tick(self) -> tuple[int, float] | None:
         users = stage_users(self.plan(), self.runner.environment.parsed_options.users_at_peak,
@@ -42,7 +45,9 @@ class ProfileShape(LoadTestShape):
 
 
 def profile_shapes() -> dict[str, type]:
-    """Shape class name -> a ProfileShape of that stack and env, for every profile of every declared stack."""
-    return {name: type(name, (ProfileShape,), {"stack": stack, "env": env, "abstract": False, "__module__": __name__})
-            for stack in declared_stacks() for name, env in stack_shapes(stack).items()}
+    """Shape class name -> a ProfileShape of that stack, env and scenario, for every profile (and each of its
+    scenarios) of every declared stack."""
+    return {name: type(name, (ProfileShape,), {"stack": stack, "env": env, "scenario": scenario, "abstract": False,
+                                               "__module__": __name__})
+            for stack in declared_stacks() for name, (env, scenario) in stack_shapes(stack).items()}
 

@@ -104,7 +104,7 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
               "pace_s": round(run.pace_s, 6) if run.pace_s else None,
               "ramp_duration_s": run.options.ramp_duration, "headroom": run.options.headroom,
               "tfvars": run.options.tfvars or f"{ctx.env}.tfvars",
-              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2]))}
+              "profile": str(ctx.profile.path.relative_to(ctx.profile.path.parents[2])), "scenario": ctx.profile.scenario}
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     summary = build_validate_summary(ctx, results, not_driven, plan, elapsed_s, rate_scale=run.options.rate_scale,
                                      processes=max(workers, 1), tfvars=config["tfvars"], capacity=capacity,
@@ -115,6 +115,7 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
         summary["accounting"] = accounting(streams)
         if (ctx.run_dir / FAILURES_FILE).exists():
             summary["failures_file"] = FAILURES_FILE
+    summary["scenario"] = ctx.profile.scenario
     write_summary(ctx, summary, results)
     render_report(ctx.run_dir)
     return summary

@@ -377,7 +377,7 @@ def _mapping_sources(ctx: _Context) -> list[tuple[ResourceInstance, str, str, bo
         for address, attribute in computed_refs(esm.attribute("event_source_arn")):
             if attribute == "stream_arn" and address.startswith("aws_dynamodb_table."):
                 ctx.skip(esm.address, "DynamoDB stream source: its shard count follows the table's partitions, "
-                                      "which Terraform does not set")
+                                      "which Terraform does not set (its function's concurrency is modelled)")
             if address in ctx.streams and function:
                 found.append((esm, function, address, False))
             elif address in consumers and function:
@@ -559,6 +559,22 @@ def _littles_law(ctx: _Context, inst: ResourceInstance, rate: float, names: list
         demand=demand, capacity=capacity, unit="concurrent executions",
         recommended=math.ceil(demand * ctx.headroom), current=current,
         detail={"arrivals_per_s": round(rate, 4), "duration_s": duration_s, "duration_basis": basis})
+
+
+def _table_stream_consumers(ctx: _Context) -> list[ResourceCapacity]:
+    """DynamoDB stream -> Lambda (e.g. a request router): concurrency by Little's law, the table's item writes per
+    second (one stream record each; failed conditional writes counted, an upper bound) x the function's p99,
+    against its reserved concurrency."""
+    writes: dict[str, float] = {}
+    for traffic, _ in _table_traffic(ctx):
+        writes[traffic.table] = writes.get(traffic.table, 0.0) + ctx.rate(traffic.rate_source) * traffic.writes
+    functions, rows = _functions(ctx), []
+    for esm in ctx.view.instances("aws_lambda_event_source_mapping"):
+        function = functions.get(_function_address(esm.attribute("function_name")) or "")
+        for address, attribute in computed_refs(esm.attribute("event_source_arn")):
+            if attribute == "stream_arn" and function is not None and writes.get(address, 0.0) > 0:
+                rows.append(_littles_law(ctx, function, writes[address], [], f"{address} stream record"))
+    return rows
 
 
 def _table_of_alarm(ctx: _Context, alarm_address: str) -> str | None:
@@ -920,6 +936,7 @@ def capacity_model(resolved: ResolvedStack, profile: Profile, headroom: float = 
     rows += _lambda_stream_consumers(ctx, mappings)
     rows += _api_routes(ctx)
     rows += _dynamodb(ctx)
+    rows += _table_stream_consumers(ctx)
     rows += _sqs_consumers(ctx)
     rows += _websocket(ctx)
     tfvars = resolved.stack.tfvars[resolved.env].path

@@ -8,7 +8,8 @@ achieved rate (completions in the stage's wall window) must be within DELIVERY_T
 offered in it (at least DELIVERY_SLACK_OPS operations, or DELIVERY_SLACK_S of its traffic, either way: what is
 in flight at a boundary),
 no Kinesis record may be left in flight, a route's writes must have landed (one new item in its writes_table per
-2xx answer, local target), the capacity model must hold, and the run must not have been aborted.
+2xx answer, local target), the capacity model must hold, and the run must not have been aborted. A route answered
+429 gets a `throttled` check naming the tfvars keys of the throttles it meets (from the capacity model).
 Declared hot paths this target cannot drive are listed with the reason (verdict `not-run`); they never pass and
 never fail the run silently: the report shows them.
 """
@@ -124,6 +125,21 @@ def shortfall(summary: dict) -> str | None:
             f"{stage['target_rate']:,.2f}/s offered on {name} in stage {stage['index']} ({share:.0%}); {remedy}")
 
 
+def throttle_check(entry: dict, capacity: dict | None) -> dict | None:
+    """For an API route answered 429: the answers counted against the route's throttles, named by their tfvars keys
+    and values as the capacity model reads them; None when no answer was 429."""
+    throttled = (entry.get("status_counts") or {}).get("429", 0)
+    if not throttled:
+        return None
+    limits = {}
+    for row in (capacity or {}).get("resources", []):
+        if entry.get("route") in (row.get("detail") or {}).get("routes", []) and "throttle" in row["resource"]:
+            limits.setdefault(row["key"], row["current"])
+    named = ", ".join(f"{key} = {value}" for key, value in limits.items()) or "no throttle the capacity model reads"
+    return _check("throttled", False, f"{throttled:,} of {entry['ops']:,} answers were 429 Too Many Requests from "
+                                      f"the route's throttle ({named})")
+
+
 def target_check(dead: list[str]) -> dict:
     """Whether the target's services outlived the run (dead: descriptions of those that did not)."""
     return _check("target alive", not dead, "; ".join(f"{d} died during the run" for d in dead)
@@ -149,6 +165,12 @@ def build_validate_summary(ctx: Any, results: list[HotPathResult], not_driven: d
             entry["put_records_calls"] = call.recorder.ops
             entry["put_records_latency_ms"] = {k: round(v, 3) for k, v in call.recorder.latency_ms().items()}
     judge_delivery(summary, results, plan, aborted is not None)
+    for entry in summary["hot_paths"]:
+        check = throttle_check(entry, capacity)
+        if check is not None:
+            entry.setdefault("checks", []).append(check)
+            entry["verdict"] = "fail"
+            entry.setdefault("failed_because", f"{check['name']}: {check['detail']}")
     for name, reason in not_driven.items():
         summary["hot_paths"].append({"name": name, "kind": kinds.get(name), "ops": 0, "errors": 0,
                                      "late_starts": 0, "target_rate": None, "achieved_rate": 0.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from loadgen.profiles import KINESIS_BYTES_PER_SHARD, KINESIS_RECORDS_PER_SHARD, Profile
@@ -33,16 +34,27 @@ def _mean_record_bytes(profile: Profile) -> dict[str, float]:
     return {name: (b.nbytes / len(b) if len(b) else 0.0) for name, b in batches.items()}
 
 
+def _peak_at(start_epoch_ms: int, peak_time_s: float) -> datetime:
+    """The wall-clock (UTC) time of a simulated time: the model's t = 0 is start_epoch_ms."""
+    return datetime.fromtimestamp(start_epoch_ms / 1000.0 + peak_time_s, tz=timezone.utc)
+
+
 def profile_report(profile: Profile, stack: Stack) -> dict:
-    """Per stream/route: mean and peak rate, record size, and for Kinesis the per-shard load at peak."""
+    """Per stream/route: mean and peak rate (and when the peak falls, UTC), record size, and for Kinesis the
+    per-shard load at peak."""
     resolved = ResolvedStack(stack, profile.env)
+    start_epoch_ms = profile.config().start_epoch_ms
     shards = _shards_by_stream(resolved)
     api_limit = _rest_api_rate_limit(resolved)
     sizes = _mean_record_bytes(profile)
     rows = []
     for demand in profile.demand():
+        peak = _peak_at(start_epoch_ms, demand.peak_time_s)
         row: dict[str, Any] = {"name": demand.name, "kind": demand.kind, "mean_rps": demand.mean_rps,
-                               "peak_rps": demand.peak_rps, "partition_key": demand.partition_key,
+                               "peak_rps": demand.peak_rps, "peak_to_mean": round(demand.peak_rps / demand.mean_rps, 2)
+                               if demand.mean_rps else None, "peak_at_utc": f"{peak:%a %H:%M}",
+                               "peak_hour_utc": round(peak.hour + peak.minute / 60, 2),
+                               "partition_key": demand.partition_key,
                                "mean_record_bytes": round(sizes.get(demand.name, 0.0), 1)}
         if demand.kind == "kinesis":
             count = shards.get(demand.name)
@@ -60,7 +72,7 @@ def profile_report(profile: Profile, stack: Stack) -> dict:
         rows.append(row)
     return {
         "stack": profile.stack, "env": profile.env, "domain": profile.domain, "seed": profile.seed,
-        "fleet": profile.fleet,
+        "fleet": profile.fleet, "scenario": profile.scenario, "scenarios": sorted(profile.scenarios),
         "stages": [{"duration_s": s.duration_s, "rate_fraction": s.rate_fraction} for s in profile.stages],
         "rates": rows,
         "peak_rps_total": sum(r["peak_rps"] for r in rows),
