@@ -96,7 +96,7 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
 def test_kinesis_streams_are_pushed_by_one_user_with_every_record_accounted(local_target, tmp_path):
     done = subprocess.run([*LOADGEN, "locust", "--stack", "fleet_telematics", "--env", "dev", "--out", str(tmp_path),
                            "--users-at-peak", "1", "--", "--headless", "--processes", "2", "-u", "2", "-r", "2",
-                           "-t", "4s"], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+                           "-t", "12s"], capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
     run_dir = only_run_dir(tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -116,8 +116,8 @@ def test_kinesis_streams_are_pushed_by_one_user_with_every_record_accounted(loca
         assert sorted(hp["ops_per_worker"]) == [0, hp["ops"]]  # one KinesisUser in the test: no record sent twice
     assert accounting["generated"] == accounting["acknowledged"] + accounting["failed"] + accounting["in_flight"]
     assert accounting["generated"] == sum(hp["generated"] for hp in streams)
-    assert accounting["acknowledged"] > 0  # (a busy machine may starve the idle-priority generation process for
-    # most of a 4 s test, so not every stream is asked to have delivered)
+    assert accounting["acknowledged"] > 0  # (the fleet model takes its first second or two, and a busy machine
+    # may starve the idle-priority generation process, so not every stream is asked to have delivered)
     ours = f"{Path(sys.executable).parent}/python -c from loadgen.drive.generation_process"
     left = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert not [line for line in left.splitlines() if line.startswith(ours)], left
@@ -234,8 +234,8 @@ def test_a_signal_ends_a_distributed_test_with_its_report_marked_aborted_and_no_
     assert summary["aborted"] and summary["verdict"] == "fail" and "signal" in summary["abort_reason"]
     (api,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "api_route"]
     assert api["ops"] > 0 and len(api["ops_per_worker"]) == 2 and api["ops"] == api["locust"]["requests"]
-    left = subprocess.run(["pgrep", "-f", f"--out {tmp_path}"], capture_output=True, text=True)
-    assert left.stdout == "", left.stdout
+    left = subprocess.run(["pgrep", "-f", "--", f"--out {tmp_path}"], capture_output=True, text=True)
+    assert left.returncode == 1 and left.stdout == "", left.stdout + left.stderr  # 1: no process matched
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -285,8 +285,10 @@ def test_the_web_ui_starts_a_test_and_its_verdict_tab_shows_every_hot_path_and_t
         try:
             output = process.communicate(timeout=60)[0]
         except subprocess.TimeoutExpired:  # a Locust that ignores SIGINT: the test fails, nothing is left behind
+            # (Locust runs in a session of its own, holding this test's pipe: every process of the run is killed)
             os.killpg(process.pid, signal.SIGKILL)
-            output = process.communicate()[0] + "\n(Locust did not exit within 60 s of SIGINT)"
+            subprocess.run(["pkill", "-KILL", "-f", "--", f"--out {tmp_path}"], check=False)
+            output = process.communicate(timeout=30)[0] + "\n(Locust did not exit within 60 s of SIGINT)"
     assert process.returncode == 0, output[-2000:]
     declared = [p.name for p in hot_paths("food_delivery") if p.kind in ("api_route", "redis_geo", "kinesis_stream")
                 for _ in p.alarms]  # a row per driven hot path and guarding alarm

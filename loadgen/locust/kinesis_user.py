@@ -48,16 +48,16 @@ SLICE_S = 1.0
 TICK_S = 0.05
 """The longest the user sleeps between two looks (a call that returned may have freed a slot)."""
 TIMEOUT_S = 30.0
-SPARE_AFTER_S = 2.0
 
 
 _spares: dict[int, PipedGeneration] = {}
-"""id(environment) -> a generation process started ahead of the next test's KinesisUser."""
+"""id(environment) -> a generation process started at init for the first test's KinesisUser."""
 
 
 def prepare(environment) -> None:
-    """Start the next KinesisUser's generation process now (at init, and after each test), so that a test's first
-    records do not wait for Python to start; it ends when Locust quits."""
+    """Start the first test's generation process now, at init, so that its first records do not wait for Python to
+    start (a later test's KinesisUser starts its own: nothing is forked after a test stops, when a SIGINT may come,
+    and a Locust that forked then was seen not to quit on it); it ends when Locust quits."""
     if id(environment) not in _spares:
         _spares[id(environment)] = PipedGeneration()
 
@@ -133,8 +133,6 @@ class KinesisUser(User):
             self.calls.kill()
         if getattr(self, "source", None) is not None:
             self.source.close()
-            gevent.spawn_later(SPARE_AFTER_S, prepare, self.environment)  # the next test's, once this one's last
-            # recording is sent
         if getattr(self, "http", None) is not None:
             self.http.close()
         if getattr(self, "failures", None) is not None:
