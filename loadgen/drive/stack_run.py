@@ -1,4 +1,5 @@
-"""`loadgen validate`'s engine for one stack: every declared hot path prepared on the target, then all of them
+"""`loadgen validate`'s engine for one stack: every declared hot path prepared on the target (the rate-driven ones
+concurrently, then the model-driven ones concurrently), then all of them
 driven together through the profile's ramp, as the stack would receive them.
 
 Where it sits: RunContext (stack, env, resolved tfvars, profile, target) + RampPlan -> the drivers (set-up
@@ -20,7 +21,7 @@ import numpy as np
 from loadgen.drive.drivers import MODEL_DRIVEN, RATE_DRIVEN, not_driven_because, rate_driver
 from loadgen.drive.kinesis_pusher import PushOutcome
 from loadgen.drive.ramp import RampPlan, peak_rate
-from loadgen.drive.prepared import finish_of
+from loadgen.drive.prepared import PreparedOperation, finish_of
 from loadgen.drive.scheduler import clock, frozen_heap, run_open_loop
 from loadgen.errors import LoadgenError
 from loadgen.measure.run_summary import HotPathResult
@@ -47,6 +48,22 @@ class StackRun:
     """Why a driver stopped the run before its end (e.g. record generation failed), or None."""
 
 
+async def _together(set_ups: list[Awaitable]) -> list:
+    """Run the set-ups concurrently (each mostly waits on the target: workers starting, tables created, members
+    loaded); the first failure is raised once all have ended."""
+    done = await asyncio.gather(*set_ups, return_exceptions=True)
+    failed = next((outcome for outcome in done if isinstance(outcome, BaseException)), None)
+    if failed is not None:
+        raise failed
+    return done
+
+
+async def _closed_with(resources: AsyncExitStack, set_up: Awaitable[PreparedOperation]) -> PreparedOperation:
+    prepared = await set_up
+    resources.push_async_callback(prepared.close)
+    return prepared
+
+
 async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: tuple[int, int] = (0, 1),
                     watch: Callable[[StagedRecorder], None] | None = None,
                     stop: asyncio.Event | None = None,
@@ -61,25 +78,30 @@ async def run_stack(ctx: RunContext, plan: RampPlan, rate_scale: float, shard: t
     run = StackRun([])
     rate_driven, model_kinds = [], set()
     async with AsyncExitStack() as resources:
+        rate_paths = []
         for path in ctx.hot_paths:
             reason = not_driven_because(ctx, path)
             if reason:
                 run.not_driven[path.name] = reason
             elif path.kind in RATE_DRIVEN:
-                top_rate = peak_rate(ctx, path) * rate_scale * plan.top_fraction
-                prepared = await rate_driver(path, top_rate, shard)(ctx, CONCURRENCY)
-                resources.push_async_callback(prepared.close)
-                offsets = plan.offsets(peak_rate(ctx, path) * rate_scale / prepared.records_per_op, shard)
-                recorder = StagedRecorder(path.name, plan.starts_s, plan.total_s)
-                if watch:
-                    watch(recorder)
-                rate_driven.append((path, prepared, offsets, recorder))
+                rate_paths.append(path)
             elif shard[0] == 0:
                 model_kinds.add(path.kind)
+        tops = [peak_rate(ctx, path) * rate_scale * plan.top_fraction for path in rate_paths]
+        prepared_ops = await _together([_closed_with(resources, rate_driver(path, top, shard)(ctx, CONCURRENCY))
+                                        for path, top in zip(rate_paths, tops)])
+        for path, prepared in zip(rate_paths, prepared_ops):
+            offsets = plan.offsets(peak_rate(ctx, path) * rate_scale / prepared.records_per_op, shard)
+            recorder = StagedRecorder(path.name, plan.starts_s, plan.total_s)
+            if watch:
+                watch(recorder)
+            rate_driven.append((path, prepared, offsets, recorder))
         model_driven = [MODEL_DRIVEN[kind](ctx, plan, rate_scale, watch) for kind in sorted(model_kinds)]
+        # after the rate-driven set-ups: an API route's table is counted before the run, once every other
+        # set-up has written what it writes (e.g. the conditional write's hot items)
         for driver in model_driven:
             resources.push_async_callback(driver.close)
-            await driver.prepare()
+        await _together([driver.prepare() for driver in model_driven])
         with frozen_heap():
             began = await start() if start else clock() + LEAD_S
             jobs = [run_open_loop(p.operation, offsets, recorder, p.concurrency, began, stop=stop)
