@@ -9,7 +9,8 @@ import numpy as np
 
 from loadgen.measure.recorder import HotPathRecorder
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.scheduler import ClosedLoop, poisson_offsets, run_closed_loop, run_open_loop
+from loadgen.drive.scheduler import (DRAIN_MIN_S, DRAIN_TIMEOUT_S, ClosedLoop, drain_timeout, poisson_offsets,
+                                     run_closed_loop, run_open_loop)
 from loadgen.measure.staged_recorder import StagedRecorder
 
 
@@ -130,3 +131,19 @@ def test_failed_operations_are_counted_but_not_recorded_as_latencies():
     for recorder in (one, many):
         assert (recorder.ops, recorder.errors, recorder.histogram.get_total_count()) == (4, 1, 3)
         assert recorder.histogram.get_min_value() >= 10_000
+
+
+def test_an_operation_outstanding_past_the_drain_bound_fails_as_drain_timeout():
+    async def hangs(i: int) -> bool:
+        if i == 1:
+            await asyncio.sleep(3600)
+        return True
+
+    recorder = StagedRecorder("hangs", [0.0], 1.0)
+    started = time.perf_counter()
+    loop = asyncio.run(run_open_loop(hangs, np.array([0.0, 0.1, 0.2]), recorder, drain_timeout_s=0.5))
+    assert time.perf_counter() - started < 3
+    assert loop.cancelled == 1 and recorder.ops == 3 and recorder.errors == 1  # counted, and failed
+    assert recorder.error_causes == {"drain timeout": 1}
+    # the default bound follows the schedule's length, within DRAIN_MIN_S..DRAIN_TIMEOUT_S
+    assert [drain_timeout(d) for d in (2.0, 20.0, 1800.0)] == [DRAIN_MIN_S, 20.0, DRAIN_TIMEOUT_S]

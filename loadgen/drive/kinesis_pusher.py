@@ -35,7 +35,8 @@ How a run goes:
   a stall of the target or of this process shows up in every record it delayed), into the stream's recorder
   `<stream>_stream`; per call, its round trip, into `<stream>_stream_put_records`.
 - End: after the schedule, sending continues until every record is acknowledged or failed, bounded by
-  `drain_timeout_s`; what is still unfinished then is `in_flight`. On a stop (validate's SIGINT/SIGTERM) or a
+  `drain_timeout_s` (default: the scheduler's `drain_timeout` of the plan); what is still unfinished then is
+  `in_flight`. On a stop (validate's SIGINT/SIGTERM) or a
   cancellation (Ctrl-C on `push kinesis`) generation stops, records already due are flushed and in-flight calls
   awaited for the scheduler's stop drain; the outcome is returned with `aborted = True` and whatever did not
   finish is `in_flight`. Always: generated == acknowledged + failed +
@@ -68,7 +69,7 @@ from loadgen.drive.put_records_batches import (DEFAULT_LINGER_S, DEFAULT_MAX_ATT
                                                Span, StreamCounts, accounting, failure_line, ready_retries, settle,
                                                stream_result, streams_of)
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.scheduler import TICK_S, clock, drive, frozen_heap
+from loadgen.drive.scheduler import TICK_S, clock, drain_timeout, drive, frozen_heap
 from loadgen.errors import LoadgenError
 from loadgen.target.local_resources import create_streams
 from loadgen.measure.recorder import HotPathRecorder
@@ -397,7 +398,7 @@ class KinesisDriver:
                  watch: Callable[[StagedRecorder], None] | None = None, limits: PutLimits = PutLimits(),
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS, failures_path: Path | None = None, *,
                  max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-                 linger_s: float = DEFAULT_LINGER_S, slice_s: float = 1.0, drain_timeout_s: float = 30.0,
+                 linger_s: float = DEFAULT_LINGER_S, slice_s: float = 1.0, drain_timeout_s: float | None = None,
                  max_backlog: int = 200_000, create_on_target: bool | None = None,
                  seed: int = 1, streams: frozenset[str] | None = None):
         if not (rate_scale > 0 and np.isfinite(rate_scale)):
@@ -407,7 +408,8 @@ class KinesisDriver:
         self.ctx, self.plan, self.rate_scale, self.watch = ctx, plan, rate_scale, watch
         self.limits, self.max_attempts, self.max_in_flight = limits, max_attempts, max_in_flight
         self.linger_s, self.slice_s, self.max_backlog, self.seed = linger_s, slice_s, max_backlog, seed
-        self.drain_timeout_s, self.only = drain_timeout_s, streams
+        self.drain_timeout_s = drain_timeout(plan.total_s) if drain_timeout_s is None else drain_timeout_s
+        self.only = streams
         self.create = create_on_target if create_on_target is not None else ctx.target.kind == "local"
         self.failures_path = failures_path or ctx.run_dir / "kinesis_failures.jsonl"
         self.resources = AsyncExitStack()

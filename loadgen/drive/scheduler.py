@@ -46,6 +46,10 @@ HAND_OUT_GRAIN_S = 0.00025
 a group (every operation due by then) instead of one or two, so scheduling costs a fraction of the core. An
 operation waits at most this long for its group (in its latency, and well under LATE_START_S)."""
 DRAIN_TIMEOUT_S = 30.0
+DRAIN_MIN_S = 10.0
+"""After a schedule's end, outstanding operations may still finish for as long as the schedule ran, between these
+bounds (k6's gracefulStop is 30 s): one still outstanding then is counted failed (`drain timeout`). A short run on
+a target it overloads ends seconds after its schedule, not half a minute."""
 STOP_DRAIN_S = 5.0
 """After a stop (SIGINT/SIGTERM), how long outstanding operations may still finish."""
 clock = time.perf_counter
@@ -96,6 +100,11 @@ class Work(Protocol):
 
     async def abandon(self) -> int:
         """At the drain bound: give up what is outstanding (counted by the driver); returns how many."""
+
+
+def drain_timeout(duration_s: float) -> float:
+    """The drain bound of a schedule `duration_s` long (see DRAIN_MIN_S)."""
+    return min(DRAIN_TIMEOUT_S, max(DRAIN_MIN_S, duration_s))
 
 
 async def drive(work: Work, stop: asyncio.Event | None = None, drain_timeout_s: float = DRAIN_TIMEOUT_S) -> int:
@@ -267,14 +276,18 @@ class _Operations:
 
 
 async def run_open_loop(op: Operation, offsets: np.ndarray, recorder: StagedRecorder, max_in_flight: int = 10_000,
-                        began: float | None = None, drain_timeout_s: float = DRAIN_TIMEOUT_S,
+                        began: float | None = None, drain_timeout_s: float | None = None,
                         stop: asyncio.Event | None = None) -> LoopResult:
     """Run op(i) at began + offsets[i] (sorted seconds), latency from each operation's intended time. `began`
-    (a `clock()` reading) lets several hot paths share one start. Once `stop` is set no operation is started
-    and the outstanding ones get STOP_DRAIN_S to finish."""
+    (a `clock()` reading) lets several hot paths share one start. After the last offset the outstanding
+    operations get drain_timeout_s (default: `drain_timeout` of the schedule) to finish; once `stop` is set no
+    operation is started and they get STOP_DRAIN_S."""
     began_wall = time.time()
     began = clock() if began is None else began
-    work = _Operations(op, began + np.asarray(offsets, dtype=np.float64), recorder, max_in_flight, began)
+    offsets = np.asarray(offsets, dtype=np.float64)
+    if drain_timeout_s is None:
+        drain_timeout_s = drain_timeout(float(offsets[-1]) if offsets.size else 0.0)
+    work = _Operations(op, began + offsets, recorder, max_in_flight, began)
     cancelled = await drive(work, stop, drain_timeout_s)
     elapsed = clock() - began
     return LoopResult(began_wall, elapsed, recorder.ops / max(elapsed, 1e-9), cancelled)
