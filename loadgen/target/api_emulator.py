@@ -69,15 +69,12 @@ import asyncio
 import base64
 import concurrent.futures
 import hmac
-import importlib
 import json
 import logging
-import multiprocessing
 import os
 import secrets
 import sys
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,11 +82,12 @@ from typing import Any
 
 from aiohttp import web
 
-from loadgen.paths import REPO_ROOT, TERRAFORM_DIR
+from loadgen.paths import TERRAFORM_DIR
 from loadgen.tf.api_routes import ApiRoute, RestApi, rest_api
 from loadgen.tf.lambda_functions import LambdaFunction
 from loadgen.errors import LoadgenError
 from loadgen.run_context import LOCAL_CREDENTIALS, LOCAL_REGION, local_api_key
+from loadgen.target import lambda_worker
 from loadgen.target.local_postgres import LocalPostgres
 
 HEALTH_PATH = "/_emulator/health"
@@ -110,7 +108,6 @@ INTEGRATION_TIMEOUT_S = 29.0
 STATE_FILE = "local-target.json"
 LOCAL_ACCOUNT = "123456789012"
 REDACTED = "<redacted>"
-KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
 
 log = logging.getLogger("loadgen.target.api_emulator")
 
@@ -151,72 +148,6 @@ def admit(buckets: list[TokenBucket], now: float) -> bool:
             bucket.tokens -= 1.0
         return True
     return False
-
-
-# --- the worker process of one Lambda function ----------------------------------------------------------------
-
-_handler: Any = None
-_function_name = ""
-
-
-def _init_worker(package_dir: str, environment: dict[str, str], function_name: str) -> None:
-    """Runs once in each worker: the function's environment, and its package (then the repo) on sys.path."""
-    global _function_name
-    for name in list(os.environ):
-        if name not in KEPT_ENV:
-            del os.environ[name]
-    os.environ.update(environment)
-    sys.path[:0] = [package_dir, str(REPO_ROOT)]
-    _function_name = function_name
-
-
-class _Context:
-    """The Lambda context object handlers may read."""
-
-    def __init__(self, function_name: str, deadline: float):
-        self.function_name = function_name
-        self.aws_request_id = str(uuid.uuid4())
-        self.memory_limit_in_mb = 0
-        self._deadline = deadline
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def _load(handler: str) -> Any:
-    """The handler function, imported once per worker (its module's top level is the Lambda's init)."""
-    global _handler
-    if _handler is None:
-        module, function = handler.rsplit(".", 1)
-        _handler = getattr(importlib.import_module(module), function)
-    return _handler
-
-
-def _warm(handler: str) -> None:
-    """Warm-up: import the handler before the measured run, as Lambda's init runs before a container's first
-    request; an import that fails is left to the first request, which answers 502 with the error."""
-    try:
-        _load(handler)
-    except Exception:  # noqa: BLE001 - reported by the request that meets it
-        pass
-
-
-def _invoke(handler: str, event: dict, timeout_s: float) -> tuple[str, Any, float]:
-    """Import (once) and call the handler: ("ok", response, duration_s) or ("error", {"errorType",
-    "errorMessage"}, duration_s), traceback to the log. The duration is the handler call's alone, on this process's
-    perf_counter (as Lambda's Duration, it leaves out the import, which is the function's init)."""
-    started = None
-    try:
-        function = _load(handler)
-        started = time.perf_counter()
-        response = function(event, _Context(_function_name, time.monotonic() + timeout_s))
-        return "ok", response, time.perf_counter() - started
-    except Exception as exc:  # noqa: BLE001 - a failing handler is its error, as in Lambda
-        duration = time.perf_counter() - started if started is not None else 0.0
-        traceback.print_exc(file=sys.stderr)
-        sys.stderr.flush()
-        return "error", {"errorType": type(exc).__name__, "errorMessage": str(exc).splitlines()[0][:300] if str(exc)
-                         else ""}, duration
 
 
 # --- one stack in one env ------------------------------------------------------------------------------------
@@ -432,7 +363,8 @@ class ApiEmulator:
             return _json(404, {"message": str(exc)})
         loop = asyncio.get_running_loop()
         functions = list({f.address: f for f in functions}.values())
-        await asyncio.gather(*(loop.run_in_executor(runtime.pools[function.address], _warm, function.handler)
+        await asyncio.gather(*(loop.run_in_executor(runtime.pools[function.address], lambda_worker.warm,
+                                                    function.handler)
                                for function in functions for _ in range(self.workers)))
         return _json(200, {"status": "warm", "unreachable": {f.function_name: runtime.unreachable[f.address]
                                                              for f in functions if runtime.unreachable[f.address]}})
@@ -564,7 +496,7 @@ class ApiEmulator:
                         ", ".join(sorted({a for refs in missing.values() for a, _ in refs})))
         folder = write_package(function, self.state_dir / "api" / api.stack / api.env / function.key)
         runtime.pools[function.address] = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+            max_workers=self.workers, mp_context=lambda_worker.CONTEXT, initializer=lambda_worker.init_worker,
             initargs=(str(folder), environment, function.function_name))
 
     async def _function(self, runtime: StackRuntime, name: str) -> LambdaFunction:
@@ -584,8 +516,8 @@ class ApiEmulator:
         duration_s); an error is logged with `where`."""
         loop = asyncio.get_running_loop()
         try:
-            outcome, result, duration_s = await loop.run_in_executor(runtime.pools[function.address], _invoke,
-                                                                     function.handler, event, timeout_s)
+            outcome, result, duration_s = await loop.run_in_executor(
+                runtime.pools[function.address], lambda_worker.invoke, function.handler, event, timeout_s)
         except concurrent.futures.process.BrokenProcessPool as exc:
             outcome, result, duration_s = "error", {"errorType": "Runtime.ExitError",
                                                     "errorMessage": f"worker process died: {exc}"}, 0.0
