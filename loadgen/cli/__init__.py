@@ -1,4 +1,5 @@
-"""The `loadgen` command line: one group per stage of the pipeline, each in its own module.
+"""The `loadgen` command line: one group per stage of the pipeline, each in its own module, imported when its
+command runs (`loadgen tf check` does not load matplotlib, aiohttp or the drivers).
 
 Exit codes: 0 ok, 1 findings or a failed verdict, 2 bad input or environment (one line on stderr, no traceback:
 a usage error too, e.g. an option out of range, with where to read more instead of click's usage block).
@@ -6,24 +7,27 @@ a usage error too, e.g. an option out of range, with where to read more instead 
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
 import click
 
-from loadgen.cli.bench_commands import bench
-from loadgen.cli.capacity_commands import capacity
-from loadgen.cli.local_commands import local
-from loadgen.cli.locust_commands import locust
-from loadgen.cli.profile_commands import profile
-from loadgen.cli.push_commands import push
-from loadgen.cli.report_commands import report
-from loadgen.cli.tf_commands import tf
-from loadgen.cli.validate_commands import validate
+COMMANDS = ("tf", "profile", "capacity", "local", "bench", "push", "validate", "locust", "report")
+"""Each is the object of the same name in loadgen/cli/<name>_commands.py."""
 
 
 class OneLineErrors(click.Group):
-    """click's group, with a usage error reported as one line (exit 2) instead of a usage block."""
+    """click's group, with a usage error reported as one line (exit 2) instead of a usage block, and its commands
+    loaded on first use (click's documented lazy loading: list_commands / get_command)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        return getattr(importlib.import_module(f"loadgen.cli.{name}_commands"), name)
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
@@ -45,8 +49,5 @@ class OneLineErrors(click.Group):
 def main() -> None:
     """Load and performance simulator for the hot paths of the stacks in terraform/."""
 
-
-for group in (tf, profile, capacity, local, bench, push, validate, locust, report):
-    main.add_command(group)
 
 __all__ = ["main"]
