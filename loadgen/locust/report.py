@@ -117,5 +117,6 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
             summary["failures_file"] = FAILURES_FILE
     summary["scenario"] = ctx.profile.scenario
     write_summary(ctx, summary, results)
-    render_report(ctx.run_dir)
+    render_report(ctx.run_dir, processes=1)  # no fork in Locust's gevent process (a fork there was seen to leave
+    # Locust stuck at exit on logging's lock)
     return summary

@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import html
 import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +184,7 @@ CORE_KEYS = {"name", "kind", "ops", "errors", "late_starts", "target_rate", "ach
              "timeline", "locust"}
 
 
-def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
+def _hot_path_section(run: StackRun, hp: dict, png: bytes) -> str:
     stack = run.summary.get("stack", "")
     kind = f' <span class="muted">({_esc(hp["kind"])})</span>' if hp.get("kind") else ""
     parts = [f'<h3 id="{_anchor(stack, hp["name"])}">{_esc(hp["name"])} {_badge(hp["verdict"])}{kind}</h3>',
@@ -202,9 +205,6 @@ def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
     if hp.get("error_causes"):
         rows = [[_esc(cause), _num(count)] for cause, count in hp["error_causes"].items()]
         parts += ["<h4>errors by cause</h4>", _table(["cause", "errors"], rows)]
-    png = plots.hot_path_png(hp, run.histogram(hp), float(run.summary.get("duration_s") or 0.0))
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    (plot_dir / f"{hp['name']}.png").write_bytes(png)
     parts.append(f'<img class="plot" alt="plots of {_esc(hp["name"])}" '
                  f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
     extra = public({k: v for k, v in hp.items() if k not in CORE_KEYS})
@@ -214,7 +214,7 @@ def _hot_path_section(run: StackRun, hp: dict, plot_dir: Path) -> str:
     return "\n".join(parts)
 
 
-def _stack_section(run: StackRun, with_verdict: bool) -> str:
+def _stack_section(run: StackRun, with_verdict: bool, pngs: dict[tuple[Path, str], bytes]) -> str:
     s = run.summary
     title = f"{s.get('stack')} / {s.get('env')} on {s.get('target')}"
     if with_verdict:
@@ -232,15 +232,41 @@ def _stack_section(run: StackRun, with_verdict: bool) -> str:
     if "capacity" in s:
         parts += ["<h4>capacity</h4>", _capacity(s["capacity"])]
     parts += ["<h4>hot paths</h4>", _overview(s.get("stack", ""), s["hot_paths"])]
-    parts += [_hot_path_section(run, hp, run.run_dir / "plots") for hp in s["hot_paths"]]
+    parts += [_hot_path_section(run, hp, pngs[run.run_dir, hp["name"]]) for hp in s["hot_paths"]]
     config = public(s.get("config"))
     if config:
         parts += ["<h4>configuration</h4>", f"<pre>{_esc(json.dumps(config, indent=2, default=str))}</pre>"]
     return "\n".join(parts)
 
 
-def report_html(run: Run) -> str:
-    """The whole page for a loaded run (a stack's run, or a suite with a section per stack)."""
+def _plot(job: tuple[StackRun, int]) -> bytes:
+    stack, index = job
+    hp = stack.summary["hot_paths"][index]
+    return plots.hot_path_png(hp, stack.histogram(hp), float(stack.summary.get("duration_s") or 0.0))
+
+
+def render_plots(run: Run, processes: int) -> dict[tuple[Path, str], bytes]:
+    """Every hot path's PNG, keyed by (its stack's run dir, its name), also written to <run dir>/plots/<name>.png.
+    Drawing is matplotlib's pure-Python work (about half a second a hot path), so with `processes` > 1 the plots
+    are drawn in that many forked processes at once."""
+    jobs = [(stack, i) for stack in run.stacks for i in range(len(stack.summary["hot_paths"]))]
+    if processes > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(min(processes, len(jobs)), mp_context=multiprocessing.get_context("fork")) as pool:
+            pngs = list(pool.map(_plot, jobs))
+    else:
+        pngs = [_plot(job) for job in jobs]
+    drawn = {}
+    for (stack, i), png in zip(jobs, pngs):
+        name = stack.summary["hot_paths"][i]["name"]
+        (stack.run_dir / "plots").mkdir(parents=True, exist_ok=True)
+        (stack.run_dir / "plots" / f"{name}.png").write_bytes(png)
+        drawn[stack.run_dir, name] = png
+    return drawn
+
+
+def report_html(run: Run, pngs: dict[tuple[Path, str], bytes]) -> str:
+    """The whole page for a loaded run (a stack's run, or a suite with a section per stack), with its plots
+    (render_plots)."""
     if run.is_suite:
         s = run.summary
         lines = [f"{stack.summary['stack']}: {line}" for stack in run.stacks for line in failures(stack.summary)]
@@ -249,18 +275,21 @@ def report_html(run: Run) -> str:
                 _table(["stack", "run dir", "verdict"], [[f'<a href="#stack-{_esc(e["stack"])}">{_esc(e["stack"])}</a>',
                                                          _esc(e["run_dir"]), _badge(e["verdict"])]
                                                         for e in s["stacks"]], left=2)]
-        body += [_stack_section(stack, with_verdict=False) for stack in run.stacks]
+        body += [_stack_section(stack, False, pngs) for stack in run.stacks]
         heading = f"loadgen suite {s['run_id']}"
     else:
-        body = [_stack_section(run.stacks[0], with_verdict=True)]
+        body = [_stack_section(run.stacks[0], True, pngs)]
         heading = f"loadgen run {run.summary['run_id']}"
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_esc(heading)}</title>'
             f"<style>{CSS}</style></head><body><h1>{_esc(heading)}</h1>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def render_report(run_dir: Path) -> Path:
-    """Write run_dir/report.html (and plots/<hot path>.png in each stack's run dir); return the report's path."""
+def render_report(run_dir: Path, processes: int | None = None) -> Path:
+    """Write run_dir/report.html (and plots/<hot path>.png in each stack's run dir); return the report's path.
+    The plots are drawn in `processes` processes (default: one per CPU this process may use; 1 draws them here,
+    as a process that must not fork does)."""
     run = load_run(run_dir)
+    pngs = render_plots(run, len(os.sched_getaffinity(0)) if processes is None else processes)
     path = Path(run_dir) / REPORT_NAME
-    path.write_text(report_html(run))
+    path.write_text(report_html(run, pngs))
     return path
