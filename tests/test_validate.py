@@ -117,11 +117,11 @@ interval_s = 4.0
 partition_key = "driver_id"
 
 [[stages]]
-duration_s = 3
+duration_s = 2
 rate_fraction = 0.5
 
 [[stages]]
-duration_s = 8
+duration_s = 4
 rate_fraction = 1.0
 '''
 
