@@ -19,32 +19,34 @@ Steps = Generator[Call, Any, Result]
 """An operation's steps: yields the calls it needs, is sent each reply (or thrown its error), returns its result."""
 
 
+def _advance(steps: Steps, reply: Any, error: BaseException | None) -> tuple[bool, Any]:
+    """The steps sent the last call's reply (or thrown its error): (False, the next call) or (True, the result)."""
+    try:
+        return False, steps.send(reply) if error is None else steps.throw(error)
+    except StopIteration as done:
+        return True, done.value
+
+
 def run_steps(steps: Steps, call: Callable[[Call], Any]) -> Result:
     """The steps over a blocking `call`; its errors (any BaseException, a greenlet's kill included) are thrown
     into the steps, which count them and re-raise."""
-    reply: Any = None
-    error: BaseException | None = None
-    while True:
+    done, value = _advance(steps, None, None)
+    while not done:
         try:
-            request = steps.send(reply) if error is None else steps.throw(error)
-        except StopIteration as done:
-            return done.value
-        try:
-            reply, error = call(request), None
+            reply, error = call(value), None
         except BaseException as exc:  # noqa: BLE001 - handed to the steps, which decide and re-raise
             reply, error = None, exc
+        done, value = _advance(steps, reply, error)
+    return value
 
 
 async def run_steps_async(steps: Steps, call: Callable[[Call], Awaitable[Any]]) -> Result:
     """The steps over an awaitable `call` (a cancellation is thrown into them as any error)."""
-    reply: Any = None
-    error: BaseException | None = None
-    while True:
+    done, value = _advance(steps, None, None)
+    while not done:
         try:
-            request = steps.send(reply) if error is None else steps.throw(error)
-        except StopIteration as done:
-            return done.value
-        try:
-            reply, error = await call(request), None
+            reply, error = await call(value), None
         except BaseException as exc:  # noqa: BLE001 - handed to the steps, which decide and re-raise
             reply, error = None, exc
+        done, value = _advance(steps, reply, error)
+    return value
