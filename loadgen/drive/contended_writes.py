@@ -258,12 +258,40 @@ def read_request(table: TableDefinition, key: dict) -> dict:
     return {"TableName": table.name, "Key": key, "ConsistentRead": True}
 
 
+BATCH_GET_KEYS = 100
+"""Keys one BatchGetItem reads at most (DynamoDB's limit)."""
+
+
+def batch_read_requests(table: TableDefinition, keys: list[dict]) -> list[dict]:
+    """The BatchGetItem requests reading every hot item back after the run (consistent reads), for a client that
+    reads them in a few calls (the Locust processes, whose last recording waits for them)."""
+    return [{"RequestItems": {table.name: {"Keys": keys[start:start + BATCH_GET_KEYS], "ConsistentRead": True}}}
+            for start in range(0, len(keys), BATCH_GET_KEYS)]
+
+
+def _key_of(table: TableDefinition, item: dict) -> str:
+    return repr(sorted((name, sorted(item[name].items())) for name in (table.hash_key, table.range_key) if name))
+
+
+def final_versions_of(table: TableDefinition, keys: list[dict], items: list[dict]) -> list[int]:
+    """Each hot item's version (in the order of `keys`) from the items BatchGetItem answered."""
+    found = {_key_of(table, item): {"Item": item} for item in items}
+    return [final_version(table, found.get(_key_of(table, key), {})) for key in keys]
+
+
 def final_version(table: TableDefinition, answer: dict) -> int:
     """A hot item's version from its read-back answer."""
     item = answer.get("Item")
     if item is None:
         raise LoadgenError(f"a hot item vanished from {table.name} during the run")
     return int(item["version"]["N"])
+
+
+def tally_extra(tally: WriteTally) -> dict:
+    """The outcome counts as the summary names them (known during the run: no read-back)."""
+    return {"attempted_writes": tally.writes_sent, "successful_writes": tally.successful_writes,
+            "conditional_failures": tally.conditional_failures, "write_errors": tally.write_errors,
+            "read_errors": tally.read_errors}
 
 
 def finished(table: TableDefinition, write: ContendedWrite, writers: int, conditional: bool, tally: WriteTally,
@@ -277,9 +305,7 @@ def finished(table: TableDefinition, write: ContendedWrite, writers: int, condit
         "table": table.name, "writers": writers, "items": len(finals), "conditional": conditional,
         "write": write.handler if conditional else f"{write.handler} without its ConditionExpression "
                                                   "(demonstration)",
-        "attempted_writes": tally.writes_sent,
-        "successful_writes": tally.successful_writes, "conditional_failures": tally.conditional_failures,
-        "write_errors": tally.write_errors, "read_errors": tally.read_errors,
+        **tally_extra(tally),
         "lost_updates": sum(max(lost, 0) for lost in lost_per_item),
         "items_with_lost_updates": sum(1 for lost in lost_per_item if lost > 0),
         # applied on the table although the client never saw them succeed (timed out or cancelled)
