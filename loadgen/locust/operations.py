@@ -197,7 +197,7 @@ class ConditionalWriteOperation:
 
     def read_back(self, keys: list[dict]) -> list[dict]:
         """The hot items as they are now, in a few BatchGetItem calls (the process's last recording waits for
-        them, and a master gives its workers' last recordings half a second once it quits)."""
+        them, and its master for it)."""
         items: list[dict] = []
         for request in batch_read_requests(self.table, keys):
             for _ in range(SET_UP_ROUNDS):
