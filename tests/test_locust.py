@@ -20,7 +20,8 @@ import pytest
 import redis
 from hdrh.histogram import HdrHistogram
 
-from loadgen.drive.ramp import RampPlan
+from loadgen.drive.ramp import RampPlan, peak_rate
+from loadgen.edge_context import build_context
 from loadgen.hot_paths import hot_paths
 from loadgen.locust import LOCUSTFILE, SHAPES
 from loadgen.locust.run import stage_users
@@ -45,6 +46,16 @@ def stats_rows(prefix: Path, name: str = "orders_api") -> list[dict]:
 def only_run_dir(out: Path) -> Path:
     (run_dir,) = [p for p in out.iterdir() if (p / "summary.json").exists()]
     return run_dir
+
+
+def failed_checks(out: Path) -> str:
+    """What failed in the run dirs' summaries (for an assertion's message)."""
+    lines = []
+    for path in out.glob("*/summary.json"):
+        for hp in json.loads(path.read_text())["hot_paths"]:
+            lines += [f"{hp['name']}: {c['name']}: {c['detail']}" for c in hp.get("checks", []) if not c["passed"]]
+            lines += [f"{hp['name']}: {a['name']} fires" for a in hp.get("alarms", []) if a.get("fires")]
+    return "\n".join(["", *lines])
 
 
 def test_each_locustfile_loads_in_a_real_locust_process_without_an_aws_client():
@@ -86,8 +97,9 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
     assert geo["alarm"]["metric"] == "GeoSpatialBasedCmdsLatency" and geo["alarm"]["unit"] == "us"
     assert geo["alarm"]["observed_as"].startswith("the server's own microseconds per GEO command")
     assert 0 < geo["alarm"]["observed"] < geo_histogram.get_mean_value()  # the server's time, within the round trip
-    assert {hp["verdict"] for hp in summary["hot_paths"]
-            if hp["kind"] not in ("api_route", "redis_geo", "kinesis_stream")} == {"not-run"}
+    assert {hp["kind"] for hp in summary["hot_paths"] if hp["verdict"] != "not-run"} == {
+        "api_route", "redis_geo", "kinesis_stream", "lambda_core", "ddb_conditional_write"}  # every kind food
+    # delivery declares (tests/test_locust_rate_users.py: the matching core and the conditional write)
     key = orders_api_key()
     assert key and all(key.encode() not in f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
     assert key not in done.stdout + done.stderr
@@ -181,10 +193,13 @@ def test_a_shape_run_follows_the_stages_in_users_and_offered_rate(local_target, 
     (orders,) = [hp for hp in summary["hot_paths"] if hp["name"] == "orders_stream"]
     assert orders["alarm"]["metric"] == "IncomingRecords" and orders["alarm"]["observed"] > orders["alarm"]["threshold"]
     assert [s["rate_fraction"] for s in summary["stages"]] == [0.25, 0.5, 1.0, 1.25]
-    (api,) = [hp for hp in summary["hot_paths"] if hp["kind"] == "api_route"]
-    offered = [s["target_rate"] for s in api["stages"]]
+    # the HotPathUsers' hot paths together (each user is dealt one of the four: one path's share moves in steps)
+    dealt = [hp for hp in summary["hot_paths"] if hp["kind"] != "kinesis_stream"]
+    assert {hp["kind"] for hp in dealt} == {"api_route", "redis_geo", "lambda_core", "ddb_conditional_write"}
+    offered = [sum(hp["stages"][k]["target_rate"] for hp in dealt) for k in range(4)]
     assert offered == sorted(offered) and offered[0] > 0, offered
-    peak = 4 * sum(d.peak_rps for d in load_profile("food_delivery", "dev").demand() if d.name == "POST /orders")
+    ctx = build_context("food_delivery", "dev", "local", tmp_path, "locust", False)
+    peak = 4 * sum(peak_rate(ctx, path) for path in ctx.hot_paths if path.name in {hp["name"] for hp in dealt})
     # Locust ticks a shape once a second, and each new user sends its first request as it starts
     assert abs(offered[2] - peak) < 0.35 * peak, (offered, peak)
 
@@ -269,7 +284,7 @@ def test_the_web_ui_starts_a_test_and_its_verdict_tab_shows_every_hot_path_and_t
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline, "the web UI did not start"
                 time.sleep(0.3)
-        request = urllib.request.Request(f"{web}/swarm", data=b"user_count=4&spawn_rate=4", method="POST")
+        request = urllib.request.Request(f"{web}/swarm", data=b"user_count=6&spawn_rate=6", method="POST")
         assert json.loads(urllib.request.urlopen(request, timeout=10).read())["success"]
         time.sleep(5)
         live = _get(f"{web}/loadgen/verdict")
@@ -289,10 +304,11 @@ def test_the_web_ui_starts_a_test_and_its_verdict_tab_shows_every_hot_path_and_t
             os.killpg(process.pid, signal.SIGKILL)
             subprocess.run(["pkill", "-KILL", "-f", "--", f"--out {tmp_path}"], check=False)
             output = process.communicate(timeout=30)[0] + "\n(Locust did not exit within 60 s of SIGINT)"
-    assert process.returncode == 0, output[-2000:]
-    declared = [p.name for p in hot_paths("food_delivery") if p.kind in ("api_route", "redis_geo", "kinesis_stream")
-                for _ in p.alarms]  # a row per driven hot path and guarding alarm
-    assert set(declared) == {"orders_stream", "locations_stream", "orders_api", "driver_geo_search"}
+    assert process.returncode == 0, output[-2000:] + failed_checks(tmp_path)
+    declared = [p.name for p in hot_paths("food_delivery") for _ in p.alarms]  # a row per driven hot path and
+    # guarding alarm (every hot path of food_delivery is driven)
+    assert set(declared) == {"orders_stream", "locations_stream", "orders_api", "driver_geo_search",
+                             "driver_matching", "assignment_write"}
     for verdict in (before, live):
         assert [r["hot_path"] for r in verdict["rows"]] == declared
         assert all(isinstance(r["threshold"], (int, float)) for r in verdict["rows"])

@@ -1,8 +1,9 @@
-"""AWS Signature Version 4 for the Kinesis driver's one hot call: the signature botocore's SigV4Auth computes,
-without its per-request header machinery.
+"""AWS Signature Version 4 for the hot JSON-protocol calls: the signature botocore's SigV4Auth computes, without
+its per-request header machinery.
 
 Where it sits: under drive.kinesis_client (asyncio) and loadgen.locust's KinesisUser (gevent), which post one
-PutRecords body per call. botocore's signer walks an
+PutRecords body per call, and loadgen.locust.ddb_client (gevent: DynamoDB, its operation in the X-Amz-Target
+header of each call). botocore's signer walks an
 AWSRequest through HTTPHeaders, urllib and email-header policies on every call (~0.4 ms a call here), a share of
 the core at hundreds of calls per second. This computes the same canonical request, string to sign and
 signature (JSON-protocol POST to "/", no query string, the body's SHA-256) with the signing key cached per day;
@@ -72,13 +73,14 @@ class PostSigner:
             self._key = (secret, day, key)
         return self._key[2]
 
-    def sign(self, body: bytes, now: datetime | None = None) -> dict[str, str]:
-        """The request's headers, Authorization included."""
+    def sign(self, body: bytes, now: datetime | None = None, headers: dict[str, str] | None = None) -> dict[str, str]:
+        """The request's headers, Authorization included; `headers` are signed beside the signer's own (e.g. the
+        call's X-Amz-Target)."""
         frozen = (self.credentials.get_frozen_credentials() if hasattr(self.credentials, "get_frozen_credentials")
                   else self.credentials)
         amz_date = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
         day = amz_date[:8]
-        headers = {**self.headers, "X-Amz-Date": amz_date}
+        headers = {**self.headers, **(headers or {}), "X-Amz-Date": amz_date}
         if frozen.token:
             headers["X-Amz-Security-Token"] = frozen.token
         signed = {name.lower(): " ".join(str(value).split()) for name, value in headers.items()}

@@ -1,12 +1,15 @@
-"""loadgen as a Locust citizen: locustfiles whose users send the stacks' API, GEO and Kinesis hot paths on an
-intended schedule, record exact latencies from the intended start into HdrHistograms merged across workers, and
-judge them against the Terraform alarms (`loadgen locust`, or `locust -f` on LOCUSTFILE and SHAPES).
+"""loadgen as a Locust citizen: locustfiles whose users send the stacks' API, GEO, matching-core, DynamoDB
+conditional-write and Kinesis hot paths on an intended schedule, record exact latencies from the intended start
+into HdrHistograms merged across workers, and judge them against the Terraform alarms (`loadgen locust`, or
+`locust -f` on LOCUSTFILE and SHAPES).
 
-Where it sits: drive.api_requests and drive.put_records_batches (what a request and a PutRecords call are, shared
-with the asyncio drivers) -> users, kinesis_user, run and recording (gevent side) -> report (reports/<run-id>/,
-as validate writes it) and verdict_tab (the web UI). Nothing in this package imports boto3, botocore or
-aiobotocore when it is imported: Locust's gevent patching comes first (botocore is imported at init, patched:
-the stream definitions, and an AWS target's credentials).
+Where it sits: drive.api_requests, drive.put_records_batches, drive.matching_bench's matchers and
+drive.contended_writes (what a request, a PutRecords call, an assignment and a contended write are, shared with
+the asyncio drivers) -> users, operations with ddb_client, kinesis_user, run and recording (gevent side) ->
+report (reports/<run-id>/, as validate writes it) and verdict_tab (the web UI). Nothing in this package imports
+boto3, botocore or aiobotocore when it is imported: Locust's gevent patching comes first (botocore and
+aiobotocore are imported at init, patched: the stream and table definitions, and an AWS target's
+credentials).
 """
 
 import tomllib

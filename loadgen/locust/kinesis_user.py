@@ -114,7 +114,7 @@ class KinesisUser(User):
         self.source = None
         self.rng = random.Random(run.ctx.profile.seed)
         url, region = endpoint(run.ctx.target)
-        self.signer = PostSigner(url, region, "kinesis", run.kinesis_credentials,
+        self.signer = PostSigner(url, region, "kinesis", run.credentials,
                                  {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET})
         self.http = HTTPClient.from_url(url, concurrency=DEFAULT_MAX_IN_FLIGHT, network_timeout=TIMEOUT_S,
                                         connection_timeout=TIMEOUT_S)

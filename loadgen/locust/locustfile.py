@@ -3,18 +3,21 @@ plainly, it prepares the target at init as `loadgen locust` does before it start
 in a child process); the embedded target must be up (`loadgen local up`).
 
 Where it sits: Locust's command line and web UI (the edge: this file reads Locust's parsed options) -> one
-LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users: HotPathUser for API routes and GEO
-queries; loadgen.locust.kinesis_user: one KinesisUser in the whole test for the streams; a user class with
-nothing to drive in the stack is taken out at init) -> each worker's recording sent
-with its stats (`events.report_to_master`) and merged exactly on the master (`events.worker_report`) -> at the
-test's end the master (or a local runner) writes reports/<run-id>/ (loadgen.locust.report) and sets
-`environment.process_exit_code` from the verdict (0 pass, 1 fail). Bad options: one line, exit 2.
+LocustRun per process (loadgen.locust.run) -> the users (loadgen.locust.users: HotPathUser for API routes, GEO
+queries, the matching core and the DynamoDB conditional write, whose operations (loadgen.locust.operations) are
+made at init in each process that runs users, a conditional write's hot items seeded there, and finished as
+the test stops, before the process's last recording is sent; loadgen.locust.kinesis_user: one KinesisUser in
+the whole test for the streams; a user class with nothing to drive in the stack is taken out at init) -> each
+worker's recording sent with its stats (`events.report_to_master`) and merged exactly on the master
+(`events.worker_report`) -> at the test's end the master (or a local runner) writes reports/<run-id>/
+(loadgen.locust.report) and sets `environment.process_exit_code` from the verdict (0 pass, 1 fail). Bad options:
+one line, exit 2.
 
 Import order: Locust patches the standard library for gevent when it is imported, before this file is loaded,
 and nothing imported here pulls in boto3, botocore or aiobotocore (tests/test_locust.py checks both files in a
 real Locust process): an AWS client imported before the patching ends in RecursionError. botocore is imported
-only at init, after the patching: by a stack's stream definitions, and a `--target aws` run's API key and
-credentials.
+only at init, after the patching: by a stack's stream definitions and its conditional write's table definition
+(target.local_resources), and a `--target aws` run's API key and credentials.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 from loadgen.edge_context import build_context
 from loadgen.drive.geo_bench import geo_totals, server_geo_latency
 from loadgen.drive.ramp import RampPlan
+from loadgen.drive.scheduler import STOP_DRAIN_S
 from loadgen.errors import LoadgenError
 from loadgen.locust import PREPARED_ENV, verdict_tab
 from loadgen.locust.recording import WorkerRecordings, local_merged
@@ -49,6 +53,12 @@ log = logging.getLogger("loadgen.locust")
 TEST_MESSAGE = "loadgen_test"
 """Master -> workers at each test start (and to a worker joining a running test): the run id, the stage plan and
 span every worker records on (so their recordings merge) and how far into the test it is."""
+STOP_MESSAGE = "loadgen_stop"
+"""Master -> workers when its test stops without Locust telling them (its quit at --run-time, which then gives
+their last reports half a second): each stops its users and sends its last recording, its operations finished."""
+FINALS_WAIT_S = STOP_DRAIN_S + 10.0
+"""How long a master's test stop waits for its workers' last recordings (a stream's drain, a conditional write's
+items read back)."""
 
 
 @events.init_command_line_parser.add_listener
@@ -115,6 +125,12 @@ def _init(environment, **_) -> None:
     except LoadgenError as exc:
         _fail(str(exc))
     attach(environment, run)
+    runs_users = not isinstance(environment.runner, MasterRunner)
+    if runs_users:
+        try:
+            run.make_operations()
+        except LoadgenError as exc:
+            _fail(str(exc))
     drives = {HotPathUser: bool(run.user_peaks), KinesisUser: bool(run.streams)}
     environment.user_classes = [u for u in environment.user_classes if drives.get(u, True)]  # same in every process
     if run.loads:
@@ -124,10 +140,16 @@ def _init(environment, **_) -> None:
         _Worker(environment, run)
     else:
         _Judge(environment, run)
-    if run.streams and not isinstance(environment.runner, MasterRunner):  # after the message handlers: starting a
+    if run.streams and runs_users:  # after the message handlers: starting a
         # process yields to gevent's hub, which may deliver the master's first message meanwhile
         kinesis_user.prepare(environment)
         events.quitting.add_listener(lambda environment, **_: kinesis_user.release(environment))
+    if run.operations:  # (after the message handlers too: seeding the hot items yields to the hub)
+        try:
+            run.prepare_operations()
+        except LoadgenError as exc:
+            _fail(str(exc))
+        events.quitting.add_listener(lambda environment, **_: run.close_operations())
     gevent.get_hub().loop.update_now()  # set-up blocked the loop for seconds: timers armed next (--run-time) count
     # from now, not from the loop's last look at the clock
 
@@ -138,6 +160,7 @@ class _Worker:
     def __init__(self, environment, run: LocustRun):
         self.environment, self.run, self.stopped = environment, run, False
         environment.runner.register_message(TEST_MESSAGE, self.test_message)
+        environment.runner.register_message(STOP_MESSAGE, self.stop_message)
         events.report_to_master.add_listener(self.report)
         events.test_stop.add_listener(self.test_stop)
 
@@ -149,7 +172,12 @@ class _Worker:
                             data["run_id"], data["elapsed_s"])
         self.stopped = False
 
+    def stop_message(self, environment, msg, **_) -> None:
+        if not self.stopped:
+            environment.runner.stop()  # (its test_stop sends the last recording)
+
     def report(self, client_id, data, **_) -> None:
+        self.run.live_operations()
         data["loadgen"] = self.run.recording.to_wire()
         data["loadgen_run"] = self.run.ctx.run_id
         data["loadgen_final"] = self.stopped
@@ -157,6 +185,7 @@ class _Worker:
     def test_stop(self, environment, **_) -> None:
         """The last recording goes to the master with the last stats as the test stops (not 3 s later)."""
         self.stopped = True
+        self.run.finish_operations()  # (its users have stopped: the hot items are read back)
         environment.runner._send_stats()  # Locust's own flush, the one its quit message runs
 
 
@@ -236,7 +265,10 @@ class _Judge:
         return json.loads(done.stdout) if done.returncode == 0 else f"counting the items failed: {_last_line(done)}"
 
     def merged(self):
-        return self.recordings.merged() if self.distributed else local_merged(self.run.recording)
+        if self.distributed:
+            return self.recordings.merged()
+        self.run.live_operations()
+        return local_merged(self.run.recording)
 
     def worker_report(self, client_id, data, **_) -> None:
         if data.get("loadgen_run") != self.run.ctx.run_id or self.written:
@@ -251,7 +283,14 @@ class _Judge:
             return
         self.stopped = True
         self.elapsed_s = clock() - self.run.began
+        if not self.distributed:
+            self.run.finish_operations()
         self.maybe_write()
+        if self.distributed and not self.written:  # the workers' last recordings, received meanwhile
+            environment.runner.send_message(STOP_MESSAGE, None)
+            deadline = clock() + FINALS_WAIT_S
+            while not self.written and clock() < deadline:
+                gevent.sleep(0.1)
 
     def connected_workers(self) -> set[str]:
         """The workers still connected (each sends its last recording as the test stops, whether it had users or

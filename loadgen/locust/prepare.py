@@ -1,5 +1,7 @@
 """The target made ready for a Locust test, outside gevent: the emulator warmed and the routes' state primed, the
-GEO members the queries search loaded, the streams created from Terraform (local target); and the item counts
+GEO members the queries search loaded, the matching core's workload hash and surge zones reset and seeded
+(drive.matching_bench.set_up_matching), the conditional write's table created from Terraform (local target)
+or checked (aws: drive.ddb_bench.prepare_table), the streams created from Terraform (local target); and the item counts
 of the tables the routes write (`--table-counts`), which the master reads before and after each test for the
 routes' `table_writes` check, as the API driver does.
 
@@ -18,8 +20,10 @@ import sys
 from pathlib import Path
 
 from loadgen.drive.api_pusher import prepare_local
+from loadgen.drive.ddb_bench import prepare_table
 from loadgen.drive.geo_bench import load_workload
 from loadgen.drive.kinesis_pusher import create_target_streams
+from loadgen.drive.matching_bench import set_up_matching
 from loadgen.drive.scheduler import run_async
 from loadgen.edge_context import build_context
 from loadgen.errors import LoadgenError
@@ -29,15 +33,19 @@ from loadgen.target.local_resources import count_tables, table_at
 
 def driven_kinds(ctx: RunContext) -> set[str]:
     """The kinds of the stack's hot paths the Locust users drive on ctx's target."""
-    return {p.kind for p in ctx.hot_paths if not not_driven_because(ctx, p.kind)}
+    return {p.kind for p in ctx.hot_paths if not not_driven_because(ctx, p)}
 
 
 def prepare_target(ctx: RunContext) -> None:
     kinds = driven_kinds(ctx)
     if ctx.target.kind == "local" and "api_route" in kinds:
         run_async(prepare_local(ctx))
-    if "redis_geo" in kinds:
+    if "redis_geo" in kinds and "lambda_core" not in kinds:
         run_async(load_workload(ctx))
+    if "lambda_core" in kinds:  # the same GEO members, then the matcher's workload hash and surge zones
+        run_async(set_up_matching(ctx))
+    if "ddb_conditional_write" in kinds:
+        run_async(prepare_table(ctx))
     if ctx.target.kind == "local" and "kinesis_stream" in kinds:
         run_async(create_target_streams(ctx))
 

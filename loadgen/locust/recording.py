@@ -18,7 +18,7 @@ import numpy as np
 from loadgen.drive.api_requests import RouteLoad
 from loadgen.drive.put_records_batches import StreamCounts
 from loadgen.measure.staged_recorder import StagedRecorder
-from loadgen.measure.wire import staged_from_wire, staged_to_wire
+from loadgen.measure.wire import merge_finished, staged_from_wire, staged_to_wire
 
 TIMELINE_KEYS = ("timeline_ops", "timeline_errors", "timeline_throttles", "timeline_bins")
 
@@ -35,6 +35,10 @@ class RouteRecording:
     records generated per stage."""
     stream: StreamCounts | None = None
     """A kinesis_stream hot path's accounting (every record generated, acknowledged, failed or in flight)."""
+    finished: dict | None = None
+    """A matching core's or a conditional write's driver finish ({"extra": its summary keys, "counts_per_s": ...,
+    "final": True} once the test stopped; before, what is known live: loadgen.locust.operations), None for other
+    kinds."""
 
     def scheduled(self, intended_s: float) -> None:
         """A user sends a request due at `intended_s` from the test's start."""
@@ -52,7 +56,8 @@ class ProcessRecording:
         return {name: {"staged": _packed(r.recorder), "scheduled": list(r.scheduled_per_stage),
                        **({"status_counts": dict(r.load.status_counts), "client_errors": r.load.client_errors}
                           if r.load is not None else {}),
-                       **({"stream": r.stream.to_wire()} if r.stream is not None else {})}
+                       **({"stream": r.stream.to_wire()} if r.stream is not None else {}),
+                       **({"finished": r.finished} if r.finished is not None else {})}
                 for name, r in self.routes.items()}
 
 
@@ -88,6 +93,21 @@ class MergedRoute:
     ops_per_worker: list[int]
     stream: StreamCounts | None = None
     """A stream's accounting, summed over the workers."""
+    finished: dict | None = None
+    """The driver finishes the workers sent, merged as `validate --processes` merges them (measure.wire), None
+    when none did."""
+    finishes: int = 0
+    """Workers whose final finish is in `finished` (the others' live one is)."""
+
+    def add_finished(self, finished: dict | None) -> None:
+        if finished is None:
+            return
+        if self.finished is None:
+            self.finished = {"extra": dict(finished["extra"]), "counts_per_s": dict(finished["counts_per_s"])}
+        else:
+            merge_finished(self.finished["extra"], self.finished["counts_per_s"], finished["extra"],
+                           finished["counts_per_s"])
+        self.finishes += bool(finished.get("final"))
 
 
 class WorkerRecordings:
@@ -115,6 +135,7 @@ class WorkerRecordings:
                                                       [staged.ops], StreamCounts() if "stream" in wire else None)
                     if into.stream is not None:
                         into.stream.add(wire["stream"])
+                    into.add_finished(wire.get("finished"))
                     continue
                 into.recorder.merge(staged)
                 for kind, n in wire.get("status_counts", {}).items():
@@ -124,12 +145,16 @@ class WorkerRecordings:
                 into.ops_per_worker.append(staged.ops)
                 if into.stream is not None:
                     into.stream.add(wire["stream"])
+                into.add_finished(wire.get("finished"))
         return merged
 
 
 def local_merged(recording: ProcessRecording) -> dict[str, MergedRoute]:
     """A local (single-process) run's recording in the merged form the report reads."""
-    return {name: MergedRoute(r.recorder, dict(r.load.status_counts) if r.load else {},
-                              r.load.client_errors if r.load else 0, list(r.scheduled_per_stage), [r.recorder.ops],
-                              r.stream)
-            for name, r in recording.routes.items()}
+    merged = {name: MergedRoute(r.recorder, dict(r.load.status_counts) if r.load else {},
+                                r.load.client_errors if r.load else 0, list(r.scheduled_per_stage), [r.recorder.ops],
+                                r.stream)
+              for name, r in recording.routes.items()}
+    for name, r in recording.routes.items():
+        merged[name].add_finished(r.finished)
+    return merged

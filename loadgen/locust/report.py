@@ -10,7 +10,11 @@ writes a table (local target) gets `table_writes` from the master's item counts 
 is drive.put_records_batches.stream_result (as `push kinesis` writes it) and the summary's `accounting` that
 module's, over the workers' summed StreamCounts. Hot paths of
 kinds no Locust user drives yet are listed as not run, with the reason. GEO queries are judged as validate
-judges them: GeoSpatialBasedCmdsLatency as the server measured it over the test (INFO commandstats).
+judges them: GeoSpatialBasedCmdsLatency as the server measured it over the test (INFO commandstats). A matching
+core's assignments and a conditional write's cycles carry their driver's finish as validate's do (assigned and
+unassigned; attempted, successful and conditionally failed writes, lost updates from the items read back, and
+ConditionalCheckFailedRequests per second for the alarm), each process's summed as `validate --processes` sums
+them (measure.wire.merge_finished).
 """
 
 from __future__ import annotations
@@ -54,6 +58,18 @@ def writes_of(load: RouteLoad, loads: list[RouteLoad], tables: TableCounts) -> d
     return {"table_writes": table_writes(load, loads, end["table"], start["items"], end["items"])}
 
 
+def finished_of(route: MergedRoute) -> dict:
+    """A matching core's or a conditional write's driver finish, summed over the workers that sent one (as
+    `validate --processes` sums them), with a `finish_error` when a worker that recorded sent none."""
+    finished = route.finished or {"extra": {}, "counts_per_s": {}}
+    missing = len(route.ops_per_worker) - route.finishes
+    if missing > 0 and "finish_error" not in finished["extra"]:
+        finished = {**finished, "extra": {**finished["extra"], "finish_error":
+                                          f"{missing} of {len(route.ops_per_worker)} Locust processes sent no "
+                                          "finish (their last recording did not reach the master)"}}
+    return finished
+
+
 def results_of(run: LocustRun, merged: dict[str, MergedRoute], stats, span_s: float, plan: RampPlan,
                server_geo: dict, tables: TableCounts = ({}, {})) -> list[HotPathResult]:
     """Each driven hot path's result; `server_geo` is what the Redis server measured of the GEO commands
@@ -74,12 +90,15 @@ def results_of(run: LocustRun, merged: dict[str, MergedRoute], stats, span_s: fl
                                          {"ops_per_worker": route.ops_per_worker,
                                           "locust": locust_entry(stats, name, PUT_RECORDS)}))
             continue
-        if name not in run.loads:  # a GEO query
-            extra = {"ops_per_worker": route.ops_per_worker, "command": "GEOSEARCH",
-                     "locust": locust_entry(stats, name, "GEOSEARCH")}
+        if name not in run.loads:  # a GEO query, a matching core's assignment or a conditional write
+            finished = finished_of(route) if name in run.operation_paths else {"extra": {"command": "GEOSEARCH"},
+                                                                               "counts_per_s": {}}
+            extra = {**finished["extra"], "ops_per_worker": route.ops_per_worker,
+                     "locust": locust_entry(stats, name, run.request_types[name])}
             results.append(HotPathResult(
                 name, name, route.recorder.total(), round(sum(route.scheduled_per_stage) / plan.total_s, 3),
-                route.recorder.ops / span_s, extra=extra, measured=server_geo, staged=route.recorder,
+                route.recorder.ops / span_s, counts_per_s=finished["counts_per_s"], extra=extra,
+                measured=server_geo if run.kinds[name] == "redis_geo" else {}, staged=route.recorder,
                 kind=run.kinds[name], scheduled_per_stage=list(route.scheduled_per_stage)))
             continue
         load = loads[name]
@@ -97,7 +116,7 @@ def write_report(run: LocustRun, merged: dict[str, MergedRoute], stats, elapsed_
     ctx = run.ctx
     span = max(elapsed_s, 1e-3)
     results = results_of(run, merged, stats, span, plan, server_geo, tables)
-    not_driven = {p.name: not_driven_because(ctx, p.kind) for p in ctx.hot_paths if p.name not in run.peaks}
+    not_driven = {p.name: not_driven_because(ctx, p) for p in ctx.hot_paths if p.name not in run.peaks}
     capacity = capacity_model(ctx.resolved, ctx.profile, run.options.headroom, measured_p99_ms(results)).to_json()
     config = {"stack": ctx.stack, "env": ctx.env, "target": ctx.target.kind, "driver": "locust",
               "users_at_peak": run.options.users_at_peak, "rate_scale": run.options.rate_scale,

@@ -1,13 +1,16 @@
-"""The Locust user of API routes and GEO queries: the I/O half of their drivers, gevent-friendly (Locust's
-FastHttpUser); the streams' user is loadgen.locust.kinesis_user.
+"""The Locust user of API routes, GEO queries, the matching core and the DynamoDB conditional write: the I/O half
+of their drivers, gevent-friendly (Locust's FastHttpUser); the streams' user is loadgen.locust.kinesis_user.
 
 Where it sits: loadgen.locust.run decides the hot path, the request (an API route's body from the fleet model, a
-GEO query from drive.geo_bench's workload) and each request's intended time; drive.api_requests decides a
-route's URL, x-api-key and how its answer is classified and accounted (the same code the asyncio API driver
-runs); this module only sends (API routes over the FastHttpUser's client, GEO queries over the process's Redis
-pool), then reports the request twice: to Locust through
-`events.request` (its stats keep service time) and to the hot path's StagedRecorder with the latency from the
-intended start (coordinated omission corrected: a user that falls behind sends at once, and its wait is
+GEO query from drive.geo_bench's workload, the index of a matching core's assignment or of a contended write)
+and each request's intended time; drive.api_requests decides a route's URL, x-api-key and how its answer is
+classified and accounted (the same code the asyncio API driver runs), and loadgen.locust.operations runs an
+assignment (drive.matching_bench) or a read-modify-write (drive.contended_writes) with the asyncio drivers' own
+steps; this module only sends (API routes over the FastHttpUser's client, GEO queries over the process's Redis
+pool, an operation through loadgen.locust.operations), then reports the request twice: to Locust through
+`events.request` (its stats keep service time; request type POST, GEOSEARCH, MATCH, UpdateItem or PutItem: an
+operation is one request, a conditional failure not a failure) and to the hot path's StagedRecorder with the
+latency from the intended start (coordinated omission corrected: a user that falls behind sends at once, and its wait is
 latency). A user's first send is at a seeded phase after its start; it sends nothing due after the ramp's end.
 """
 
@@ -35,8 +38,8 @@ def run_of(environment) -> LocustRun:
 
 
 class HotPathUser(FastHttpUser):
-    """Drives one of the stack's hot paths at its intended times (an API route with its client's x-api-key, or a
-    Redis GEO query)."""
+    """Drives one of the stack's hot paths at its intended times (an API route with its client's x-api-key, a
+    Redis GEO query, an assignment by the matching core or a contended conditional write)."""
 
     wait_time = constant(0)
     """Pacing is the user's own: it waits for each request's intended time in `send`."""
@@ -51,7 +54,16 @@ class HotPathUser(FastHttpUser):
         self.hot_path = self.run.next_hot_path()
         self.route = self.run.recording.routes[self.hot_path]
         self.headers = {"content-type": "application/json", **(self.route.load.headers if self.route.load else {})}
+        self.operation = self.run.operations.get(self.hot_path)
+        if self.operation is not None:
+            if hasattr(self.operation, "user_started"):
+                self.operation.user_started(1)
+            self.operation.ready()  # (set-up: before the first intended send)
         self.due = self.run.first_due()
+
+    def on_stop(self) -> None:
+        if hasattr(getattr(self, "operation", None), "user_started"):
+            self.operation.user_started(-1)
 
     @task
     def send(self) -> None:
@@ -67,7 +79,12 @@ class HotPathUser(FastHttpUser):
         elif -delay > LATE_START_S:
             route.recorder.late_starts += 1
         route.scheduled(offset)
-        ok, cause = self.post() if route.load is not None else self.query()
+        if route.load is not None:
+            ok, cause = self.post()
+        elif self.operation is not None:
+            ok, cause = self.operate()
+        else:
+            ok, cause = self.query()
         route.recorder.record(offset, clock() - intended, ok, cause)
 
     def post(self) -> tuple[bool, str | None]:
@@ -90,6 +107,18 @@ class HotPathUser(FastHttpUser):
         except RedisError as exc:
             error = exc
         self.environment.events.request.fire(request_type=command[0], name=self.hot_path,
+                                              response_time=(clock() - started) * 1000.0, response_length=0,
+                                              exception=error, context={})
+        return error is None, cause_of(error) if error else None
+
+    def operate(self) -> tuple[bool, str | None]:
+        operation = self.operation
+        started, error = clock(), None
+        try:
+            operation(self.run.next_index(self.hot_path))
+        except (Exception, gevent.Timeout) as exc:  # noqa: BLE001 - a failed operation is data, counted by cause
+            error = exc
+        self.environment.events.request.fire(request_type=operation.request_type, name=self.hot_path,
                                               response_time=(clock() - started) * 1000.0, response_length=0,
                                               exception=error, context={})
         return error is None, cause_of(error) if error else None

@@ -76,6 +76,15 @@ def result_from_wire(wire: dict) -> HotPathResult:
                          dict(wire["not_measured"]))
 
 
+def merge_finished(extra: dict, counts_per_s: dict, other_extra: dict, other_counts_per_s: dict) -> None:
+    """Another worker's driver finish (its summary keys and counts per second) added into one hot path's: counts
+    per second and SUMMED_EXTRAS add up, the other keys stay the first worker's."""
+    for key, value in other_counts_per_s.items():
+        counts_per_s[key] = counts_per_s.get(key, 0.0) + value
+    for key in SUMMED_EXTRAS & set(other_extra):
+        extra[key] = extra.get(key, 0) + other_extra[key]
+
+
 def merge_results(per_worker: list[list[HotPathResult]]) -> list[HotPathResult]:
     """Every hot path's results across workers, merged exactly, in the first worker's order."""
     merged: dict[str, HotPathResult] = {}
@@ -93,10 +102,7 @@ def merge_results(per_worker: list[list[HotPathResult]]) -> list[HotPathResult]:
             if into.staged is not None and result.staged is not None:
                 into.staged.merge(result.staged)
             into.achieved_rate += result.achieved_rate
-            for key, value in result.counts_per_s.items():
-                into.counts_per_s[key] = into.counts_per_s.get(key, 0.0) + value
-            for key in SUMMED_EXTRAS & set(result.extra):
-                into.extra[key] = into.extra.get(key, 0) + result.extra[key]
+            merge_finished(into.extra, into.counts_per_s, result.extra, result.counts_per_s)
             if into.scheduled_per_stage is not None and result.scheduled_per_stage is not None:
                 into.scheduled_per_stage = [a + b for a, b in zip(into.scheduled_per_stage, result.scheduled_per_stage)]
     return list(merged.values())
