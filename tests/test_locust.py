@@ -27,6 +27,7 @@ from loadgen.locust import LOCUSTFILE, SHAPES
 from loadgen.locust.run import stage_users
 from loadgen.profiles import load_profile
 from loadgen.target.local_target import free_port
+from summary_checks import assert_summaries_valid
 
 REPO = Path(__file__).resolve().parents[1]
 LOADGEN = [str(Path(sys.executable).with_name("loadgen"))]
@@ -72,10 +73,20 @@ def test_each_locustfile_loads_in_a_real_locust_process_without_an_aws_client():
     assert imported.stdout.strip() == "[]"
 
 
-def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locusts(local_target, tmp_path):
-    done = loadgen_locust(tmp_path, "--users-at-peak", "4", "--", "--headless", "-u", "8", "-r", "8", "-t", "4s",
-                          "--csv", str(tmp_path / "locust"), "--only-summary")
+@pytest.fixture(scope="module")
+def food_headless(local_target, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One headless food_delivery dev run (every hot path a Locust user drives there), read by several tests: its
+    process and its --out folder."""
+    out = tmp_path_factory.mktemp("food_headless")
+    done = loadgen_locust(out, "--users-at-peak", "4", "--", "--headless", "-u", "8", "-r", "8", "-t", "6s",
+                          "--csv", str(out / "locust"), "--only-summary")
+    return done, out
+
+
+def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locusts(food_headless):
+    done, tmp_path = food_headless
     assert done.returncode == 0, done.stderr[-2000:]
+    assert_summaries_valid(tmp_path)  # (the module's run is not in this test's tmp_path, which conftest checks)
     run_dir = only_run_dir(tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["kind"] == "validate" and summary["driver"] == "locust" and summary["verdict"] == "pass"
@@ -85,7 +96,7 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
     assert api["latency_ms"]["p99"] == round(histogram.get_value_at_percentile(99.0) / 1000.0, 3)
     assert api["locust"]["requests"] == api["ops"] and api["locust"]["failures"] == 0
     assert len(stats_rows(tmp_path / "locust")) == 1  # Locust's CSVs (refreshed each second: not compared)
-    assert summary["duration_s"] == pytest.approx(4.0, abs=1.0)
+    assert summary["duration_s"] == pytest.approx(6.0, abs=1.0)
     assert api["status_counts"]["2xx"] == api["ops"] and api["errors"] == 0
     assert api["alarm"]["metric"] == "Latency" and api["alarm"]["observed"] == api["latency_ms"]["p99"]
     html = (run_dir / "report.html").read_text()
@@ -99,7 +110,7 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
     assert 0 < geo["alarm"]["observed"] < geo_histogram.get_mean_value()  # the server's time, within the round trip
     assert {hp["kind"] for hp in summary["hot_paths"] if hp["verdict"] != "not-run"} == {
         "api_route", "redis_geo", "kinesis_stream", "lambda_core", "ddb_conditional_write"}  # every kind food
-    # delivery declares (tests/test_locust_rate_users.py: the matching core and the conditional write)
+    # delivery declares (the matching core and the conditional write: the next test)
     key = orders_api_key()
     assert key and all(key.encode() not in f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
     assert key not in done.stdout + done.stderr
@@ -144,6 +155,33 @@ def orders_api_key() -> str:
     ctx = build_context("food_delivery", "dev", "local", None, "test", False, needs_api=True)
     api = rest_api(ctx.resolved)
     return client_headers(ctx, api, api.by_key("POST /orders"))["x-api-key"]
+
+
+def test_a_headless_run_drives_the_matching_core_and_the_conditional_write_as_validate_accounts_them(
+        food_headless):
+    done, tmp_path = food_headless
+    assert done.returncode == 0, done.stderr[-2000:]
+    run_dir = only_run_dir(tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    paths = {hp["name"]: hp for hp in summary["hot_paths"]}
+    matching, writes = paths["driver_matching"], paths["assignment_write"]
+    for hp, request_type in ((matching, "MATCH"), (writes, "UpdateItem")):
+        assert hp["verdict"] == "pass" and hp["ops"] > 0 and hp["errors"] == 0, hp
+        histogram = HdrHistogram.decode((run_dir / "histograms" / f"{hp['name']}.hdr").read_text().strip().encode())
+        assert histogram.get_total_count() == hp["ops"] == hp["locust"]["requests"]
+        assert hp["locust"]["failures"] == 0 and request_type in done.stdout + done.stderr  # Locust's own table
+        assert "finish_error" not in hp and all(check["passed"] for check in hp["checks"]), hp["checks"]
+    assert matching["assigned"] + matching["unassigned"] == matching["ops"] and matching["assigned"] > 0
+    assert matching["alarm"]["metric"] == "Duration"
+    assert writes["attempted_writes"] == writes["ops"]
+    assert writes["attempted_writes"] == (writes["successful_writes"] + writes["conditional_failures"]
+                                          + writes["write_errors"])
+    assert writes["lost_updates"] == 0 and writes["unconfirmed_writes"] == 0 and writes["read_errors"] == 0
+    assert writes["conditional"] and writes["table"] == "food-delivery-dev-orders" and writes["items"] == 256
+    (failed_alarm,) = [a for a in writes["alarms"] if a["metric"] == "ConditionalCheckFailedRequests"]
+    assert failed_alarm["observed"] is not None and not failed_alarm["fires"]
+    assert summary["verdict"] == "pass"
+    assert not [hp["name"] for hp in summary["hot_paths"] if hp["verdict"] == "not-run"]
 
 
 def test_bad_input_is_one_line_and_exit_2(local_target, tmp_path):

@@ -1,15 +1,13 @@
-"""The Locust users of the matching core and the DynamoDB conditional write: a headless run drives them with the
-asyncio drivers' own steps and accounts them as `loadgen validate` does; the sans-I/O steps decide the same
-over the asyncio runner and the blocking (Locust) one; a DynamoDB error answer is classified as botocore's."""
+"""The Locust users of the matching core and the DynamoDB conditional write (a headless run drives them: in
+tests/test_locust.py): the sans-I/O steps decide the same over the asyncio runner and the blocking (Locust) one;
+a DynamoDB error answer is classified as botocore's."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
 import redis
-from hdrh.histogram import HdrHistogram
 
 from loadgen.drive.contended_writes import CONDITIONAL_FAILED, WRITES, ContendedWriter, WriteTally, error_code
 from loadgen.drive.matching_bench import WORKLOAD_KEY, assign_async, assign_sync, raw_replies, set_up_matching
@@ -17,35 +15,6 @@ from loadgen.drive.resp_client import RespPool
 from loadgen.drive.sans_io import run_steps
 from loadgen.locust.ddb_client import DynamoDBError, error_of
 from loadgen.measure.recorder import HotPathRecorder
-from tests.test_locust import loadgen_locust, only_run_dir
-
-
-def test_a_headless_run_drives_the_matching_core_and_the_conditional_write_as_validate_accounts_them(
-        local_target, tmp_path):
-    done = loadgen_locust(tmp_path, "--users-at-peak", "4", "--", "--headless", "-u", "8", "-r", "8", "-t", "6s",
-                          "--only-summary")
-    assert done.returncode == 0, done.stderr[-2000:]
-    run_dir = only_run_dir(tmp_path)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    paths = {hp["name"]: hp for hp in summary["hot_paths"]}
-    matching, writes = paths["driver_matching"], paths["assignment_write"]
-    for hp, request_type in ((matching, "MATCH"), (writes, "UpdateItem")):
-        assert hp["verdict"] == "pass" and hp["ops"] > 0 and hp["errors"] == 0, hp
-        histogram = HdrHistogram.decode((run_dir / "histograms" / f"{hp['name']}.hdr").read_text().strip().encode())
-        assert histogram.get_total_count() == hp["ops"] == hp["locust"]["requests"]
-        assert hp["locust"]["failures"] == 0 and request_type in done.stdout + done.stderr  # Locust's own table
-        assert "finish_error" not in hp and all(check["passed"] for check in hp["checks"]), hp["checks"]
-    assert matching["assigned"] + matching["unassigned"] == matching["ops"] and matching["assigned"] > 0
-    assert matching["alarm"]["metric"] == "Duration"
-    assert writes["attempted_writes"] == writes["ops"]
-    assert writes["attempted_writes"] == (writes["successful_writes"] + writes["conditional_failures"]
-                                          + writes["write_errors"])
-    assert writes["lost_updates"] == 0 and writes["unconfirmed_writes"] == 0 and writes["read_errors"] == 0
-    assert writes["conditional"] and writes["table"] == "food-delivery-dev-orders" and writes["items"] == 256
-    (failed_alarm,) = [a for a in writes["alarms"] if a["metric"] == "ConditionalCheckFailedRequests"]
-    assert failed_alarm["observed"] is not None and not failed_alarm["fires"]
-    assert summary["verdict"] == "pass"
-    assert not [hp["name"] for hp in summary["hot_paths"] if hp["verdict"] == "not-run"]
 
 
 def test_an_assignment_decides_the_same_over_the_asyncio_and_the_blocking_runner(local_target):
