@@ -51,7 +51,7 @@ def fleet_positions(ctx) -> int:
 
 def test_validate_invokes_both_stream_functions_and_judges_their_handlers_duration(local_target, tmp_path):
     ctx = dev_context()
-    result = CliRunner().invoke(main, ["validate", "--stack", "fleet_telematics", "--env", "dev", "--duration", "12",
+    result = CliRunner().invoke(main, ["validate", "--stack", "fleet_telematics", "--env", "dev", "--duration", "8",
                                        "--out", str(tmp_path), "--json"])
     summary = json.loads(result.stdout)
     paths = {hp["name"]: hp for hp in summary["hot_paths"]}

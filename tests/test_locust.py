@@ -119,7 +119,7 @@ def test_headless_run_writes_validate_report_with_exact_percentiles_beside_locus
 def test_kinesis_streams_are_pushed_by_one_user_with_every_record_accounted(local_target, tmp_path):
     done = subprocess.run([*LOADGEN, "locust", "--stack", "fleet_telematics", "--env", "dev", "--out", str(tmp_path),
                            "--users-at-peak", "1", "--", "--headless", "--processes", "2", "-u", "2", "-r", "2",
-                           "-t", "12s"], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+                           "-t", "8s"], capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
     run_dir = only_run_dir(tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -83,7 +83,7 @@ def test_sigint_mid_run_writes_an_aborted_report_and_exits_130(tmp_path):
 
 
 @pytest.mark.parametrize("stack, service, cause", [
-    ("property_maintenance", "redis", "redis"),
+    ("food_delivery", "redis", "redis"),
     ("fleet_telematics", "moto", "moto"),
     ("food_delivery", "api", "api"),
 ])

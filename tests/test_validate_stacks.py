@@ -31,7 +31,7 @@ def test_a_candidate_with_the_matcher_p99_below_the_measured_fails_naming_the_al
     shipped = (TERRAFORM / "food_delivery" / "dev.tfvars").read_text()
     candidate = tmp_path / "candidate.tfvars"
     candidate.write_text(re.sub(r"(?m)^alarm_p99_threshold_ms\s*=.*$", "alarm_p99_threshold_ms = 1", shipped))
-    code, summary = validate(tmp_path, "--tfvars", str(candidate))
+    code, summary = validate(tmp_path, "--tfvars", str(candidate), "--duration", "6")  # (any matcher p99 is over 1 ms)
     assert code == 1
     matching = next(hp for hp in summary["hot_paths"] if hp["name"] == "driver_matching")
     alarm = matching["alarm"]
