@@ -22,7 +22,6 @@ only at init, after the patching: by a stack's stream definitions and its condit
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -37,7 +36,9 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 from loadgen.edge_context import build_context
 from loadgen.drive.geo_bench import geo_totals, server_geo_latency
 from loadgen.drive.ramp import RampPlan
-from loadgen.drive.scheduler import STOP_DRAIN_S
+from loadgen.drive.sans_io import run_steps
+from loadgen.drive.scheduler import STOP_DRAIN_S, cause_of
+from loadgen.drive.sigv4 import credentials_for
 from loadgen.errors import LoadgenError
 from loadgen.locust import PREPARED_ENV, verdict_tab
 from loadgen.locust.recording import WorkerRecordings, local_merged
@@ -45,6 +46,7 @@ from loadgen.locust.report import write_report
 from loadgen.locust.run import OPEN_ENDED_S, LocustRun, RunOptions, clock
 from loadgen.locust.profile_shapes import ProfileShape
 from loadgen.locust import kinesis_user
+from loadgen.locust.ddb_client import DynamoClient
 from loadgen.locust.kinesis_user import KinesisUser
 from loadgen.locust.users import HotPathUser, attach
 
@@ -88,24 +90,18 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _prepare_child(stack: str, env: str, target: str, tfvars: str | None, scenario: str | None,
-                   *extra: str) -> subprocess.CompletedProcess:
-    """loadgen.locust.prepare in a child process (its AWS clients stay out of this gevent process)."""
-    return subprocess.run([sys.executable, "-m", "loadgen.locust.prepare", "--stack", stack, "--env", env,
-                           "--target", target, *(["--tfvars", tfvars] if tfvars else []),
-                           *(["--scenario", scenario] if scenario else []), *extra], capture_output=True, text=True)
-
-
-def _last_line(done: subprocess.CompletedProcess) -> str:
-    lines = done.stderr.strip().splitlines()
-    return lines[-1].removeprefix("error: ") if lines else f"exit {done.returncode}"
-
-
 def _prepare(options) -> None:
-    """A plain `locust -f`: the target is prepared as `loadgen locust` prepares it."""
-    done = _prepare_child(options.stack, options.env, options.target, options.tfvars, options.scenario)
+    """A plain `locust -f`: the target is prepared as `loadgen locust` prepares it (loadgen.locust.prepare, in a
+    child process at init: its AWS clients stay out of this gevent process)."""
+    done = subprocess.run([sys.executable, "-m", "loadgen.locust.prepare", "--stack", options.stack, "--env",
+                           options.env, "--target", options.target,
+                           *(["--tfvars", options.tfvars] if options.tfvars else []),
+                           *(["--scenario", options.scenario] if options.scenario else [])],
+                          capture_output=True, text=True)
     if done.returncode != 0:
-        _fail(f"preparing the target failed: {_last_line(done)}")
+        lines = done.stderr.strip().splitlines()
+        _fail(f"preparing the target failed: "
+              f"{lines[-1].removeprefix('error: ') if lines else f'exit {done.returncode}'}")
 
 
 @events.init.add_listener
@@ -152,6 +148,16 @@ def _init(environment, **_) -> None:
         events.quitting.add_listener(lambda environment, **_: run.close_operations())
     gevent.get_hub().loop.update_now()  # set-up blocked the loop for seconds: timers armed next (--run-time) count
     # from now, not from the loop's last look at the clock
+
+
+def _written_tables(run: LocustRun) -> dict:
+    """The tables the routes write, by address (local target only: a COUNT scan is not for a real table)."""
+    if run.ctx.target.kind != "local":
+        return {}
+    from loadgen.target.local_resources import table_at  # (imports botocore: at init, after gevent's patching)
+
+    addresses = sorted({load.writes_table for load in run.loads.values() if load.writes_table})
+    return {address: table_at(run.ctx.resolved, address, "writes_table") for address in addresses}
 
 
 class _Worker:
@@ -204,9 +210,11 @@ class _Judge:
         events.worker_connect.add_listener(self.worker_connect)
         events.quitting.add_listener(self.quitting)
         self.geo_before = (0, 0)
-        self.written_tables = sorted({load.writes_table for load in run.loads.values() if load.writes_table}
-                                     if run.ctx.target.kind == "local" else ())
-        """The tables the routes write (local target): their items are counted at init and after each test."""
+        self.written_tables = _written_tables(run)
+        """The tables the routes write (local target), by address: their items are counted at init and after each
+        test, over a gevent DynamoDB client (no process is started after a test stops: a fork then was seen to
+        leave Locust stuck at exit)."""
+        self.dynamo = DynamoClient(run.ctx.target, credentials_for(run.ctx.target)) if self.written_tables else None
         self.table_items = self.table_counts()
         verdict_tab.install(environment, run, self.merged, self.server_geo)
 
@@ -255,14 +263,17 @@ class _Judge:
         return server_geo_latency(self.geo_before, self.geo_totals())
 
     def table_counts(self) -> dict | str:
-        """The written tables' item counts (loadgen.locust.prepare --table-counts), or why they could not be
-        read."""
+        """The written tables' item counts ({address: {"table", "items"}}), or why they could not be read."""
         if not self.written_tables:
             return {}
-        options = self.run.options
-        done = _prepare_child(options.stack, options.env, self.run.ctx.target.kind, options.tfvars,
-                              self.run.ctx.profile.scenario, "--table-counts", *self.written_tables)
-        return json.loads(done.stdout) if done.returncode == 0 else f"counting the items failed: {_last_line(done)}"
+        from loadgen.target.local_resources import count_steps  # (loaded at init by _written_tables)
+
+        try:
+            return {address: {"table": table.name, "items": run_steps(count_steps(table),
+                                                                      lambda call: self.dynamo.call(*call))}
+                    for address, table in self.written_tables.items()}
+        except (Exception, gevent.Timeout) as exc:  # noqa: BLE001 - a dead target after the test is a finding
+            return f"counting the items failed: {cause_of(exc)}"
 
     def merged(self):
         if self.distributed:

@@ -1,9 +1,9 @@
 """The target made ready for a Locust test, outside gevent: the emulator warmed and the routes' state primed, the
 GEO members the queries search loaded, the matching core's workload hash and surge zones reset and seeded
 (drive.matching_bench.set_up_matching), the conditional write's table created from Terraform (local target)
-or checked (aws: drive.ddb_bench.prepare_table), the streams created from Terraform (local target); and the item counts
-of the tables the routes write (`--table-counts`), which the master reads before and after each test for the
-routes' `table_writes` check, as the API driver does.
+or checked (aws: drive.ddb_bench.prepare_table), the streams created from Terraform (local target). (The item
+counts of the tables the routes write, for their `table_writes` check, the master reads itself, before and after
+each test, over loadgen.locust.ddb_client.)
 
 Where it sits: `loadgen locust` calls `prepare_target` in its own process before it starts Locust; a plain
 `locust -f loadgen/locust/locustfile.py` runs this module as a child process at init (`python -m
@@ -15,7 +15,6 @@ Locust it has prepared through loadgen.locust.PREPARED_ENV. A failure is one lin
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from loadgen.edge_context import build_context
 from loadgen.errors import LoadgenError
 from loadgen.locust.run import not_driven_because
 from loadgen.run_context import RunContext
-from loadgen.target.local_resources import count_tables, table_at
 
 def driven_kinds(ctx: RunContext) -> set[str]:
     """The kinds of the stack's hot paths the Locust users drive on ctx's target."""
@@ -50,13 +48,6 @@ def prepare_target(ctx: RunContext) -> None:
         run_async(create_target_streams(ctx))
 
 
-async def table_counts(ctx: RunContext, addresses: list[str]) -> dict[str, dict]:
-    """Each table address -> {"table": its name, "items": its item count}."""
-    tables = {address: table_at(ctx.resolved, address, "writes_table") for address in addresses}
-    counts = await count_tables(ctx.target.client_kwargs(), tables.values())
-    return {address: {"table": table.name, "items": counts[table.name]} for address, table in tables.items()}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m loadgen.locust.prepare")
     parser.add_argument("--stack", required=True)
@@ -64,16 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target", default="local", choices=("local", "aws"))
     parser.add_argument("--tfvars")
     parser.add_argument("--scenario")
-    parser.add_argument("--table-counts", nargs="+", metavar="ADDRESS",
-                        help="Print the item counts of these tables (JSON) instead of preparing.")
     args = parser.parse_args(argv)
     try:
         ctx = build_context(args.stack, args.env, args.target, None, "locust", False, needs_api=True,
                             tfvars=Path(args.tfvars) if args.tfvars else None, scenario=args.scenario)
-        if args.table_counts:
-            print(json.dumps(run_async(table_counts(ctx, args.table_counts))))
-        else:
-            prepare_target(ctx)
+        prepare_target(ctx)
     except LoadgenError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)

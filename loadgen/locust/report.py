@@ -6,7 +6,7 @@ alarm judge and the delivery checks against the stages the users offered) with t
 the histograms and report.html. Each driven hot path's entry carries `locust`: Locust's own request count and
 percentiles (service time, rounded) beside loadgen's exact ones from the merged HdrHistograms; a route that
 writes a table (local target) gets `table_writes` from the master's item counts before and after the test
-(loadgen.locust.prepare), as the API driver's. A stream's entry
+(a COUNT scan over loadgen.locust.ddb_client), as the API driver's. A stream's entry
 is drive.put_records_batches.stream_result (as `push kinesis` writes it) and the summary's `accounting` that
 module's, over the workers' summed StreamCounts. Hot paths of
 kinds no Locust user drives yet are listed as not run, with the reason. GEO queries are judged as validate

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Generator, Iterable
 
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
 
+from loadgen.drive.sans_io import run_steps_async
 from loadgen.errors import LoadgenError
 from loadgen.tf.env_model import ResolvedStack, ResourceInstance
 from loadgen.tf.expressions import UNKNOWN
@@ -270,12 +271,13 @@ def table_at(resolved: ResolvedStack, address: str, role: str) -> TableDefinitio
     return table
 
 
-async def count_items(client: Any, table: TableDefinition) -> int:
-    """The table's item count, read by a paginated COUNT scan (local target: a small moto table)."""
+def count_steps(table: TableDefinition) -> Generator[tuple[str, dict], dict, int]:
+    """The table's item count, read by a paginated COUNT scan (local target: a small moto table), sans I/O
+    (drive.sans_io): yields each ("Scan", request), is sent its answer."""
     count, start = 0, None
     while True:
-        page = await client.scan(TableName=table.name, Select="COUNT",
-                                 **({"ExclusiveStartKey": start} if start else {}))
+        page = yield "Scan", {"TableName": table.name, "Select": "COUNT",
+                              **({"ExclusiveStartKey": start} if start else {})}
         count += page["Count"]
         start = page.get("LastEvaluatedKey")
         if not start:
@@ -289,7 +291,8 @@ async def count_tables(client_kwargs: dict, tables: Iterable[TableDefinition]) -
     if not named:
         return {}
     async with AioSession().create_client("dynamodb", **client_kwargs) as client:
-        return {name: await count_items(client, table) for name, table in named.items()}
+        return {name: await run_steps_async(count_steps(table), lambda call: client.scan(**call[1]))
+                for name, table in named.items()}
 
 
 async def prime_table(resolved: ResolvedStack, address: str, items: list[dict], client: Any, width: int = 8) -> int:
