@@ -41,11 +41,14 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(domain):
     assert digest(make(7)) != digest(make(8))
 
 
+WINDOW_S = 30
+
+
 @pytest.mark.parametrize("stack, env, scenario", [
     ("fleet_telematics", "prod", None), ("food_delivery", "prod", None), ("property_maintenance", "prod", None),
     ("food_delivery", "dev", None), ("task_api", "prod", None), ("property_maintenance", "prod", "freeze"),
     ("food_delivery", "dev", "game_night"), ("fleet_telematics", "prod", "shift_change")])
-def test_sixty_seconds_match_the_profile_rates(stack, env, scenario):
+def test_thirty_seconds_match_the_profile_rates(stack, env, scenario):
     """At the busiest moment, periodic streams must match their peak within 2%; Poisson streams within 2% or 4
     sigma of their count."""
     profile = load_profile(stack, env, scenario=scenario)
@@ -53,13 +56,13 @@ def test_sixty_seconds_match_the_profile_rates(stack, env, scenario):
     model = config.build()
     counts: dict[str, int] = {}
     t0 = config.peak_time_s
-    for s in range(60):
+    for s in range(WINDOW_S):
         for name, batch in model.generate(t0 + s, t0 + s + 1).items():
             counts[name] = counts.get(name, 0) + len(batch)
     for demand in config.demand():
         if demand.kind == "websocket":
             continue  # lifecycle events follow orders with minutes of delay, not at the order rate yet
-        expected = demand.peak_rps * 60
+        expected = demand.peak_rps * WINDOW_S
         allowed = max(0.02 * expected, 4 * np.sqrt(expected)) if demand.mean_rps != demand.peak_rps else 0.02 * expected
         assert abs(counts[demand.name] - expected) <= allowed, (demand.name, counts[demand.name], expected)
 

@@ -64,7 +64,8 @@ async def read_back(ctx: RunContext, stream: str) -> tuple[dict[str, int], int]:
 
 
 RUN_S = 20.0  # issue 5 accepted this run at a full minute of fleet_telematics dev; 20 s exercise the same path
-# (every shard, retries, the read-back) in a third of the suite time
+# (every shard, retries, the read-back) in a third of the suite time (at 12 s the 200 vehicles' achieved rate
+# strays 3% from the target: too few records for the 2% bound)
 
 
 def sent_checksum(ctx: RunContext, stream: str, duration_s: float, rate_scale: float) -> tuple[int, int]:
