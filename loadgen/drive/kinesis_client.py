@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from loadgen.drive.http_client import HttpPool
-from loadgen.drive.put_records_batches import CONTENT_TYPE, TARGET, answer, body, endpoint
-from loadgen.drive.sigv4 import PostSigner, credentials_for
+from loadgen.drive.put_records_batches import CONTENT_TYPE, TARGET, answer, body
+from loadgen.drive.sigv4 import PostSigner, credentials_for, service_endpoint
 from loadgen.run_context import Target
 
 TIMEOUT_S = 30.0
@@ -29,7 +29,7 @@ class PutRecordsClient:
     """One endpoint, one credentials chain, one keep-alive pool (at most `connections` at once)."""
 
     def __init__(self, target: Target, connections: int):
-        self.url, self.region = endpoint(target)
+        self.url, self.region = service_endpoint(target, "kinesis")
         self._credentials: Any = credentials_for(target)
         fixed = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET}
         self.signer = PostSigner(self.url, self.region, "kinesis", self._credentials, fixed)

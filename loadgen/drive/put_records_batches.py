@@ -62,12 +62,6 @@ class PutRecordsError(Exception):
         self.code, self.status = code, status
 
 
-def endpoint(target: Any) -> tuple[str, str]:
-    """The Kinesis endpoint URL (ending in "/") and region of a run_context.Target."""
-    region = target.region or "us-east-1"
-    return (target.aws_endpoint_url or f"https://kinesis.{region}.amazonaws.com").rstrip("/") + "/", region
-
-
 def entries(data: list[bytes], keys: list[str]) -> list[bytes]:
     """Each record as its PutRecords entry (`{"Data": base64, "PartitionKey": JSON string}`): made when a record is
     generated, off the sending loop, so a call only joins them."""

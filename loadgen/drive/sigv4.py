@@ -48,6 +48,13 @@ def credentials_for(target: Any) -> Any:
     return credentials
 
 
+def service_endpoint(target: Any, service: str) -> tuple[str, str]:
+    """The endpoint URL (ending in "/") and region of a run_context.Target's AWS `service` (e.g. "kinesis"): its
+    local stand-in's URL, else the service's regional endpoint."""
+    region = target.region or "us-east-1"
+    return (target.aws_endpoint_url or f"https://{service}.{region}.amazonaws.com").rstrip("/") + "/", region
+
+
 def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 

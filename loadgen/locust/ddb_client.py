@@ -18,7 +18,7 @@ from typing import Any
 
 from geventhttpclient import HTTPClient
 
-from loadgen.drive.sigv4 import PostSigner
+from loadgen.drive.sigv4 import PostSigner, service_endpoint
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET_PREFIX = "DynamoDB_20120810."
@@ -32,12 +32,6 @@ class DynamoDBError(Exception):
         super().__init__(f"{code}: {message}" if message else code)
         self.response = {"Error": {"Code": code, "Message": message},
                          "ResponseMetadata": {"HTTPStatusCode": status}}
-
-
-def endpoint(target: Any) -> tuple[str, str]:
-    """The DynamoDB endpoint URL and region of a run_context.Target."""
-    region = target.region or "us-east-1"
-    return (target.aws_endpoint_url or f"https://dynamodb.{region}.amazonaws.com").rstrip("/") + "/", region
 
 
 def _bytes_as_base64(value: Any) -> str:
@@ -61,7 +55,7 @@ class DynamoClient:
     """DynamoDB calls over one keep-alive connection pool (`concurrency` connections)."""
 
     def __init__(self, target: Any, credentials: Any, concurrency: int = 16):
-        url, region = endpoint(target)
+        url, region = service_endpoint(target, "dynamodb")
         self.signer = PostSigner(url, region, "dynamodb", credentials, {"Content-Type": CONTENT_TYPE})
         self.http = HTTPClient.from_url(url, concurrency=concurrency, network_timeout=TIMEOUT_S,
                                         connection_timeout=TIMEOUT_S)

@@ -32,10 +32,10 @@ from locust import User, constant, task
 from loadgen.drive.generation_process import PipedGeneration, Piece, Setup
 from loadgen.drive.put_records_batches import (CONTENT_TYPE, DEFAULT_LINGER_S, DEFAULT_MAX_ATTEMPTS,
                                                DEFAULT_MAX_IN_FLIGHT, RECORD_TOO_LARGE, TARGET, Chunk, PutLimits,
-                                               PutRecordsError, Retries, Retry, Span, answer, body, endpoint,
+                                               PutRecordsError, Retries, Retry, Span, answer, body,
                                                failure_line, ready_retries, settle)
 from loadgen.drive.scheduler import STOP_DRAIN_S
-from loadgen.drive.sigv4 import PostSigner
+from loadgen.drive.sigv4 import PostSigner, service_endpoint
 from loadgen.locust.recording import RouteRecording
 from loadgen.locust.run import LocustRun, Stream, clock
 from loadgen.locust.users import run_of
@@ -113,7 +113,7 @@ class KinesisUser(User):
         self.failures = None
         self.source = None
         self.rng = random.Random(run.ctx.profile.seed)
-        url, region = endpoint(run.ctx.target)
+        url, region = service_endpoint(run.ctx.target, "kinesis")
         self.signer = PostSigner(url, region, "kinesis", run.credentials,
                                  {"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET})
         self.http = HTTPClient.from_url(url, concurrency=DEFAULT_MAX_IN_FLIGHT, network_timeout=TIMEOUT_S,

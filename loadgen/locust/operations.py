@@ -60,6 +60,9 @@ class GeventOperation(Protocol):
     def ready(self) -> None:
         """Waits until this process can run the test's operations (a user's on_start)."""
 
+    def user_started(self, delta: int) -> None:
+        """A user of this hot path started (+1) or stopped (-1) in this process."""
+
     def __call__(self, i: int) -> None:
         """Operation i (raises on an error)."""
 
@@ -93,6 +96,9 @@ class MatchingOperation:
 
     def ready(self) -> None:
         pass
+
+    def user_started(self, delta: int) -> None:
+        pass  # (its summary keys do not count writers)
 
     def __call__(self, i: int) -> None:
         self.outcomes.count(assign_sync(self.client, self.matcher.steps(i)))

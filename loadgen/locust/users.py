@@ -56,13 +56,12 @@ class HotPathUser(FastHttpUser):
         self.headers = {"content-type": "application/json", **(self.route.load.headers if self.route.load else {})}
         self.operation = self.run.operations.get(self.hot_path)
         if self.operation is not None:
-            if hasattr(self.operation, "user_started"):
-                self.operation.user_started(1)
+            self.operation.user_started(1)
             self.operation.ready()  # (set-up: before the first intended send)
         self.due = self.run.first_due()
 
     def on_stop(self) -> None:
-        if hasattr(getattr(self, "operation", None), "user_started"):
+        if getattr(self, "operation", None) is not None:
             self.operation.user_started(-1)
 
     @task
